@@ -1,0 +1,23 @@
+// One Prisma client per process, over node-postgres (driver adapter: no native query engine).
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./generated/client";
+
+export * from "./generated/client";
+
+const globalCache = globalThis as unknown as { prismaClient?: PrismaClient };
+
+export function createPrismaClient(databaseUrl: string, maxConnections = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: maxConnections }) });
+}
+
+function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set (npm start sets it for the embedded database)");
+  return url;
+}
+
+/** The process-wide client; created on first use so that importing this module never connects. */
+export function db(): PrismaClient {
+  globalCache.prismaClient ??= createPrismaClient(databaseUrl());
+  return globalCache.prismaClient;
+}

@@ -1,0 +1,166 @@
+// The process configuration: every environment variable the product reads, validated once with zod.
+// A missing or malformed value becomes one line naming the variable and what is expected.
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const DEFAULT_KLAVIYO_REVISION = "2026-07-15";
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === "http:" || url.protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, `must be an absolute http(s) URL (${what})`)
+    .transform((value) => value.replace(/\/+$/, ""));
+
+const base64Key = z
+  .string()
+  .trim()
+  .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value), "must be base64")
+  .refine(
+    (value) => Buffer.from(value, "base64").length === 32,
+    (value) => ({ message: `must decode to exactly 32 bytes (got ${Buffer.from(value, "base64").length})` }),
+  );
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce
+    .number({ message: "must be a whole number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  APP_MODE: z.enum(["local", "production"]).optional(),
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// connection URL")
+      .optional(),
+  ),
+  APP_URL: httpUrl("the public origin of this backend, e.g. https://sync.example.com").optional(),
+  PORT: positiveInt(3000, 65535),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  KOMMO_CLIENT_ID: optionalText.pipe(
+    z.string().regex(/^[0-9a-f-]{36}$/i, "must be the integration ID (a UUID) from Kommo").optional(),
+  ),
+  KOMMO_CLIENT_SECRET: optionalText.pipe(z.string().min(16, "must be the integration's secret key").optional()),
+  KOMMO_REDIRECT_URI: httpUrl("the Redirect URI registered in Kommo").optional(),
+  ENCRYPTION_KEY: base64Key.optional(),
+  ENCRYPTION_PREVIOUS_KEYS: optionalText,
+  AUTH_SECRET: optionalText.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  KLAVIYO_REVISION: z
+    .string()
+    .trim()
+    .regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, "must be a Klaviyo revision such as 2026-07-15")
+    .default(DEFAULT_KLAVIYO_REVISION),
+  KOMMO_API_BASE_URL: httpUrl("test seam; leave unset in production").optional(),
+  KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default("https://a.klaviyo.com"),
+  KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
+  WORKER_CONCURRENCY: positiveInt(5, 100),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+});
+
+export type Env = Omit<
+  z.infer<typeof envSchema>,
+  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS"
+> & {
+  APP_URL: string;
+  KOMMO_REDIRECT_URI: string;
+  ENCRYPTION_KEY: string;
+  ENCRYPTION_PREVIOUS_KEYS: string[];
+  AUTH_SECRET: string;
+  LOG_FORMAT: "json" | "pretty";
+  production: boolean;
+};
+
+/** Variables that production must set explicitly; outside production some get safe local defaults. */
+const REQUIRED_IN_PRODUCTION = ["APP_URL", "KOMMO_CLIENT_ID", "KOMMO_CLIENT_SECRET", "ENCRYPTION_KEY", "AUTH_SECRET"] as const;
+/** Needed in every mode: the launcher generates them into .data/ for local runs before this check. */
+const ALWAYS_REQUIRED = ["ENCRYPTION_KEY", "AUTH_SECRET"] as const;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        return `${name} ${issue.message}${name in source ? "" : " (it is not set)"}`;
+      }),
+    );
+  }
+  const parsed = result.data;
+  // The launcher decides the mode once and passes APP_MODE to the processes it starts, because
+  // `next start` forces NODE_ENV=production inside the web process even for a local run.
+  const production = parsed.APP_MODE ? parsed.APP_MODE === "production" : parsed.NODE_ENV === "production";
+  const required = production ? REQUIRED_IN_PRODUCTION : ALWAYS_REQUIRED;
+  const missing = required.filter((name) => parsed[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((name) => `${name} is required${production ? " in production" : ""} (it is not set); see README, Configuration`),
+    );
+  }
+  const appUrl = parsed.APP_URL ?? `http://localhost:${parsed.PORT}`;
+  const previousKeys = (parsed.ENCRYPTION_PREVIOUS_KEYS ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter(Boolean);
+  for (const key of previousKeys) {
+    if (!base64Key.safeParse(key).success) {
+      throw new ConfigError(["ENCRYPTION_PREVIOUS_KEYS must be a comma-separated list of base64 keys of 32 bytes each"]);
+    }
+  }
+  return {
+    ...parsed,
+    APP_URL: appUrl,
+    KOMMO_REDIRECT_URI: parsed.KOMMO_REDIRECT_URI ?? `${appUrl}/api/kommo/oauth/callback`,
+    ENCRYPTION_KEY: parsed.ENCRYPTION_KEY!,
+    ENCRYPTION_PREVIOUS_KEYS: previousKeys,
+    AUTH_SECRET: parsed.AUTH_SECRET!,
+    LOG_FORMAT: parsed.LOG_FORMAT ?? (production ? "json" : "pretty"),
+    production,
+  };
+}
+
+let cached: Env | undefined;
+
+/** The validated configuration of this process (parsed on first use). */
+export function getEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** For tests that change process.env between cases. */
+export function resetEnvForTests() {
+  cached = undefined;
+}
+
+/** The Kommo integration credentials, or a clear error where the integration is not registered yet. */
+export function requireKommoCredentials(env: Env = getEnv()) {
+  if (!env.KOMMO_CLIENT_ID || !env.KOMMO_CLIENT_SECRET) {
+    throw new ConfigError([
+      "KOMMO_CLIENT_ID and KOMMO_CLIENT_SECRET are not set: register the integration in Kommo first (README, Register in Kommo)",
+    ]);
+  }
+  return { clientId: env.KOMMO_CLIENT_ID, clientSecret: env.KOMMO_CLIENT_SECRET, redirectUri: env.KOMMO_REDIRECT_URI };
+}

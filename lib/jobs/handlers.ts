@@ -1,0 +1,4 @@
+// Which function runs the jobs of which queue. Domain modules own the handlers; this is the index.
+import type { JobHandler } from "./worker";
+
+export const jobHandlers: Partial<Record<string, JobHandler>> = {};
