@@ -275,4 +275,4 @@ ALTER TABLE "Account" ADD CONSTRAINT "Account_hookKey_length" CHECK (length("hoo
 ALTER TABLE "Account" ADD CONSTRAINT "Account_tokens_together" CHECK (("accessTokenEnc" IS NULL) = ("refreshTokenEnc" IS NULL));
 ALTER TABLE "BackfillRun" ADD CONSTRAINT "BackfillRun_counts_valid" CHECK ("done" >= 0 AND "errors" >= 0 AND ("total" IS NULL OR "total" >= 0));
 ALTER TABLE "SyncLog" ADD CONSTRAINT "SyncLog_attempt_positive" CHECK ("attempt" >= 1);
-ALTER TABLE "RateLimitBucket" ADD CONSTRAINT "RateLimitBucket_tokens_valid" CHECK ("tokens" >= 0);
+
