@@ -35,10 +35,9 @@ const base64Key = z
   .string()
   .trim()
   .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value), "must be base64")
-  .refine(
-    (value) => Buffer.from(value, "base64").length === 32,
-    (value) => ({ message: `must decode to exactly 32 bytes (got ${Buffer.from(value, "base64").length})` }),
-  );
+  .refine((value) => Buffer.from(value, "base64").length === 32, {
+    message: "must be 32 random bytes in base64 (generate one with: openssl rand -base64 32)",
+  });
 
 const positiveInt = (fallback: number, max: number) =>
   z.coerce
@@ -59,7 +58,8 @@ const envSchema = z.object({
   ),
   APP_URL: httpUrl("the public origin of this backend, e.g. https://sync.example.com").optional(),
   PORT: positiveInt(3000, 65535),
-  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  /** Interface the web server binds: loopback for a local run, every interface in production. */
+  HOST: optionalText,
   KOMMO_CLIENT_ID: optionalText.pipe(
     z.string().regex(/^[0-9a-f-]{36}$/i, "must be the integration ID (a UUID) from Kommo").optional(),
   ),
@@ -83,8 +83,9 @@ const envSchema = z.object({
 
 export type Env = Omit<
   z.infer<typeof envSchema>,
-  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS"
+  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST"
 > & {
+  HOST: string;
   APP_URL: string;
   KOMMO_REDIRECT_URI: string;
   ENCRYPTION_KEY: string;
@@ -133,6 +134,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...parsed,
     APP_URL: appUrl,
+    HOST: parsed.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     KOMMO_REDIRECT_URI: parsed.KOMMO_REDIRECT_URI ?? `${appUrl}/api/kommo/oauth/callback`,
     ENCRYPTION_KEY: parsed.ENCRYPTION_KEY!,
     ENCRYPTION_PREVIOUS_KEYS: previousKeys,

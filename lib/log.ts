@@ -38,7 +38,7 @@ export const REDACTED_PATHS = [
 export function createLogger(options: { level?: string; format?: "json" | "pretty"; destination?: NodeJS.WritableStream } = {}): Logger {
   const settings = { level: options.level ?? "info", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
   if (options.format === "pretty") {
-    return pino(settings, pretty({ sync: true, colorize: true, destination: options.destination ?? process.stdout }));
+    return pino(settings, pretty({ sync: true, colorize: true, singleLine: true, ignore: "pid,hostname", destination: options.destination ?? process.stdout }));
   }
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }

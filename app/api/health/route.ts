@@ -1,0 +1,10 @@
+// GET /api/health: for load balancers. 200 { db: "ok", queue: "ok" }, or 503 naming what is down.
+import { NextResponse } from "next/server";
+import { checkHealth } from "@/lib/health";
+
+export const dynamic = "force-dynamic";
+
+export async function GET() {
+  const { healthy, report } = await checkHealth();
+  return NextResponse.json(report, { status: healthy ? 200 : 503, headers: { "Cache-Control": "no-store" } });
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseEnv } from "@/lib/env";
+
+const key = Buffer.alloc(32, 1).toString("base64");
+const production = {
+  NODE_ENV: "production",
+  APP_URL: "https://sync.example.com/",
+  KOMMO_CLIENT_ID: "0b0123f4-5678-4abc-9def-0123456789ab",
+  KOMMO_CLIENT_SECRET: "a-very-secret-client-secret",
+  ENCRYPTION_KEY: key,
+  AUTH_SECRET: "x".repeat(40),
+  DATABASE_URL: "postgresql://app:app@db:5432/app",
+};
+
+function problems(source: Record<string, string | undefined>): string[] {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("environment validation", () => {
+  it("accepts a complete production configuration and derives defaults", () => {
+    const env = parseEnv(production);
+    expect(env.production).toBe(true);
+    expect(env.APP_URL).toBe("https://sync.example.com");
+    expect(env.KOMMO_REDIRECT_URI).toBe("https://sync.example.com/api/kommo/oauth/callback");
+    expect(env.KLAVIYO_REVISION).toBe("2026-07-15");
+    expect(env.KLAVIYO_API_BASE_URL).toBe("https://a.klaviyo.com");
+    expect(env.KLAVIYO_ACTIVITY_POLL_SECONDS).toBe(300);
+    expect(env.HOST).toBe("0.0.0.0");
+    expect(env.LOG_FORMAT).toBe("json");
+  });
+
+  it("names every variable production is missing, one line each", () => {
+    const lines = problems({ NODE_ENV: "production" });
+    expect(lines).toEqual([
+      "APP_URL is required in production (it is not set); see README, Configuration",
+      "KOMMO_CLIENT_ID is required in production (it is not set); see README, Configuration",
+      "KOMMO_CLIENT_SECRET is required in production (it is not set); see README, Configuration",
+      "ENCRYPTION_KEY is required in production (it is not set); see README, Configuration",
+      "AUTH_SECRET is required in production (it is not set); see README, Configuration",
+    ]);
+  });
+
+  it("says what is wrong with a malformed value", () => {
+    expect(problems({ ...production, ENCRYPTION_KEY: Buffer.alloc(16).toString("base64") })).toEqual([
+      "ENCRYPTION_KEY must be 32 random bytes in base64 (generate one with: openssl rand -base64 32)",
+    ]);
+    expect(problems({ ...production, APP_URL: "sync.example.com" })[0]).toMatch(/^APP_URL must be an absolute http\(s\) URL/);
+    expect(problems({ ...production, DATABASE_URL: "mysql://x" })[0]).toMatch(/^DATABASE_URL must be a postgresql:\/\//);
+    expect(problems({ ...production, KOMMO_CLIENT_ID: "not-a-uuid" })[0]).toMatch(/^KOMMO_CLIENT_ID must be the integration ID/);
+    expect(problems({ ...production, WORKER_CONCURRENCY: "lots" })[0]).toMatch(/^WORKER_CONCURRENCY must be a whole number/);
+    expect(problems({ ...production, KLAVIYO_REVISION: "latest" })[0]).toMatch(/^KLAVIYO_REVISION must be a Klaviyo revision/);
+    expect(problems({ ...production, ENCRYPTION_PREVIOUS_KEYS: "short" })[0]).toMatch(/^ENCRYPTION_PREVIOUS_KEYS/);
+  });
+
+  it("runs locally without Kommo credentials, on loopback, with readable logs", () => {
+    const env = parseEnv({ ENCRYPTION_KEY: key, AUTH_SECRET: "y".repeat(32) });
+    expect(env.production).toBe(false);
+    expect(env.KOMMO_CLIENT_ID).toBeUndefined();
+    expect(env.APP_URL).toBe("http://localhost:3000");
+    expect(env.HOST).toBe("127.0.0.1");
+    expect(env.LOG_FORMAT).toBe("pretty");
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it("still needs the secrets locally (the launcher generates them before validating)", () => {
+    expect(problems({})).toEqual([
+      "ENCRYPTION_KEY is required (it is not set); see README, Configuration",
+      "AUTH_SECRET is required (it is not set); see README, Configuration",
+    ]);
+  });
+
+  it("lets the launcher's APP_MODE win over NODE_ENV, which `next start` forces to production", () => {
+    const env = parseEnv({ NODE_ENV: "production", APP_MODE: "local", ENCRYPTION_KEY: key, AUTH_SECRET: "y".repeat(32) });
+    expect(env.production).toBe(false);
+  });
+
+  it("treats an empty value as unset", () => {
+    expect(parseEnv({ ...production, DATABASE_URL: "", KOMMO_API_BASE_URL: undefined }).DATABASE_URL).toBeUndefined();
+  });
+});
