@@ -101,26 +101,25 @@ const REQUIRED_IN_PRODUCTION = ["APP_URL", "KOMMO_CLIENT_ID", "KOMMO_CLIENT_SECR
 const ALWAYS_REQUIRED = ["ENCRYPTION_KEY", "AUTH_SECRET"] as const;
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
+  // The mode first, from the raw values, so that problems of every kind are reported together.
+  // The launcher decides it once and passes APP_MODE to the processes it starts, because
+  // `next start` forces NODE_ENV=production inside the web process even for a local run.
+  const production = source.APP_MODE ? source.APP_MODE === "production" : source.NODE_ENV === "production";
+  const required = production ? REQUIRED_IN_PRODUCTION : ALWAYS_REQUIRED;
+  const missing = required.filter((name) => !source[name]?.trim());
+  const problems = missing.map(
+    (name) => `${name} is required${production ? " in production" : ""} (it is not set); see README, Configuration`,
+  );
+
   const result = envSchema.safeParse(source);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? "environment");
-        return `${name} ${issue.message}${name in source ? "" : " (it is not set)"}`;
-      }),
-    );
+    for (const issue of result.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      if (!missing.includes(name as (typeof missing)[number])) problems.push(`${name} ${issue.message}`);
+    }
   }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const parsed = result.data;
-  // The launcher decides the mode once and passes APP_MODE to the processes it starts, because
-  // `next start` forces NODE_ENV=production inside the web process even for a local run.
-  const production = parsed.APP_MODE ? parsed.APP_MODE === "production" : parsed.NODE_ENV === "production";
-  const required = production ? REQUIRED_IN_PRODUCTION : ALWAYS_REQUIRED;
-  const missing = required.filter((name) => parsed[name] === undefined);
-  if (missing.length > 0) {
-    throw new ConfigError(
-      missing.map((name) => `${name} is required${production ? " in production" : ""} (it is not set); see README, Configuration`),
-    );
-  }
   const appUrl = parsed.APP_URL ?? `http://localhost:${parsed.PORT}`;
   const previousKeys = (parsed.ENCRYPTION_PREVIOUS_KEYS ?? "")
     .split(",")

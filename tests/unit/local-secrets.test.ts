@@ -7,14 +7,14 @@ import { fillLocalSecrets } from "@/lib/local-secrets";
 describe("local secrets", () => {
   it("generates them once, owner-readable only, and reuses them on the next start", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kss-secrets-"));
-    const first: NodeJS.ProcessEnv = {};
+    const first = {} as NodeJS.ProcessEnv;
     expect(fillLocalSecrets(dir, first)).toEqual(["ENCRYPTION_KEY", "AUTH_SECRET"]);
     expect(Buffer.from(first.ENCRYPTION_KEY!, "base64")).toHaveLength(32);
     expect(first.AUTH_SECRET!.length).toBeGreaterThanOrEqual(32);
     const file = path.join(dir, "secrets.json");
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    const second: NodeJS.ProcessEnv = {};
+    const second = {} as NodeJS.ProcessEnv;
     fillLocalSecrets(dir, second);
     expect(second).toEqual(first);
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(first);
@@ -22,7 +22,7 @@ describe("local secrets", () => {
 
   it("never overrides what the operator set", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kss-secrets-"));
-    const environment: NodeJS.ProcessEnv = { ENCRYPTION_KEY: "operator-key", AUTH_SECRET: "operator-secret" };
+    const environment = { ENCRYPTION_KEY: "operator-key", AUTH_SECRET: "operator-secret" } as unknown as NodeJS.ProcessEnv;
     expect(fillLocalSecrets(dir, environment)).toEqual([]);
     expect(environment).toEqual({ ENCRYPTION_KEY: "operator-key", AUTH_SECRET: "operator-secret" });
   });

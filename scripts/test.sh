@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm test`: builds the web app once, then runs every suite (unit, integration against a fresh
+# Postgres database, end-to-end against the built app) and prints one summary line.
+# Needs a PostgreSQL server: TEST_DATABASE_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+# must be allowed to create databases.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
+
+results=.data/test-results
+rm -rf "$results" && mkdir -p "$results"
+
+echo "== building the web app (reused by the end-to-end tests)"
+if ! npx next build > "$results/build.log" 2>&1; then
+  cat "$results/build.log"
+  echo "build failed"
+  exit 1
+fi
+
+echo "== vitest: unit, integration, e2e"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
+status=$?
+
+node scripts/summarize-tests.mjs "$results"
+exit $status

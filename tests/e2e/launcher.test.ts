@@ -1,0 +1,54 @@
+// `npm start` as a newcomer runs it: no DATABASE_URL (embedded database) or a real Postgres, web and
+// worker together, configuration errors as clear lines, graceful stop.
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, inject, it } from "vitest";
+import { cleanEnvironment, freePort, launch, waitForHealth } from "@/tests/helpers/processes";
+
+describe("npm start", () => {
+  it("runs web and worker on the embedded database when DATABASE_URL is unset, then stops on SIGTERM", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "kss-embedded-"));
+    const port = await freePort();
+    const app = launch([], cleanEnvironment({ DATA_DIR: dataDir, PORT: String(port) }));
+    try {
+      const health = await waitForHealth(`http://127.0.0.1:${port}/api/health`, app, 150_000);
+      expect(health.body).toEqual({ db: "ok", queue: "ok" });
+      expect(existsSync(path.join(dataDir, "secrets.json"))).toBe(true);
+      expect(existsSync(path.join(dataDir, "pglite"))).toBe(true);
+      expect(app.output()).toContain("worker started");
+      expect(app.output()).toContain("using the embedded database");
+    } finally {
+      app.child.kill("SIGTERM");
+    }
+    expect(await app.exited).toBe(0);
+    expect(app.output()).toContain("worker stopped");
+  });
+
+  it("uses the Postgres of DATABASE_URL when set", async () => {
+    const port = await freePort();
+    const app = launch([], cleanEnvironment({ DATABASE_URL: inject("databaseUrl"), DATA_DIR: mkdtempSync(path.join(tmpdir(), "kss-pg-")), PORT: String(port) }));
+    try {
+      const health = await waitForHealth(`http://127.0.0.1:${port}/api/health`, app, 120_000);
+      expect(health.body).toEqual({ db: "ok", queue: "ok" });
+      expect(app.output()).not.toContain("embedded database");
+    } finally {
+      app.child.kill("SIGTERM");
+    }
+    expect(await app.exited).toBe(0);
+  });
+
+  it("refuses to start in production with missing configuration, naming each variable", async () => {
+    const app = launch([], cleanEnvironment({ NODE_ENV: "production", DATABASE_URL: inject("databaseUrl"), ENCRYPTION_KEY: "too-short" }));
+    expect(await app.exited).toBe(1);
+    const lines = app.output().trim().split("\n");
+    expect(lines).toContain("configuration error: ENCRYPTION_KEY must be 32 random bytes in base64 (generate one with: openssl rand -base64 32)");
+    expect(lines).toContain("configuration error: APP_URL is required in production (it is not set); see README, Configuration");
+  });
+
+  it("needs a shared DATABASE_URL to run one role alone", async () => {
+    const app = launch(["--role=worker"], cleanEnvironment({ DATA_DIR: mkdtempSync(path.join(tmpdir(), "kss-role-")) }));
+    expect(await app.exited).toBe(1);
+    expect(app.output()).toContain("start:web and start:worker need DATABASE_URL");
+  });
+});

@@ -1,0 +1,104 @@
+// The durable queue as the worker uses it, observed in pg-boss's own tables: retries with backoff,
+// and a graceful stop that lets running jobs finish or hands them back.
+import pg from "pg";
+import pino from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
+import type { QueueDefinition } from "@/lib/jobs/queues";
+
+const databaseUrl = process.env.DATABASE_URL!;
+const pool = new pg.Pool({ connectionString: databaseUrl });
+const log = pino({ level: "silent" });
+let worker: RunningWorker | undefined;
+
+afterAll(async () => {
+  await worker?.stop({ timeoutMs: 1000 });
+  await pool.end();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitForState(id: string, state: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let row = await jobRow(id);
+  while (row?.state !== state && Date.now() < deadline) {
+    await sleep(100);
+    row = await jobRow(id);
+  }
+  return row;
+}
+
+async function jobRow(id: string) {
+  const { rows } = await pool.query("SELECT state, retry_count FROM pgboss.job WHERE id = $1", [id]);
+  return rows[0] as { state: string; retry_count: number } | undefined;
+}
+
+describe("durable queue", () => {
+  it("retries a failing job with backoff until it succeeds", async () => {
+    const queue: QueueDefinition = {
+      name: "test-flaky",
+      options: { retryLimit: 3, retryDelay: 1, retryBackoff: true },
+      concurrency: 1,
+    };
+    const attempts: number[] = [];
+    worker = await startWorker({
+      databaseUrl,
+      log,
+      concurrency: 1,
+      queues: [queue],
+      handlers: {
+        "test-flaky": async (_data, context) => {
+          attempts.push(Date.now());
+          if (context.retryCount < 2) throw new Error(`attempt ${context.retryCount + 1} fails`);
+        },
+      },
+    });
+    const id = await worker.boss.send("test-flaky", { hello: "world" });
+    expect(id).toBeTruthy();
+
+    const row = await waitForState(id!, "completed");
+    expect(row).toEqual({ state: "completed", retry_count: 2 });
+    expect(attempts).toHaveLength(3);
+    // Backoff: the second wait is at least as long as the first (1 s * 2^n with jitter).
+    const firstGap = attempts[1]! - attempts[0]!;
+    const secondGap = attempts[2]! - attempts[1]!;
+    expect(firstGap).toBeGreaterThanOrEqual(900);
+    expect(secondGap).toBeGreaterThanOrEqual(1800);
+  });
+
+  it("on stop, lets a running job finish and hands back one that runs past the grace period", async () => {
+    await worker?.stop({ timeoutMs: 1000 });
+    const queues: QueueDefinition[] = [
+      { name: "test-short-job", options: { retryLimit: 2, retryDelay: 1 }, concurrency: 1 },
+      { name: "test-long-job", options: { retryLimit: 2, retryDelay: 1 }, concurrency: 1 },
+    ];
+    const finished: string[] = [];
+    const stopping = await startWorker({
+      databaseUrl,
+      log,
+      concurrency: 1,
+      queues,
+      handlers: {
+        "test-short-job": async () => {
+          await sleep(1500);
+          finished.push("short");
+        },
+        "test-long-job": async () => {
+          await sleep(8000);
+          finished.push("long");
+        },
+      },
+    });
+    const shortId = await stopping.boss.send("test-short-job", {});
+    const longId = await stopping.boss.send("test-long-job", {});
+    expect((await waitForState(shortId!, "active"))?.state).toBe("active");
+    expect((await waitForState(longId!, "active"))?.state).toBe("active");
+
+    await stopping.stop({ timeoutMs: 3000 });
+
+    expect(finished).toEqual(["short"]);
+    expect((await jobRow(shortId!))?.state).toBe("completed");
+    // Not lost: back in the queue for another worker to retry.
+    expect((await jobRow(longId!))?.state).toBe("retry");
+  });
+});
