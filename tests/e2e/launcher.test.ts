@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { cleanEnvironment, freePort, launch, waitForHealth } from "@/tests/helpers/processes";
+import { cleanEnvironment, freePort, launch, waitForHealth, waitForOutput } from "@/tests/helpers/processes";
 
 describe("npm start", () => {
   it("runs web and worker on the embedded database when DATABASE_URL is unset, then stops on SIGTERM", async () => {
@@ -16,8 +16,8 @@ describe("npm start", () => {
       expect(health.body).toEqual({ db: "ok", queue: "ok" });
       expect(existsSync(path.join(dataDir, "secrets.json"))).toBe(true);
       expect(existsSync(path.join(dataDir, "pglite"))).toBe(true);
-      expect(app.output()).toContain("worker started");
       expect(app.output()).toContain("using the embedded database");
+      await waitForOutput(app, "worker started", 30_000);
     } finally {
       app.child.kill("SIGTERM");
     }

@@ -60,3 +60,12 @@ export async function waitForHealth(url: string, launched: Launched, timeoutMs: 
   }
   throw new Error(`no healthy answer from ${url} within ${timeoutMs} ms (last: ${String(last)}):\n${launched.output()}`);
 }
+
+export async function waitForOutput(launched: Launched, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!launched.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`"${text}" did not appear within ${timeoutMs} ms:\n${launched.output()}`);
+    if (launched.child.exitCode !== null) throw new Error(`the app exited (${launched.child.exitCode}):\n${launched.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,254 @@
+// In-memory data of the simulated Kommo: accounts and their pipelines, leads, contacts, companies,
+// notes, webhooks and users, plus OAuth codes and tokens. Entities are kept in Kommo's own field
+// names so that the HTTP layer can render them as Kommo does.
+import { randomBytes } from "node:crypto";
+
+export type SimStatus = { id: number; name: string; sort: number; is_editable: boolean; pipeline_id: number; color: string; type: 0 | 1 };
+export type SimPipeline = { id: number; name: string; sort: number; is_main: boolean; is_unsorted_on: boolean; is_archive: boolean; statuses: SimStatus[] };
+export type SimCustomField = {
+  field_id: number;
+  field_name: string;
+  field_code: string | null;
+  field_type: string;
+  values: { value: string; enum_id?: number; enum_code?: string }[];
+};
+export type SimLead = {
+  id: number;
+  name: string;
+  price: number;
+  responsible_user_id: number;
+  group_id: number;
+  status_id: number;
+  pipeline_id: number;
+  loss_reason_id: number | null;
+  created_by: number;
+  updated_by: number;
+  created_at: number;
+  updated_at: number;
+  closed_at: number | null;
+  is_deleted: boolean;
+  custom_fields_values: SimCustomField[] | null;
+  contacts: { id: number; is_main: boolean }[];
+  companyId: number | null;
+};
+export type SimContact = {
+  id: number;
+  name: string;
+  first_name: string;
+  last_name: string;
+  responsible_user_id: number;
+  created_at: number;
+  updated_at: number;
+  custom_fields_values: SimCustomField[] | null;
+  companyId: number | null;
+};
+export type SimCompany = { id: number; name: string; responsible_user_id: number; created_at: number; updated_at: number; custom_fields_values: SimCustomField[] | null };
+export type SimNote = { id: number; entity_id: number; note_type: string; params: Record<string, unknown>; created_at: number };
+export type SimWebhook = { id: number; destination: string; settings: string[]; sort: number; disabled: boolean; created_at: number; updated_at: number };
+export type SimUser = { id: number; name: string; email: string; lang: string; is_admin: boolean; is_active: boolean };
+
+export type SimAccount = {
+  id: number;
+  subdomain: string;
+  name: string;
+  country: string;
+  currency: string;
+  currency_symbol: string;
+  users: SimUser[];
+  pipelines: Map<number, SimPipeline>;
+  leads: Map<number, SimLead>;
+  contacts: Map<number, SimContact>;
+  companies: Map<number, SimCompany>;
+  notes: SimNote[];
+  webhooks: SimWebhook[];
+};
+
+export type SimCode = { accountId: number; expiresAt: number; used: boolean };
+export type SimAccessToken = { accountId: number; expiresAt: number; revoked: boolean };
+export type SimRefreshToken = { accountId: number; expiresAt: number; used: boolean; revoked: boolean };
+
+/** Field ids of the standard contact fields, as every Kommo account has them (ids vary per account). */
+export const PHONE_FIELD_ID = 1_000_001;
+export const EMAIL_FIELD_ID = 1_000_002;
+const PHONE_ENUMS: Record<string, number> = { WORK: 2_000_001, WORKDD: 2_000_002, MOB: 2_000_003, FAX: 2_000_004, HOME: 2_000_005, OTHER: 2_000_006 };
+const EMAIL_ENUMS: Record<string, number> = { WORK: 2_000_011, PRIV: 2_000_012, OTHER: 2_000_013 };
+
+export const WON = 142;
+export const LOST = 143;
+
+export const secretToken = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`;
+
+export class SimStore {
+  readonly accounts = new Map<number, SimAccount>();
+  readonly codes = new Map<string, SimCode>();
+  readonly accessTokens = new Map<string, SimAccessToken>();
+  readonly refreshTokens = new Map<string, SimRefreshToken>();
+  private nextId = 10_000_000;
+
+  constructor(private readonly now: () => number) {}
+
+  id(): number {
+    return ++this.nextId;
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  account(accountId: number): SimAccount {
+    const account = this.accounts.get(accountId);
+    if (!account) throw new Error(`simulator: no account ${accountId}`);
+    return account;
+  }
+
+  addAccount(input: { id: number; subdomain: string; name?: string; country?: string; currency?: string }): SimAccount {
+    const adminId = this.id();
+    const account: SimAccount = {
+      id: input.id,
+      subdomain: input.subdomain,
+      name: input.name ?? `${input.subdomain} Inc.`,
+      country: input.country ?? "US",
+      currency: input.currency ?? "USD",
+      currency_symbol: input.currency === "EUR" ? "€" : "$",
+      users: [{ id: adminId, name: "Admin", email: `admin@${input.subdomain}.example`, lang: "en", is_admin: true, is_active: true }],
+      pipelines: new Map(),
+      leads: new Map(),
+      contacts: new Map(),
+      companies: new Map(),
+      notes: [],
+      webhooks: [],
+    };
+    this.accounts.set(account.id, account);
+    return account;
+  }
+
+  /** A pipeline with "Incoming leads" (type 1), the given stages, and the system stages 142 / 143. */
+  seedPipeline(accountId: number, input: { name: string; stages: string[]; isMain?: boolean }): SimPipeline {
+    const account = this.account(accountId);
+    const id = this.id();
+    const status = (statusId: number, name: string, sort: number, type: 0 | 1 = 0, editable = true): SimStatus => ({
+      id: statusId,
+      name,
+      sort,
+      is_editable: editable,
+      pipeline_id: id,
+      color: "#99ccff",
+      type,
+    });
+    const pipeline: SimPipeline = {
+      id,
+      name: input.name,
+      sort: (account.pipelines.size + 1) * 10,
+      is_main: input.isMain ?? account.pipelines.size === 0,
+      is_unsorted_on: true,
+      is_archive: false,
+      statuses: [
+        status(this.id(), "Incoming leads", 10, 1, false),
+        ...input.stages.map((name, index) => status(this.id(), name, 20 + index * 10)),
+        status(WON, "Closed - won", 10_000, 0, false),
+        status(LOST, "Closed - lost", 11_000, 0, false),
+      ],
+    };
+    account.pipelines.set(id, pipeline);
+    return pipeline;
+  }
+
+  seedCompany(accountId: number, input: { name: string }): SimCompany {
+    const account = this.account(accountId);
+    const now = this.nowSeconds();
+    const company: SimCompany = {
+      id: this.id(),
+      name: input.name,
+      responsible_user_id: account.users[0]!.id,
+      created_at: now,
+      updated_at: now,
+      custom_fields_values: null,
+    };
+    account.companies.set(company.id, company);
+    return company;
+  }
+
+  seedContact(
+    accountId: number,
+    input: { firstName: string; lastName: string; emails?: string[]; phones?: string[]; companyId?: number },
+  ): SimContact {
+    const account = this.account(accountId);
+    const now = this.nowSeconds();
+    const fields: SimCustomField[] = [];
+    if (input.phones?.length) {
+      fields.push({
+        field_id: PHONE_FIELD_ID,
+        field_name: "Phone",
+        field_code: "PHONE",
+        field_type: "multitext",
+        values: input.phones.map((value, index) => ({ value, enum_id: PHONE_ENUMS[index === 0 ? "WORK" : "MOB"], enum_code: index === 0 ? "WORK" : "MOB" })),
+      });
+    }
+    if (input.emails?.length) {
+      fields.push({
+        field_id: EMAIL_FIELD_ID,
+        field_name: "Email",
+        field_code: "EMAIL",
+        field_type: "multitext",
+        values: input.emails.map((value, index) => ({ value, enum_id: EMAIL_ENUMS[index === 0 ? "WORK" : "PRIV"], enum_code: index === 0 ? "WORK" : "PRIV" })),
+      });
+    }
+    const contact: SimContact = {
+      id: this.id(),
+      name: `${input.firstName} ${input.lastName}`.trim(),
+      first_name: input.firstName,
+      last_name: input.lastName,
+      responsible_user_id: account.users[0]!.id,
+      created_at: now,
+      updated_at: now,
+      // Kommo sends null, not [], when a contact has no custom field values.
+      custom_fields_values: fields.length ? fields : null,
+      companyId: input.companyId ?? null,
+    };
+    account.contacts.set(contact.id, contact);
+    return contact;
+  }
+
+  seedLead(
+    accountId: number,
+    input: { name: string; price?: number; pipelineId: number; statusId: number; contactIds?: number[]; companyId?: number; updatedAt?: number },
+  ): SimLead {
+    const account = this.account(accountId);
+    const pipeline = account.pipelines.get(input.pipelineId);
+    if (!pipeline?.statuses.some((status) => status.id === input.statusId)) {
+      throw new Error(`simulator: status ${input.statusId} is not in pipeline ${input.pipelineId}`);
+    }
+    const now = input.updatedAt ?? this.nowSeconds();
+    const user = account.users[0]!.id;
+    const lead: SimLead = {
+      id: this.id(),
+      name: input.name,
+      price: input.price ?? 0,
+      responsible_user_id: user,
+      group_id: 0,
+      status_id: input.statusId,
+      pipeline_id: input.pipelineId,
+      loss_reason_id: null,
+      created_by: user,
+      updated_by: user,
+      created_at: now,
+      updated_at: now,
+      closed_at: input.statusId === WON || input.statusId === LOST ? now : null,
+      is_deleted: false,
+      custom_fields_values: null,
+      contacts: (input.contactIds ?? []).map((id, index) => ({ id, is_main: index === 0 })),
+      companyId: input.companyId ?? null,
+    };
+    account.leads.set(lead.id, lead);
+    return lead;
+  }
+
+  /** Change a lead as a user would in Kommo (moves updated_at forward). */
+  updateLead(accountId: number, leadId: number, patch: Partial<Pick<SimLead, "name" | "price" | "status_id" | "pipeline_id">>): SimLead {
+    const lead = this.account(accountId).leads.get(leadId);
+    if (!lead) throw new Error(`simulator: no lead ${leadId}`);
+    Object.assign(lead, patch, { updated_at: Math.max(lead.updated_at + 1, this.nowSeconds()) });
+    if (patch.status_id === WON || patch.status_id === LOST) lead.closed_at = lead.updated_at;
+    return lead;
+  }
+}
