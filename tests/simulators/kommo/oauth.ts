@@ -39,14 +39,30 @@ export function issueTokenPair(store: SimStore, accountId: number, now: number, 
   };
 }
 
+/** The answer, and the account the presented code or refresh token belongs to (for counters). */
+export type TokenAnswer = { response: SimResponse; accountId: number | null };
+
 export function tokenEndpoint(
   store: SimStore,
   config: OAuthConfig,
   now: number,
   request: { contentType: string; body: string },
   accessTokenLifetimeSeconds: number,
-): SimResponse {
+): TokenAnswer {
   const body = parseTokenBody(request.contentType, request.body);
+  const presented = body && typeof body.code === "string" ? store.codes.get(body.code) : undefined;
+  const refreshed = body && typeof body.refresh_token === "string" ? store.refreshTokens.get(body.refresh_token) : undefined;
+  const accountId = (body?.grant_type === "refresh_token" ? refreshed : presented)?.accountId ?? null;
+  return { response: grant(store, config, now, body, accessTokenLifetimeSeconds), accountId };
+}
+
+function grant(
+  store: SimStore,
+  config: OAuthConfig,
+  now: number,
+  body: Record<string, unknown> | null,
+  accessTokenLifetimeSeconds: number,
+): SimResponse {
   if (!body) return oauthProblem(400, "Request body must be JSON or form-encoded", "Request is invalid");
   const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : undefined);
 

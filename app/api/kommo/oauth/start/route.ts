@@ -1,0 +1,9 @@
+// Starts the browser consent flow: a fresh one-time state, then Kommo's consent page.
+import { handleOAuthStart } from "@/lib/kommo/oauth-start";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export function GET(request: Request) {
+  return handleOAuthStart(request);
+}

@@ -1,0 +1,172 @@
+// Shapes of the Kommo REST v4 responses we use (hal+json). Fields we rely on are required; the rest
+// are optional or nullable because Kommo sends null for empty values (e.g. custom_fields_values).
+// Unknown fields are dropped, so a new Kommo field never breaks a sync.
+import { z } from "zod";
+
+const id = z.number().int();
+const unixSeconds = z.number().int();
+
+const link = z.object({ href: z.string() });
+const links = z.object({ self: link.optional(), next: link.optional(), prev: link.optional() }).partial();
+
+export const customFieldValueSchema = z.object({
+  field_id: id,
+  field_name: z.string().nullish(),
+  field_code: z.string().nullish(),
+  field_type: z.string().nullish(),
+  values: z.array(
+    z.object({
+      value: z.union([z.string(), z.number(), z.boolean()]).nullish(),
+      enum_id: id.nullish(),
+      enum_code: z.string().nullish(),
+    }),
+  ),
+});
+export type KommoCustomFieldValue = z.infer<typeof customFieldValueSchema>;
+
+const customFields = z.array(customFieldValueSchema).nullish().transform((value) => value ?? []);
+const tag = z.object({ id, name: z.string().nullish() });
+
+export const leadSchema = z.object({
+  id,
+  name: z.string().nullish(),
+  price: z.number().nullish(),
+  responsible_user_id: id.nullish(),
+  group_id: id.nullish(),
+  status_id: id,
+  pipeline_id: id,
+  loss_reason_id: id.nullish(),
+  created_by: id.nullish(),
+  updated_by: id.nullish(),
+  created_at: unixSeconds,
+  updated_at: unixSeconds,
+  closed_at: unixSeconds.nullish(),
+  is_deleted: z.boolean().optional(),
+  custom_fields_values: customFields,
+  account_id: id.optional(),
+  _embedded: z
+    .object({
+      tags: z.array(tag).optional(),
+      contacts: z.array(z.object({ id, is_main: z.boolean().optional() })).optional(),
+      companies: z.array(z.object({ id })).optional(),
+      loss_reason: z.array(z.object({ id, name: z.string() })).optional(),
+    })
+    .optional(),
+});
+export type KommoLead = z.infer<typeof leadSchema>;
+
+export const contactSchema = z.object({
+  id,
+  name: z.string().nullish(),
+  first_name: z.string().nullish(),
+  last_name: z.string().nullish(),
+  responsible_user_id: id.nullish(),
+  created_at: unixSeconds.optional(),
+  updated_at: unixSeconds.optional(),
+  is_deleted: z.boolean().optional(),
+  custom_fields_values: customFields,
+  account_id: id.optional(),
+  _embedded: z
+    .object({
+      tags: z.array(tag).optional(),
+      companies: z.array(z.object({ id })).optional(),
+      leads: z.array(z.object({ id })).optional(),
+    })
+    .optional(),
+});
+export type KommoContact = z.infer<typeof contactSchema>;
+
+export const companySchema = z.object({
+  id,
+  name: z.string().nullish(),
+  responsible_user_id: id.nullish(),
+  created_at: unixSeconds.optional(),
+  updated_at: unixSeconds.optional(),
+  is_deleted: z.boolean().optional(),
+  custom_fields_values: customFields,
+  account_id: id.optional(),
+});
+export type KommoCompany = z.infer<typeof companySchema>;
+
+export const statusSchema = z.object({
+  id,
+  name: z.string(),
+  sort: z.number().int().optional(),
+  is_editable: z.boolean().optional(),
+  pipeline_id: id,
+  color: z.string().nullish(),
+  /** 0 regular, 1 "Incoming leads" (unsorted). */
+  type: z.number().int().optional(),
+});
+export type KommoStatus = z.infer<typeof statusSchema>;
+
+export const pipelineSchema = z.object({
+  id,
+  name: z.string(),
+  sort: z.number().int().optional(),
+  is_main: z.boolean().optional(),
+  is_unsorted_on: z.boolean().optional(),
+  is_archive: z.boolean().optional(),
+  account_id: id.optional(),
+  _embedded: z.object({ statuses: z.array(statusSchema) }),
+});
+export type KommoPipeline = z.infer<typeof pipelineSchema>;
+
+export const accountSchema = z.object({
+  id,
+  name: z.string(),
+  subdomain: z.string(),
+  current_user_id: id.optional(),
+  country: z.string().nullish(),
+  currency: z.string().nullish(),
+  currency_symbol: z.string().nullish(),
+});
+export type KommoAccount = z.infer<typeof accountSchema>;
+
+export const userSchema = z.object({
+  id,
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  lang: z.string().nullish(),
+  rights: z.object({ is_admin: z.boolean().optional(), is_active: z.boolean().optional() }).partial().optional(),
+});
+export type KommoUser = z.infer<typeof userSchema>;
+
+export const webhookSchema = z.object({
+  id,
+  destination: z.string(),
+  settings: z.array(z.string()),
+  disabled: z.boolean().optional(),
+  sort: z.number().int().optional(),
+  created_at: unixSeconds.optional(),
+  updated_at: unixSeconds.optional(),
+});
+export type KommoWebhook = z.infer<typeof webhookSchema>;
+
+export const createdNoteSchema = z.object({ id, entity_id: id, request_id: z.union([z.string(), z.number()]).optional() });
+export type KommoCreatedNote = z.infer<typeof createdNoteSchema>;
+
+/** A list answer: `_embedded.{key}` plus `_links.next` while more pages exist. */
+export function collectionSchema<Item extends z.ZodType>(key: string, item: Item) {
+  return z.object({
+    _page: z.number().int().optional(),
+    _links: links.optional(),
+    _embedded: z.object({ [key]: z.array(item) }),
+  });
+}
+
+export type Collection<Item> = { items: Item[]; nextHref: string | null };
+
+/** Kommo's error body (application/problem+json); OAuth errors add `hint`. */
+export const problemSchema = z
+  .object({
+    title: z.string().optional(),
+    type: z.string().optional(),
+    status: z.number().optional(),
+    detail: z.string().optional(),
+    hint: z.string().optional(),
+    retry_after: z.coerce.number().optional(),
+    "validation-errors": z.unknown().optional(),
+  })
+  .loose();
+export type KommoProblemBody = z.infer<typeof problemSchema>;

@@ -1,0 +1,148 @@
+// Kommo CRM webhook bodies: application/x-www-form-urlencoded with nested keys
+// (`leads[status][0][id]=15318175&account[id]=1312313`), every value a string. This turns one
+// delivery into the changes we record: one per lead, and one per updated contact.
+import { createHash } from "node:crypto";
+import qs from "qs";
+import { z } from "zod";
+
+/** Kommo sections we record, and the event code each one is. */
+const LEAD_SECTIONS = {
+  add: "add_lead",
+  update: "update_lead",
+  status: "status_lead",
+  delete: "delete_lead",
+  restore: "restore_lead",
+  responsible: "responsible_lead",
+} as const;
+
+const MAX_ITEMS = 500;
+
+const MAX_ID = 2_147_483_647; // our id columns are 32-bit, as Kommo's ids are today
+const numericId = z
+  .string()
+  .regex(/^\d{1,10}$/, "must be a numeric id")
+  .transform(Number)
+  .refine((id) => id <= MAX_ID, "is out of range");
+const unixTime = z
+  .string()
+  .regex(/^\d{1,12}$/, "must be a unix timestamp")
+  .transform((value) => new Date(Number(value) * 1000));
+
+/**
+ * qs turns `[0]`, `[1]` into an array, but indexes above its array limit (or sparse ones) into an
+ * object keyed by index; both mean "a list of items".
+ */
+const itemList = <Item extends z.ZodType>(item: Item) =>
+  z.preprocess(
+    (value) => (value && typeof value === "object" && !Array.isArray(value) ? Object.values(value) : value),
+    z.array(item).max(MAX_ITEMS),
+  );
+
+const leadItem = z.looseObject({
+  id: numericId,
+  status_id: numericId.optional(),
+  pipeline_id: numericId.optional(),
+  updated_at: unixTime.optional(),
+  last_modified: unixTime.optional(),
+});
+
+const contactItem = z.looseObject({
+  id: numericId,
+  /** Companies arrive in the contacts section with type=company. */
+  type: z.string().optional(),
+  updated_at: unixTime.optional(),
+  last_modified: unixTime.optional(),
+});
+
+const leadSections = z.looseObject(
+  Object.fromEntries(Object.keys(LEAD_SECTIONS).map((section) => [section, itemList(leadItem).optional()])) as Record<
+    keyof typeof LEAD_SECTIONS,
+    z.ZodOptional<ReturnType<typeof itemList<typeof leadItem>>>
+  >,
+);
+
+export const webhookBodySchema = z.looseObject({
+  account: z.looseObject({ id: numericId, subdomain: z.string().optional() }),
+  leads: leadSections.optional(),
+  contacts: z.looseObject({ update: itemList(contactItem).optional() }).optional(),
+});
+
+export type LeadChange = {
+  kind: (typeof LEAD_SECTIONS)[keyof typeof LEAD_SECTIONS];
+  leadId: number;
+  changedAt: Date | null;
+  payload: Record<string, unknown>;
+  dedupeKey: string;
+};
+
+export type ContactChange = {
+  kind: "update_contact";
+  contactId: number;
+  changedAt: Date | null;
+  payload: Record<string, unknown>;
+  /** Completed per lead when the contact's leads are known (the key must differ per lead). */
+  dedupeBase: string;
+};
+
+export type ParsedDelivery = { kommoAccountId: number; leads: LeadChange[]; contacts: ContactChange[] };
+
+export type DeliveryParseResult = { ok: true; delivery: ParsedDelivery } | { ok: false; message: string };
+
+/** Same content, same key: Kommo's retry of a delivery lands on the existing row. */
+function contentKey(kind: string, raw: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    value && typeof value === "object"
+      ? Array.isArray(value)
+        ? value.map(canonical)
+        : Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+          )
+      : value;
+  return createHash("sha256").update(`${kind}\n${JSON.stringify(canonical(raw))}`).digest("hex");
+}
+
+const rawItems = (section: unknown): Record<string, unknown>[] =>
+  section && typeof section === "object" ? (Object.values(section) as Record<string, unknown>[]) : [];
+
+export function parseWebhookBody(body: string): DeliveryParseResult {
+  // Limits keep a hostile body from costing more than a real one; 1000 covers Kommo's largest lists.
+  const raw = qs.parse(body, { depth: 8, arrayLimit: 1000, parameterLimit: 20_000, allowPrototypes: false, allowDots: false });
+  const parsed = webhookBodySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, message: `${issue?.path.join(".") || "body"}: ${issue?.message}` };
+  }
+  const rawLeads = (raw.leads ?? {}) as Record<string, unknown>;
+  const leads: LeadChange[] = [];
+  for (const [section, kind] of Object.entries(LEAD_SECTIONS) as [keyof typeof LEAD_SECTIONS, LeadChange["kind"]][]) {
+    const items = parsed.data.leads?.[section] ?? [];
+    const rawList = rawItems(rawLeads[section]);
+    items.forEach((item, index) => {
+      const payload = rawList[index] ?? {};
+      leads.push({
+        kind,
+        leadId: item.id,
+        changedAt: item.updated_at ?? item.last_modified ?? null,
+        payload,
+        dedupeKey: contentKey(kind, payload),
+      });
+    });
+  }
+  const rawContacts = rawItems((raw.contacts as Record<string, unknown> | undefined)?.update);
+  const contacts: ContactChange[] = [];
+  (parsed.data.contacts?.update ?? []).forEach((item, index) => {
+    // Company changes share this section; the sync reads the company with the lead anyway.
+    if (item.type === "company") return;
+    const payload = rawContacts[index] ?? {};
+    contacts.push({
+      kind: "update_contact",
+      contactId: item.id,
+      changedAt: item.updated_at ?? item.last_modified ?? null,
+      payload,
+      dedupeBase: contentKey("update_contact", payload),
+    });
+  });
+  return { ok: true, delivery: { kommoAccountId: parsed.data.account.id, leads, contacts } };
+}

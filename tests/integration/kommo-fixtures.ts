@@ -1,0 +1,69 @@
+// Shared setup of the Kommo integration tests: the simulator wired in as KOMMO_API_BASE_URL,
+// installed accounts, and the queue rows the tests look at.
+import { randomInt } from "node:crypto";
+import pg from "pg";
+import { db } from "@/lib/db/client";
+import { getEnv, resetEnvForTests } from "@/lib/env";
+import { senderBoss } from "@/lib/jobs/boss";
+import { advanceInstall, beginInstall } from "@/lib/kommo/install";
+import { closeSqlPool } from "@/lib/kommo/sql-pool";
+import { KommoSimulator, type KommoSimulatorOptions } from "../simulators/kommo";
+
+export const CLIENT_ID = process.env.KOMMO_CLIENT_ID!;
+export const CLIENT_SECRET = process.env.KOMMO_CLIENT_SECRET!;
+
+/** Start the simulator and point every Kommo call of this process at it. */
+export async function startKommo(options: Partial<KommoSimulatorOptions> = {}): Promise<KommoSimulator> {
+  const simulator = await KommoSimulator.start({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    redirectUri: `${process.env.APP_URL}/api/kommo/oauth/callback`,
+    ...options,
+  });
+  process.env.KOMMO_API_BASE_URL = simulator.url;
+  resetEnvForTests();
+  if (getEnv().KOMMO_API_BASE_URL !== simulator.url) throw new Error("KOMMO_API_BASE_URL did not take effect");
+  return simulator;
+}
+
+/** Kommo account ids unique within the test database (files share it). */
+export const newKommoAccountId = () => randomInt(20_000_000, 2_000_000_000);
+
+export type InstalledAccount = { accountId: string; kommoAccountId: number; subdomain: string; hookKey: string };
+
+/** A simulated Kommo account, installed through the real install flow. */
+export async function installAccount(simulator: KommoSimulator, input: { subdomain?: string } = {}): Promise<InstalledAccount> {
+  const kommoAccountId = newKommoAccountId();
+  const subdomain = input.subdomain ?? `acme${kommoAccountId}`;
+  simulator.addAccount({ id: kommoAccountId, subdomain, name: `Acme ${kommoAccountId}` });
+  const outcome = await advanceInstall(beginInstall(`${subdomain}.kommo.com`, simulator.issueCode(kommoAccountId)));
+  if (!outcome.done) throw outcome.error;
+  const { hookKey } = await db().account.findUniqueOrThrow({ where: { id: outcome.accountId }, select: { hookKey: true } });
+  return { accountId: outcome.accountId, kommoAccountId, subdomain, hookKey };
+}
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+
+export type JobRow = { id: string; name: string; state: string; singleton_key: string | null; data: Record<string, unknown> };
+
+export async function jobsOf(queue: string, accountId: string): Promise<JobRow[]> {
+  const { rows } = await pool.query<JobRow>(
+    "SELECT id, name, state, singleton_key, data FROM pgboss.job WHERE name = $1 AND data->>'accountId' = $2 ORDER BY created_on",
+    [queue, accountId],
+  );
+  return rows;
+}
+
+export async function sql<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
+  return (await pool.query<Row>(text, values)).rows;
+}
+
+/** Close everything the Kommo modules opened in this process. */
+export async function closeConnections(simulator?: KommoSimulator): Promise<void> {
+  await simulator?.close();
+  const boss = (globalThis as { senderBoss?: Promise<unknown> }).senderBoss ? await senderBoss() : undefined;
+  await boss?.stop({ graceful: false, wait: true });
+  await closeSqlPool();
+  await pool.end();
+  await db().$disconnect();
+}

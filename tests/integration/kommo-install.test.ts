@@ -1,0 +1,240 @@
+// Installing through both doors of GET /api/kommo/oauth/callback against the simulated Kommo:
+// the widget's server-to-server call and the browser consent redirect, reinstalls, refusals, and
+// an install that has to finish in the kommo-install queue.
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as callback } from "@/app/api/kommo/oauth/callback/route";
+import { GET as startConsent } from "@/app/api/kommo/oauth/start/route";
+import { db } from "@/lib/db/client";
+import { decryptSecret } from "@/lib/crypto";
+import { jobHandlers } from "@/lib/jobs/handlers";
+import { QUEUES } from "@/lib/jobs/queues";
+import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
+import { createOAuthState } from "@/lib/kommo/oauth-state";
+import { tokenContext } from "@/lib/kommo/tokens";
+import type { KommoSimulator } from "../simulators/kommo";
+import { CLIENT_ID, closeConnections, newKommoAccountId, sql, startKommo } from "./kommo-fixtures";
+
+let kommo: KommoSimulator;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  kommo = await startKommo();
+});
+
+afterAll(async () => {
+  await worker?.stop({ timeoutMs: 1000 });
+  await closeConnections(kommo);
+});
+
+const APP_URL = process.env.APP_URL!;
+
+function callbackUrl(params: Record<string, string>) {
+  return `${APP_URL}/api/kommo/oauth/callback?${new URLSearchParams(params)}`;
+}
+
+function newKommoAccount() {
+  const id = newKommoAccountId();
+  const subdomain = `shop${id}`;
+  kommo.addAccount({ id, subdomain, name: `Shop ${id}`, country: "DE", currency: "EUR" });
+  return { id, subdomain, host: `${subdomain}.kommo.com` };
+}
+
+const widgetInstall = (host: string, code: string) => callback(new Request(callbackUrl({ code, referer: host, from_widget: "1" })));
+
+const accountRow = (kommoAccountId: number) => db().account.findUnique({ where: { kommoAccountId } });
+
+describe("install by the widget's server-to-server call", () => {
+  it("exchanges the code, stores the account with encrypted tokens and registers the CRM webhook", async () => {
+    const account = newKommoAccount();
+    const code = kommo.issueCode(account.id);
+
+    const response = await widgetInstall(account.host, code);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "installed" });
+    const row = await accountRow(account.id);
+    expect(row).toMatchObject({
+      kommoAccountId: account.id,
+      subdomain: account.subdomain,
+      host: account.host,
+      name: `Shop ${account.id}`,
+      currency: "EUR",
+      country: "DE",
+      status: "installed",
+      statusReason: null,
+    });
+    // Stored sealed; the sealed value opens to a token the simulated Kommo accepts.
+    expect(row!.accessTokenEnc).not.toContain("sim-at-");
+    const accessToken = decryptSecret(row!.accessTokenEnc!, tokenContext(row!.id, "access_token"));
+    expect(kommo.store.accessTokens.get(accessToken)?.accountId).toBe(account.id);
+    expect(row!.accessTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+
+    const webhooks = kommo.account(account.id).webhooks;
+    expect(webhooks).toHaveLength(1);
+    expect(webhooks[0]).toMatchObject({
+      destination: `${APP_URL}/api/kommo/webhooks/${row!.hookKey}`,
+      settings: ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact"],
+      disabled: false,
+    });
+    expect(row!.kommoWebhookId).toBe(webhooks[0]!.id);
+    expect(row!.webhookRegisteredAt).toBeInstanceOf(Date);
+  });
+
+  it("updates the same account on a reinstall: same row and hook key, new tokens, one webhook", async () => {
+    const account = newKommoAccount();
+    await widgetInstall(account.host, kommo.issueCode(account.id));
+    const first = await accountRow(account.id);
+    await db().account.update({ where: { id: first!.id }, data: { status: "needs_reauth", statusReason: "refresh token rejected" } });
+
+    const response = await widgetInstall(account.host, kommo.issueCode(account.id));
+
+    expect(response.status).toBe(200);
+    const rows = await db().account.findMany({ where: { kommoAccountId: account.id } });
+    expect(rows).toHaveLength(1);
+    const second = rows[0]!;
+    expect(second.id).toBe(first!.id);
+    expect(second.hookKey).toBe(first!.hookKey);
+    expect(second.status).toBe("installed");
+    expect(second.statusReason).toBeNull();
+    const token = (row: typeof second) => decryptSecret(row.accessTokenEnc!, tokenContext(row.id, "access_token"));
+    expect(token(second)).not.toBe(token(first!));
+    expect(kommo.account(account.id).webhooks).toHaveLength(1);
+  });
+
+  it("refuses a referer that is not a Kommo account host without calling anyone", async () => {
+    const before = kommo.requests.length;
+    const response = await widgetInstall("attacker.example.com", "whatever");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: { code: "invalid_referer", message: expect.any(String) } });
+    expect(kommo.requests.length).toBe(before);
+  });
+
+  it("fails clearly on a code that was already used or has expired, and stores nothing", async () => {
+    const used = newKommoAccount();
+    const code = kommo.issueCode(used.id);
+    expect((await widgetInstall(used.host, code)).status).toBe(200);
+    await db().account.delete({ where: { kommoAccountId: used.id } });
+    const replay = await widgetInstall(used.host, code);
+    expect(replay.status).toBe(400);
+    expect((await replay.json()).error.message).toContain("Authorization code has been revoked");
+    expect(await accountRow(used.id)).toBeNull();
+
+    const late = newKommoAccount();
+    const lateCode = kommo.issueCode(late.id);
+    kommo.advanceTime(21 * 60_000);
+    try {
+      const expired = await widgetInstall(late.host, lateCode);
+      expect(expired.status).toBe(400);
+      expect((await expired.json()).error.message).toContain("Authorization code has expired");
+      expect(await accountRow(late.id)).toBeNull();
+    } finally {
+      kommo.advanceTime(-21 * 60_000);
+    }
+  });
+
+  it("answers within Kommo's 3 s when Kommo is slow, and finishes the install in the kommo-install queue", async () => {
+    const account = newKommoAccount();
+    kommo.setLatency({ apiMs: 3_000 });
+    let response: Response;
+    const started = Date.now();
+    try {
+      response = await widgetInstall(account.host, kommo.issueCode(account.id));
+    } finally {
+      kommo.setLatency({ apiMs: 0 });
+    }
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ status: "pending" });
+    expect(await accountRow(account.id)).toBeNull();
+
+    // The job carries the exchanged tokens sealed, never in clear.
+    const jobs = await sql<{ data: Record<string, string> }>("SELECT data FROM pgboss.job WHERE name = $1 AND data->>'host' = $2", [
+      QUEUES.kommoInstall.name,
+      account.host,
+    ]);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.data.step).toBe("account");
+    const issuedTokens = [...kommo.store.accessTokens.entries()].filter(([, token]) => token.accountId === account.id).map(([value]) => value);
+    expect(issuedTokens).toHaveLength(1);
+    expect(JSON.stringify(jobs[0]!.data)).not.toContain(issuedTokens[0]);
+
+    worker = await startWorker({
+      databaseUrl: process.env.DATABASE_URL!,
+      handlers: jobHandlers,
+      log: pino({ level: "silent" }),
+      concurrency: 1,
+      queues: [QUEUES.deadLetter, QUEUES.kommoInstall],
+      pollingIntervalSeconds: 0.5,
+    });
+    const deadline = Date.now() + 15_000;
+    let row = await accountRow(account.id);
+    while (!row?.webhookRegisteredAt && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      row = await accountRow(account.id);
+    }
+    expect(row).toMatchObject({ status: "installed", host: account.host });
+    expect(row!.webhookRegisteredAt).toBeInstanceOf(Date);
+    // Only one exchange happened: the job continued with the tokens, it did not replay the code.
+    expect(kommo.count("POST /oauth2/access_token", { accountId: account.id })).toBe(1);
+  });
+});
+
+describe("install by the browser consent redirect", () => {
+  it("starts the consent flow with a stored one-time state", async () => {
+    const response = await startConsent(new Request(`${APP_URL}/api/kommo/oauth/start`));
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get("location")!);
+    expect(location.origin + location.pathname).toBe("https://www.kommo.com/oauth");
+    expect(location.searchParams.get("client_id")).toBe(CLIENT_ID);
+    const state = location.searchParams.get("state")!;
+    expect(await db().oAuthState.findUnique({ where: { state } })).not.toBeNull();
+  });
+
+  it("installs with a valid state, and accepts that state only once", async () => {
+    const account = newKommoAccount();
+    const state = await createOAuthState();
+    const response = await callback(new Request(callbackUrl({ code: kommo.issueCode(account.id), referer: account.host, state, client_id: CLIENT_ID })));
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(await response.text()).toContain(`Shop ${account.id}`);
+    expect((await accountRow(account.id))?.status).toBe("installed");
+    expect(await db().oAuthState.findUnique({ where: { state } })).toBeNull();
+
+    const tokenCalls = kommo.count("POST /oauth2/access_token");
+    const replay = await callback(new Request(callbackUrl({ code: kommo.issueCode(account.id), referer: account.host, state, client_id: CLIENT_ID })));
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain("already used or is too old");
+    expect(kommo.count("POST /oauth2/access_token")).toBe(tokenCalls);
+  });
+
+  it("refuses an expired state, an unknown state and another integration's client_id", async () => {
+    const account = newKommoAccount();
+    const expired = await createOAuthState(new Date(Date.now() - 60 * 60_000));
+    const asked = (params: Record<string, string>) =>
+      callback(new Request(callbackUrl({ code: kommo.issueCode(account.id), referer: account.host, client_id: CLIENT_ID, ...params })));
+
+    expect((await asked({ state: expired })).status).toBe(400);
+    expect((await asked({ state: "never-issued" })).status).toBe(400);
+    const valid = await createOAuthState();
+    expect((await asked({ state: valid, client_id: "11111111-2222-4333-8444-555555555555" })).status).toBe(400);
+    expect(await accountRow(account.id)).toBeNull();
+  });
+
+  it("shows a clear page when the user declines, and spends the state", async () => {
+    const state = await createOAuthState();
+    const response = await callback(new Request(callbackUrl({ error: "access_denied", state, client_id: CLIENT_ID })));
+    expect(response.status).toBe(200);
+    const page = await response.text();
+    expect(page).toContain("Access not granted");
+    expect(page).toContain("declined");
+    expect(await db().oAuthState.findUnique({ where: { state } })).toBeNull();
+  });
+
+  it("rejects a callback that is neither door", async () => {
+    const response = await callback(new Request(callbackUrl({ code: "x", referer: "shop.kommo.com" })));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: { code: "invalid_request", message: expect.any(String) } });
+  });
+});
