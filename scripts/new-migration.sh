@@ -10,8 +10,9 @@ name="${1:?usage: npm run db:new-migration -- <name>}"
 previous=$(mktemp --suffix=.prisma)
 trap 'rm -f "$previous"' EXIT
 git show HEAD:prisma/schema.prisma > "$previous"
-sql=$(DATABASE_URL="${DATABASE_URL:-postgresql://diff-only@127.0.0.1:1/none}" npx prisma migrate diff \
-  --from-schema-datamodel "$previous" --to-schema-datamodel prisma/schema.prisma --script 2>/dev/null)
+# The CLI opens a connection even for a schema-to-schema diff; it reads and changes nothing there.
+: "${DATABASE_URL:?set DATABASE_URL to any reachable Postgres (only connected to, nothing is changed)}"
+sql=$(npx prisma migrate diff --from-schema-datamodel "$previous" --to-schema-datamodel prisma/schema.prisma --script)
 if ! grep -qv '^--\|^\s*$' <<<"$sql"; then echo "no schema change since HEAD"; exit 1; fi
 directory="prisma/migrations/$(date -u +%Y%m%d%H%M%S)_${name}"
 mkdir -p "$directory"

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Deal" ADD COLUMN     "syncLeaseOwner" TEXT,
+ADD COLUMN     "syncLeaseUntil" TIMESTAMP(3);
