@@ -93,6 +93,7 @@ export const newShortId = () => randomId(ALNUM, 6);
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const IDENTIFIERS = ["email", "phone_number", "external_id"] as const;
+const PRIMARY_ORDER = ["email", "external_id", "phone_number"] as const;
 const PLAIN_ATTRIBUTES = ["first_name", "last_name", "organization", "locale", "title", "image"] as const;
 
 /** Klaviyo's built-in email metrics, present in every account. */
@@ -222,18 +223,16 @@ export class SimAccount {
         return { kind: "not_found", detail: `A profile with id ${incoming.id} does not exist.` };
       }
     } else {
-      const matches = IDENTIFIERS.map((field) =>
-        typeof attributes[field] === "string" ? this.findBy(field, attributes[field] as string) : undefined,
-      );
-      const distinct = [...new Set(matches.filter((match): match is SimProfile => match !== undefined))];
-      if (distinct.length > 1) {
-        const [byEmail, byPhone, byExternal] = matches;
-        const primary = byEmail ?? byExternal ?? byPhone;
-        return { kind: "conflict", duplicateProfileId: distinct.find((match) => match !== primary)!.id };
-      }
-      profile = distinct[0];
-      if (!profile && !IDENTIFIERS.some((field) => typeof attributes[field] === "string" && attributes[field])) {
+      // The email decides which profile this is (a new email is a new profile); any other identifier
+      // already held by a different profile is a conflict: 409 duplicate_profile naming that profile.
+      const present = PRIMARY_ORDER.filter((field) => typeof attributes[field] === "string" && attributes[field]);
+      if (present.length === 0) {
         return { kind: "invalid", pointer: pointerBase, detail: "A profile identifier (email, phone_number or external_id) is required." };
+      }
+      profile = this.findBy(present[0]!, attributes[present[0]!] as string);
+      for (const field of present.slice(1)) {
+        const owner = this.findBy(field, attributes[field] as string);
+        if (owner && owner !== profile) return { kind: "conflict", duplicateProfileId: owner.id };
       }
     }
 

@@ -1,0 +1,111 @@
+// zod schemas for the parts of Klaviyo's responses the client reads (spec 2026-07-15). They are
+// loose: Klaviyo adds fields over time, and an extra field must never break a sync.
+import { z } from "zod";
+
+const nullableString = z.string().nullish().transform((value) => value ?? null);
+const links = z.looseObject({ next: z.string().nullish() }).optional();
+
+const profileResource = z.looseObject({
+  type: z.literal("profile"),
+  id: z.string().min(1),
+  attributes: z.looseObject({
+    email: nullableString,
+    phone_number: nullableString,
+    first_name: nullableString,
+    last_name: nullableString,
+    organization: nullableString,
+    properties: z.record(z.string(), z.unknown()).nullish(),
+  }),
+});
+
+export const postProfileResponse = z.looseObject({ data: profileResource });
+
+export const profileCollectionResponse = z.looseObject({ data: z.array(profileResource), links });
+
+export const listCollectionResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      type: z.literal("list"),
+      id: z.string().min(1),
+      attributes: z.looseObject({
+        name: nullableString,
+        created: nullableString,
+        updated: nullableString,
+        opt_in_process: z.enum(["double_opt_in", "single_opt_in"]).nullish(),
+      }),
+    }),
+  ),
+  links,
+});
+
+export const accountCollectionResponse = z.looseObject({
+  data: z
+    .array(
+      z.looseObject({
+        type: z.literal("account"),
+        id: z.string().min(1),
+        attributes: z.looseObject({
+          test_account: z.boolean(),
+          contact_information: z.looseObject({ organization_name: z.string() }),
+          timezone: z.string(),
+          preferred_currency: z.string(),
+          public_api_key: z.string(),
+        }),
+      }),
+    )
+    .min(1),
+});
+
+export const metricCollectionResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      type: z.literal("metric"),
+      id: z.string().min(1),
+      attributes: z.looseObject({
+        name: nullableString,
+        integration: z.looseObject({ name: z.string().nullish(), category: z.string().nullish() }).nullish(),
+      }),
+    }),
+  ),
+  links,
+});
+
+const relationshipTo = (type: string) =>
+  z.looseObject({ data: z.looseObject({ type: z.literal(type), id: z.string() }).nullish() }).optional();
+
+export const eventCollectionResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      type: z.literal("event"),
+      id: z.string().min(1),
+      attributes: z.looseObject({
+        timestamp: z.number().nullish(),
+        datetime: nullableString,
+        uuid: nullableString,
+        event_properties: z.record(z.string(), z.unknown()).nullish(),
+      }),
+      relationships: z.looseObject({ profile: relationshipTo("profile"), metric: relationshipTo("metric") }).optional(),
+    }),
+  ),
+  included: z
+    .array(z.looseObject({ type: z.string(), id: z.string(), attributes: z.looseObject({ email: z.string().nullish() }).optional() }))
+    .optional(),
+  links,
+});
+
+export const profileImportJobResponse = z.looseObject({
+  data: z.looseObject({
+    type: z.literal("profile-bulk-import-job"),
+    id: z.string().min(1),
+    attributes: z.looseObject({
+      status: z.enum(["cancelled", "complete", "processing", "queued"]),
+      created_at: z.string(),
+      total_count: z.number().int(),
+      completed_count: z.number().int().nullish(),
+      failed_count: z.number().int().nullish(),
+      completed_at: nullableString,
+      expires_at: nullableString,
+      started_at: nullableString,
+    }),
+  }),
+});

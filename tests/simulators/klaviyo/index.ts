@@ -1,0 +1,3 @@
+export { ALL_SCOPES, KlaviyoSimulator, startKlaviyoSimulator, type KlaviyoSimulatorOptions, type RecordedRequest } from "./server";
+export type { Fault, FaultOptions } from "./faults";
+export { BUILT_IN_METRICS, SimAccount, type SimEvent, type SimList, type SimMetric, type SimProfile } from "./store";
