@@ -1,23 +1,18 @@
 // GET /api/kommo/oauth/callback: the Redirect URI, reached through two doors.
 //  - Widget install: Kommo's server calls with `code`, `referer`, `from_widget`. No `state` exists on
 //    this door (Kommo's own SDK skips the check there); the code is only worth something together
-//    with our client secret. Kommo waits 3 s and never resends, so unfinished work goes to a job.
+//    with our client secret. Kommo waits 3 s and never resends (see install-runner.ts).
 //  - Browser consent: the user's browser arrives with `code`, `referer`, `state`, `client_id`; the
 //    state must be one we issued, unused and unexpired.
 import { z } from "zod";
 import { requireKommoCredentials } from "@/lib/env";
 import { jsonError } from "@/lib/http/errors";
-import { logger } from "@/lib/log";
 import { parseKommoHost } from "./hosts";
-import { advanceInstall, beginInstall, type InstallProgress } from "./install";
-import { enqueueInstall } from "./install-job";
+import { beginInstall } from "./install";
+import { BROWSER_INSTALL_TIMINGS, installWithin, WIDGET_INSTALL_TIMINGS } from "./install-runner";
 import { consumeOAuthState } from "./oauth-state";
 import { htmlPage } from "./pages";
-
-/** Kommo gives up after 3 s; the answer must be on its way before that. */
-const WIDGET_INSTALL_BUDGET_MS = 2_300;
-/** A person waits at most this long for the page before the rest continues in the background. */
-const BROWSER_INSTALL_BUDGET_MS = 10_000;
+import { answeringErrors } from "./route-errors";
 
 const code = z.string().min(1).max(4096);
 const referer = z.string().min(1).max(253);
@@ -25,31 +20,12 @@ const widgetInstallSchema = z.object({ code, referer, from_widget: z.string() })
 const consentSchema = z.object({ code, referer, state: z.string().min(1).max(200), client_id: z.string().min(1).max(100) });
 const deniedSchema = z.object({ error: z.string().min(1).max(200) });
 
-type InstallResult =
-  | { kind: "installed"; accountName: string | null; webhookRegistered: boolean }
-  | { kind: "pending" }
-  | { kind: "failed"; message: string };
-
-async function install(progress: InstallProgress, budgetMs: number): Promise<InstallResult> {
-  const log = logger().child({ route: "kommo-oauth-callback" });
-  try {
-    const outcome = await advanceInstall(progress, AbortSignal.timeout(budgetMs));
-    if (outcome.done) return { kind: "installed", accountName: outcome.accountName, webhookRegistered: outcome.webhookRegistered };
-    await enqueueInstall(outcome.next);
-    log.warn({ err: outcome.error, step: outcome.next.step }, "Kommo install continues in the background");
-    return { kind: "pending" };
-  } catch (error) {
-    log.error({ err: error }, "Kommo install failed");
-    return { kind: "failed", message: error instanceof Error ? error.message : "unknown error" };
-  }
-}
-
 async function widgetInstall(params: Record<string, string>): Promise<Response> {
   const parsed = widgetInstallSchema.safeParse(params);
   if (!parsed.success) return jsonError(400, "invalid_request", "The install call needs code, referer and from_widget");
   const accountHost = parseKommoHost(parsed.data.referer);
   if (!accountHost) return jsonError(400, "invalid_referer", "referer is not a Kommo account host");
-  const result = await install(beginInstall(accountHost.host, parsed.data.code), WIDGET_INSTALL_BUDGET_MS);
+  const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), WIDGET_INSTALL_TIMINGS);
   if (result.kind === "installed") return Response.json({ status: "installed" });
   if (result.kind === "pending") return Response.json({ status: "pending" }, { status: 202 });
   return jsonError(400, "install_failed", result.message);
@@ -70,7 +46,7 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
       "This connection link was already used or is too old. Please start the connection again from Kommo.",
     );
   }
-  const result = await install(beginInstall(accountHost.host, parsed.data.code), BROWSER_INSTALL_BUDGET_MS);
+  const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), BROWSER_INSTALL_TIMINGS);
   if (result.kind === "installed") {
     const name = result.accountName ?? accountHost.subdomain;
     return htmlPage(
@@ -87,7 +63,7 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
   return htmlPage(502, "Connection failed", `Kommo did not complete the connection: ${result.message}. Please start the connection again.`);
 }
 
-export async function handleOAuthCallback(request: Request): Promise<Response> {
+export const handleOAuthCallback = answeringErrors("kommo-oauth-callback", async (request: Request): Promise<Response> => {
   const params = Object.fromEntries(new URL(request.url).searchParams);
   const denied = deniedSchema.safeParse(params);
   if (denied.success) {
@@ -105,4 +81,4 @@ export async function handleOAuthCallback(request: Request): Promise<Response> {
   if ("from_widget" in params) return widgetInstall(params);
   if ("state" in params) return browserConsent(params);
   return jsonError(400, "invalid_request", "Expected Kommo's install call (from_widget) or a consent redirect (state)");
-}
+});

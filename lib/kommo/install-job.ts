@@ -7,9 +7,10 @@ import { advanceInstall, installProgressSchema, type InstallProgress } from "./i
 /** Longer than any one step's calls, shorter than the queue's expiry (120 s). */
 const JOB_DEADLINE_MS = 90_000;
 
-export async function enqueueInstall(progress: InstallProgress): Promise<string | null> {
+/** Queue the rest of an install; `startAfterSeconds` delays it (the inline run's safety net). */
+export async function enqueueInstall(progress: InstallProgress, startAfterSeconds?: number): Promise<string | null> {
   const boss = await senderBoss();
-  return boss.send(QUEUES.kommoInstall.name, progress);
+  return boss.send(QUEUES.kommoInstall.name, progress, startAfterSeconds ? { startAfter: startAfterSeconds } : {});
 }
 
 export const handleKommoInstallJob: JobHandler = async (data, context) => {

@@ -7,6 +7,7 @@ import { requireKommoCredentials } from "@/lib/env";
 import { jsonError } from "@/lib/http/errors";
 import { logger } from "@/lib/log";
 import { dropQueuedLeadSyncs } from "./lead-jobs";
+import { answeringErrors } from "./route-errors";
 
 const revokeQuerySchema = z.object({
   client_uuid: z.string().min(1).max(100),
@@ -64,7 +65,7 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
   });
 }
 
-export async function handleRevoke(request: Request): Promise<Response> {
+export const handleRevoke = answeringErrors("kommo-revoke", async (request: Request): Promise<Response> => {
   const parsed = revokeQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return jsonError(401, "invalid_signature", "client_uuid, account_id and a hex signature are required");
   const query = parsed.data;
@@ -76,4 +77,4 @@ export async function handleRevoke(request: Request): Promise<Response> {
   logger().info({ kommoAccountId: query.account_id, known }, "Kommo access revoked: account disconnected");
   // Known or not, the result is the same for Kommo: we hold no access to that account now.
   return Response.json({ status: "disconnected" });
-}
+});

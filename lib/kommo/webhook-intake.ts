@@ -9,6 +9,7 @@
 import { jsonError } from "@/lib/http/errors";
 import { logger } from "@/lib/log";
 import { enqueueLeadSyncs } from "./lead-jobs";
+import { answeringErrors } from "./route-errors";
 import { inTransaction, sqlPool } from "./sql-pool";
 import { parseWebhookBody, type ParsedDelivery } from "./webhook-payload";
 
@@ -80,7 +81,7 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
   });
 }
 
-export async function handleCrmWebhook(request: Request, hookKey: string): Promise<Response> {
+export const handleCrmWebhook = answeringErrors("kommo-webhook", async (request: Request, hookKey: string): Promise<Response> => {
   if (!HOOK_KEY.test(hookKey)) return jsonError(404, "unknown_hook", "No webhook at this address");
   const { rows } = await sqlPool().query<HookAccount>(
     `SELECT "id", "kommoAccountId", "status", "paused" FROM "Account" WHERE "hookKey" = $1`,
@@ -112,4 +113,4 @@ export async function handleCrmWebhook(request: Request, hookKey: string): Promi
   const enqueue = account.status === "installed" && !account.paused;
   await recordDelivery(account.id, parsed.delivery, enqueue);
   return Response.json({ received: true });
-}
+});

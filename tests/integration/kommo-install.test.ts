@@ -10,6 +10,8 @@ import { decryptSecret } from "@/lib/crypto";
 import { jobHandlers } from "@/lib/jobs/handlers";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
+import { beginInstall } from "@/lib/kommo/install";
+import { installWithin } from "@/lib/kommo/install-runner";
 import { createOAuthState } from "@/lib/kommo/oauth-state";
 import { tokenContext } from "@/lib/kommo/tokens";
 import type { KommoSimulator } from "../simulators/kommo";
@@ -43,6 +45,22 @@ function newKommoAccount() {
 const widgetInstall = (host: string, code: string) => callback(new Request(callbackUrl({ code, referer: host, from_widget: "1" })));
 
 const accountRow = (kommoAccountId: number) => db().account.findUnique({ where: { kommoAccountId } });
+
+async function waitForInstalled(kommoAccountId: number) {
+  const deadline = Date.now() + 15_000;
+  let row = await accountRow(kommoAccountId);
+  while (!row?.webhookRegisteredAt && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    row = await accountRow(kommoAccountId);
+  }
+  return row;
+}
+
+const installJobs = (host: string) =>
+  sql<{ state: string; data: Record<string, string> }>(
+    "SELECT state, data FROM pgboss.job WHERE name = $1 AND data->>'host' = $2 ORDER BY created_on",
+    [QUEUES.kommoInstall.name, host],
+  );
 
 describe("install by the widget's server-to-server call", () => {
   it("exchanges the code, stores the account with encrypted tokens and registers the CRM webhook", async () => {
@@ -133,7 +151,7 @@ describe("install by the widget's server-to-server call", () => {
     }
   });
 
-  it("answers within Kommo's 3 s when Kommo is slow, and finishes the install in the kommo-install queue", async () => {
+  it("answers within Kommo's 3 s when Kommo is slow, and finishes the install in the background", async () => {
     const account = newKommoAccount();
     kommo.setLatency({ apiMs: 3_000 });
     let response: Response;
@@ -146,18 +164,36 @@ describe("install by the widget's server-to-server call", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ status: "pending" });
-    expect(await accountRow(account.id)).toBeNull();
 
-    // The job carries the exchanged tokens sealed, never in clear.
-    const jobs = await sql<{ data: Record<string, string> }>("SELECT data FROM pgboss.job WHERE name = $1 AND data->>'host' = $2", [
-      QUEUES.kommoInstall.name,
-      account.host,
+    const row = await waitForInstalled(account.id);
+    expect(row).toMatchObject({ status: "installed", host: account.host });
+    // The safety-net job written before the work started was cancelled once the install finished.
+    expect((await installJobs(account.host)).map((job) => job.state)).toEqual(["cancelled"]);
+    expect(kommo.count("POST /oauth2/access_token", { accountId: account.id })).toBe(1);
+  });
+
+  it("continues an install in the kommo-install queue from the step it reached, never replaying the code", async () => {
+    const account = newKommoAccount();
+    kommo.setLatency({ apiMs: 1_500 });
+    let result;
+    try {
+      result = await installWithin(beginInstall(account.host, kommo.issueCode(account.id)), { answerByMs: 100, deadlineMs: 800, safetyNetDelaySeconds: 30 });
+      expect(result).toEqual({ kind: "pending" });
+      // Let the inline run reach its deadline (the code is exchanged, the account read times out).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    } finally {
+      kommo.setLatency({ apiMs: 0 });
+    }
+    expect(await accountRow(account.id)).toBeNull();
+    const jobs = await installJobs(account.host);
+    expect(jobs.map((job) => [job.state, job.data.step])).toEqual([
+      ["cancelled", "exchange"],
+      ["created", "account"],
     ]);
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0]!.data.step).toBe("account");
-    const issuedTokens = [...kommo.store.accessTokens.entries()].filter(([, token]) => token.accountId === account.id).map(([value]) => value);
-    expect(issuedTokens).toHaveLength(1);
-    expect(JSON.stringify(jobs[0]!.data)).not.toContain(issuedTokens[0]);
+    // The queued state carries the exchanged tokens sealed, never in clear.
+    const issued = [...kommo.store.accessTokens.entries()].filter(([, token]) => token.accountId === account.id).map(([value]) => value);
+    expect(issued).toHaveLength(1);
+    expect(JSON.stringify(jobs[1]!.data)).not.toContain(issued[0]);
 
     worker = await startWorker({
       databaseUrl: process.env.DATABASE_URL!,
@@ -167,16 +203,10 @@ describe("install by the widget's server-to-server call", () => {
       queues: [QUEUES.deadLetter, QUEUES.kommoInstall],
       pollingIntervalSeconds: 0.5,
     });
-    const deadline = Date.now() + 15_000;
-    let row = await accountRow(account.id);
-    while (!row?.webhookRegisteredAt && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      row = await accountRow(account.id);
-    }
+    const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });
-    expect(row!.webhookRegisteredAt).toBeInstanceOf(Date);
-    // Only one exchange happened: the job continued with the tokens, it did not replay the code.
     expect(kommo.count("POST /oauth2/access_token", { accountId: account.id })).toBe(1);
+    expect((await installJobs(account.host)).map((job) => job.state)).toEqual(["cancelled", "completed"]);
   });
 });
 

@@ -26,7 +26,7 @@ export type KommoSimulatorOptions = OAuthConfig & {
 
 export type RecordedRequest = { at: number; method: string; route: string; path: string; status: number; accountId: number | null };
 
-type Fault = { status: number; html: boolean; remaining: number; route?: string };
+type Fault = { status: number; html: boolean; remaining: number; route?: string; retryAfterSeconds?: number };
 
 const TOKEN_ROUTE = "POST /oauth2/access_token";
 
@@ -150,8 +150,8 @@ export class KommoSimulator {
   // --- faults and counters -------------------------------------------------------------------
 
   /** The next `times` API calls (optionally only of `route`) fail with `status`. */
-  failNext(fault: { status: number; times?: number; route?: string; html?: boolean }): void {
-    this.faults.push({ status: fault.status, remaining: fault.times ?? 1, route: fault.route, html: fault.html ?? false });
+  failNext(fault: { status: number; times?: number; route?: string; html?: boolean; retryAfterSeconds?: number }): void {
+    this.faults.push({ ...fault, remaining: fault.times ?? 1, html: fault.html ?? false });
   }
 
   /** Kommo's IP block: every API call answers nginx's 403 HTML page. */
@@ -238,7 +238,7 @@ export class KommoSimulator {
         fault.html && fault.status === 403
           ? blockPage()
           : fault.status === 429
-            ? problem(429, "You have sent too many requests", { retry_after: this.options.retryAfterSeconds ?? 1 })
+            ? problem(429, "You have sent too many requests", { retry_after: fault.retryAfterSeconds ?? this.options.retryAfterSeconds ?? 1 })
             : problem(fault.status, `Injected failure ${fault.status}`);
       return record(routeKey, accountId, injected);
     }
