@@ -77,6 +77,10 @@ const envSchema = z.object({
   KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default("https://a.klaviyo.com"),
   KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
   WORKER_CONCURRENCY: positiveInt(5, 100),
+  /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
+  SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
+  /** How often a worker looks for jobs of dead workers and prunes finished ones. */
+  QUEUE_MAINTENANCE_SECONDS: positiveInt(30, 3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });
@@ -141,6 +145,16 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     LOG_FORMAT: parsed.LOG_FORMAT ?? (production ? "json" : "pretty"),
     production,
   };
+}
+
+/**
+ * SYNC_JOB_TIMEOUT_SECONDS alone, for `db:migrate`, which creates the queues with it and must run
+ * without the app's secrets.
+ */
+export function syncJobTimeoutSeconds(source: Record<string, string | undefined> = process.env): number {
+  const parsed = envSchema.shape.SYNC_JOB_TIMEOUT_SECONDS.safeParse(source.SYNC_JOB_TIMEOUT_SECONDS);
+  if (!parsed.success) throw new ConfigError([`SYNC_JOB_TIMEOUT_SECONDS ${parsed.error.issues[0]?.message}`]);
+  return parsed.data;
 }
 
 let cached: Env | undefined;

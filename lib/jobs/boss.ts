@@ -6,7 +6,7 @@ export const QUEUE_SCHEMA = "pgboss";
 
 export type BossRole = "sender" | "worker" | "migrator";
 
-export function createBoss(databaseUrl: string, role: BossRole): PgBoss {
+export function createBoss(databaseUrl: string, role: BossRole, maintenanceIntervalSeconds = 30): PgBoss {
   const boss = new PgBoss({
     connectionString: databaseUrl,
     schema: QUEUE_SCHEMA,
@@ -15,6 +15,8 @@ export function createBoss(databaseUrl: string, role: BossRole): PgBoss {
     migrate: role === "migrator",
     supervise: role === "worker",
     schedule: role === "worker",
+    // Maintenance finds jobs whose worker died (expired) and hands them to a live worker.
+    maintenanceIntervalSeconds,
   });
   return boss;
 }

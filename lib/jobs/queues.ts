@@ -1,6 +1,7 @@
 // The durable queues (pg-boss on the product's own Postgres) and how each retries. Retries use
 // pg-boss's exponential backoff: the n-th retry waits retryDelay * 2^n seconds (with jitter).
 import type PgBoss from "pg-boss";
+import { syncJobTimeoutSeconds } from "@/lib/env";
 
 export type QueueDefinition = {
   name: string;
@@ -8,6 +9,8 @@ export type QueueDefinition = {
   options: Omit<PgBoss.Queue, "name">;
   /** Jobs of this queue one worker process runs at once (defaults to WORKER_CONCURRENCY). */
   concurrency?: number;
+  /** Its expiry comes from SYNC_JOB_TIMEOUT_SECONDS rather than from `options`. */
+  expiryFromEnv?: boolean;
 };
 
 export const DEAD_LETTER_QUEUE = "dead-letter";
@@ -31,9 +34,9 @@ export const QUEUES = {
       retryLimit: 14,
       retryDelay: 5,
       retryBackoff: true,
-      expireInSeconds: 300,
       deadLetter: DEAD_LETTER_QUEUE,
     },
+    expiryFromEnv: true,
   },
   /** Finishing a Kommo install whose code exchange could not finish inside the install call's 3 s. */
   kommoInstall: {
@@ -53,11 +56,12 @@ export async function prepareQueues(boss: PgBoss, definitions: QueueDefinition[]
   // Dead-letter targets must exist before the queues that point at them.
   const ordered = [...definitions].sort((a, b) => Number(Boolean(a.options.deadLetter)) - Number(Boolean(b.options.deadLetter)));
   for (const definition of ordered) {
+    const options = { name: definition.name, ...definition.options, ...(definition.expiryFromEnv && { expireInSeconds: syncJobTimeoutSeconds() }) };
     if (existing.has(definition.name)) {
-      await boss.updateQueue(definition.name, { name: definition.name, ...definition.options });
+      await boss.updateQueue(definition.name, options);
     } else {
       try {
-        await boss.createQueue(definition.name, { name: definition.name, ...definition.options });
+        await boss.createQueue(definition.name, options);
       } catch (error) {
         // Another process created it between our read and our insert.
         if (!String((error as Error).message).includes("already exists")) throw error;

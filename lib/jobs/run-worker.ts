@@ -8,7 +8,13 @@ async function main() {
   const env = getEnv();
   const log = logger().child({ role: "worker" });
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
-  const worker = await startWorker({ databaseUrl: env.DATABASE_URL, handlers: jobHandlers, log, concurrency: env.WORKER_CONCURRENCY });
+  const worker = await startWorker({
+    databaseUrl: env.DATABASE_URL,
+    handlers: jobHandlers,
+    log,
+    concurrency: env.WORKER_CONCURRENCY,
+    maintenanceIntervalSeconds: env.QUEUE_MAINTENANCE_SECONDS,
+  });
   log.info({ concurrency: env.WORKER_CONCURRENCY }, "worker started");
 
   let stopping = false;

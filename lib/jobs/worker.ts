@@ -25,6 +25,8 @@ export type WorkerOptions = {
   queues?: QueueDefinition[];
   /** How often an idle worker looks for new jobs. */
   pollingIntervalSeconds?: number;
+  /** How often it looks for jobs of dead workers. */
+  maintenanceIntervalSeconds?: number;
 };
 
 export type RunningWorker = {
@@ -33,7 +35,7 @@ export type RunningWorker = {
 };
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const boss = createBoss(options.databaseUrl, "worker");
+  const boss = createBoss(options.databaseUrl, "worker", options.maintenanceIntervalSeconds);
   boss.on("error", (error) => options.log.error({ err: error }, "queue error"));
   await boss.start();
   const queues = options.queues ?? ALL_QUEUES;

@@ -1,0 +1,33 @@
+// GET /api/widget/kommo/pipelines: the account's pipelines and their stages, for the mapping UI.
+import { NextResponse } from "next/server";
+import { jsonError } from "@/lib/http/errors";
+import { kommoClientFor } from "@/lib/kommo/account-client";
+import { KommoApiError } from "@/lib/kommo/errors";
+import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+
+export const dynamic = "force-dynamic";
+
+export const OPTIONS = widgetPreflight;
+
+export const GET = widgetRoute(async (_request, { account }) => {
+  try {
+    const pipelines = await (await kommoClientFor(account.id)).getPipelines();
+    return NextResponse.json({
+      pipelines: pipelines
+        .filter((pipeline) => !pipeline.is_archive)
+        .map((pipeline) => ({
+          id: pipeline.id,
+          name: pipeline.name,
+          stages: pipeline._embedded.statuses
+            .slice()
+            .sort((a, b) => (a.sort ?? 0) - (b.sort ?? 0))
+            .map((status) => ({ id: status.id, name: status.name })),
+        })),
+    });
+  } catch (error) {
+    if (error instanceof KommoApiError) {
+      return jsonError(error.retryable ? 502 : 422, error.code, `Kommo did not return the pipelines: ${error.message}`);
+    }
+    throw error;
+  }
+});

@@ -1,0 +1,38 @@
+// GET/PUT /api/widget/settings: the account's Klaviyo key (write-only), stage -> list mappings,
+// event names and toggles. An omitted field keeps its value.
+import { NextResponse } from "next/server";
+import { jsonError } from "@/lib/http/errors";
+import { KlaviyoError } from "@/lib/klaviyo";
+import { KlaviyoKeyRejectedError, loadSettings, settingsView, updateSettings } from "@/lib/sync/account-settings";
+import { settingsUpdateSchema } from "@/lib/sync/settings";
+import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { zodMessage } from "@/lib/http/zod";
+
+export const dynamic = "force-dynamic";
+
+export const OPTIONS = widgetPreflight;
+
+export const GET = widgetRoute(async (_request, { account }) => {
+  return NextResponse.json(settingsView(account, await loadSettings(account)));
+});
+
+export const PUT = widgetRoute(
+  async (request, { account }) => {
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return jsonError(400, "invalid_json", "the body must be JSON");
+    }
+    const update = settingsUpdateSchema.safeParse(body);
+    if (!update.success) return jsonError(400, "invalid_settings", zodMessage(update.error));
+    try {
+      return NextResponse.json(await updateSettings(account, update.data));
+    } catch (error) {
+      if (error instanceof KlaviyoKeyRejectedError) return jsonError(422, "klaviyo_key_rejected", error.message);
+      if (error instanceof KlaviyoError) return jsonError(502, "klaviyo_unavailable", `Klaviyo could not check the key right now (${error.message}); try again`);
+      throw error;
+    }
+  },
+  { adminOnly: true },
+);

@@ -1,0 +1,88 @@
+// Reads what the mapping needs about a deal from Kommo: the lead (with its loss reason), its main
+// contact and its company, plus stage, pipeline and user names. Pipelines and users change rarely
+// and cost a call each, so each worker keeps them for a few minutes per account.
+import type { KommoClient } from "@/lib/kommo/client";
+import type { KommoPipeline, KommoUser } from "@/lib/kommo/api-schemas";
+import { contactEmails, contactPhones, mainContactId } from "@/lib/kommo/fields";
+import { KommoError } from "@/lib/kommo/errors";
+import type { DealSnapshot } from "./mapping";
+
+const DIRECTORY_TTL_MS = 5 * 60_000;
+
+type Directory = { pipelines: KommoPipeline[]; users: Map<number, string>; loadedAt: number };
+const directories = new Map<string, Directory>();
+
+async function loadUsers(kommo: KommoClient): Promise<KommoUser[]> {
+  try {
+    return await kommo.getUsers();
+  } catch (error) {
+    // The users list is for admins; a token of a non-admin only loses the manager's name.
+    if (error instanceof KommoError && !error.retryable) return [];
+    throw error;
+  }
+}
+
+async function directoryFor(accountId: string, kommo: KommoClient, needStage?: { pipelineId: number; statusId: number }): Promise<Directory> {
+  const cached = directories.get(accountId);
+  const fresh = cached && Date.now() - cached.loadedAt < DIRECTORY_TTL_MS;
+  // A stage created since we cached the pipelines: read them again.
+  const knowsStage =
+    !needStage ||
+    cached?.pipelines.some((pipeline) => pipeline.id === needStage.pipelineId && pipeline._embedded.statuses.some((status) => status.id === needStage.statusId));
+  if (cached && fresh && knowsStage) return cached;
+  const [pipelines, users] = await Promise.all([kommo.getPipelines(), loadUsers(kommo)]);
+  const directory = { pipelines, users: new Map(users.map((user) => [user.id, user.name ?? ""])), loadedAt: Date.now() };
+  directories.set(accountId, directory);
+  return directory;
+}
+
+export function stageNameIn(directory: Pick<Directory, "pipelines">, pipelineId: number, statusId: number): string | null {
+  const pipeline = directory.pipelines.find((entry) => entry.id === pipelineId);
+  return pipeline?._embedded.statuses.find((status) => status.id === statusId)?.name ?? null;
+}
+
+export type DealRead = {
+  snapshot: DealSnapshot;
+  /** Stage names of the account, to name the stages of past changes. */
+  stageName: (pipelineId: number, statusId: number) => string | null;
+};
+
+/** The deal as Kommo has it now; null when the lead no longer exists. */
+export async function readDeal(accountId: string, kommo: KommoClient, leadId: number): Promise<DealRead | null> {
+  const lead = await kommo.getLead(leadId, { with: ["contacts", "loss_reason"] });
+  if (!lead || lead.is_deleted) return null;
+  const contactId = mainContactId(lead);
+  const companyId = lead._embedded?.companies?.[0]?.id;
+  const [contact, company, directory] = await Promise.all([
+    contactId === null ? null : kommo.getContact(contactId),
+    companyId === undefined ? null : kommo.getCompany(companyId),
+    directoryFor(accountId, kommo, { pipelineId: lead.pipeline_id, statusId: lead.status_id }),
+  ]);
+  const pipeline = directory.pipelines.find((entry) => entry.id === lead.pipeline_id);
+  return {
+    snapshot: {
+      lead: {
+        id: lead.id,
+        name: lead.name ?? null,
+        price: lead.price ?? null,
+        pipelineId: lead.pipeline_id,
+        statusId: lead.status_id,
+        responsibleUserName: lead.responsible_user_id ? directory.users.get(lead.responsible_user_id) || null : null,
+        lossReason: lead._embedded?.loss_reason?.[0]?.name ?? null,
+      },
+      stageName: stageNameIn(directory, lead.pipeline_id, lead.status_id),
+      pipelineName: pipeline?.name ?? null,
+      mainContact: contact
+        ? {
+            id: contact.id,
+            firstName: contact.first_name ?? null,
+            lastName: contact.last_name ?? null,
+            emails: contactEmails(contact),
+            phones: contactPhones(contact),
+          }
+        : null,
+      companyName: company?.name ?? null,
+    },
+    stageName: (pipelineId, statusId) => stageNameIn(directory, pipelineId, statusId),
+  };
+}
