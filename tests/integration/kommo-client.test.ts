@@ -80,6 +80,13 @@ describe("reads", () => {
     expect(result!.company).toMatchObject({ id: company.id, name: "Analytical Engines Ltd" });
   });
 
+  it("reads a lost lead with its loss reason", async () => {
+    const reason = kommo.seedLossReason(account.kommoAccountId, "Too expensive");
+    const lead = kommo.seedLead(account.kommoAccountId, { name: "Lost one", pipelineId, statusId: 143, lossReasonId: reason.id });
+    const read = await (await client()).getLead(lead.id, { with: ["contacts", "loss_reason"] });
+    expect(read).toMatchObject({ status_id: 143, loss_reason_id: reason.id, _embedded: { loss_reason: [{ id: reason.id, name: "Too expensive" }] } });
+  });
+
   it("answers null for a lead Kommo does not have (204)", async () => {
     expect(await (await client()).getLead(1)).toBeNull();
     expect(await (await client()).getLeadWithParties(1)).toBeNull();

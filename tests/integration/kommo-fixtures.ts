@@ -61,8 +61,7 @@ export async function sql<Row extends pg.QueryResultRow>(text: string, values: u
 /** Close everything the Kommo modules opened in this process. */
 export async function closeConnections(simulator?: KommoSimulator): Promise<void> {
   await simulator?.close();
-  const boss = (globalThis as { senderBoss?: Promise<unknown> }).senderBoss ? await senderBoss() : undefined;
-  await boss?.stop({ graceful: false, wait: true });
+  await (await senderBoss()).stop({ graceful: false, wait: true });
   await closeSqlPool();
   await pool.end();
   await db().$disconnect();

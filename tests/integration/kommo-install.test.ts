@@ -56,6 +56,17 @@ async function waitForInstalled(kommoAccountId: number) {
   return row;
 }
 
+/** Polls `read` until it equals `expected` (or 10 s pass) and returns the last value read. */
+async function eventually<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  let value = await read();
+  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}
+
 const installJobs = (host: string) =>
   sql<{ state: string; data: Record<string, string> }>(
     "SELECT state, data FROM pgboss.job WHERE name = $1 AND data->>'host' = $2 ORDER BY created_on",
@@ -167,25 +178,28 @@ describe("install by the widget's server-to-server call", () => {
 
     const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });
-    // The safety-net job written before the work started was cancelled once the install finished.
-    expect((await installJobs(account.host)).map((job) => job.state)).toEqual(["cancelled"]);
+    // The safety-net job written before the work started is cancelled once the install finished.
+    expect(await eventually(async () => (await installJobs(account.host)).map((job) => job.state), ["cancelled"])).toEqual(["cancelled"]);
     expect(kommo.count("POST /oauth2/access_token", { accountId: account.id })).toBe(1);
   });
 
   it("continues an install in the kommo-install queue from the step it reached, never replaying the code", async () => {
     const account = newKommoAccount();
-    kommo.setLatency({ apiMs: 1_500 });
-    let result;
+    // The exchange is quick; reading the account takes longer than the inline run may last.
+    kommo.setLatency({ apiMs: 5_000 });
+    let jobs: Awaited<ReturnType<typeof installJobs>> = [];
     try {
-      result = await installWithin(beginInstall(account.host, kommo.issueCode(account.id)), { answerByMs: 100, deadlineMs: 800, safetyNetDelaySeconds: 30 });
+      const result = await installWithin(beginInstall(account.host, kommo.issueCode(account.id)), { answerByMs: 100, deadlineMs: 2_000, safetyNetDelaySeconds: 30 });
       expect(result).toEqual({ kind: "pending" });
-      // Let the inline run reach its deadline (the code is exchanged, the account read times out).
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const deadline = Date.now() + 10_000;
+      while (!(jobs.length === 2 && jobs[0]!.state === "cancelled") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        jobs = await installJobs(account.host);
+      }
     } finally {
       kommo.setLatency({ apiMs: 0 });
     }
     expect(await accountRow(account.id)).toBeNull();
-    const jobs = await installJobs(account.host);
     expect(jobs.map((job) => [job.state, job.data.step])).toEqual([
       ["cancelled", "exchange"],
       ["created", "account"],
@@ -206,7 +220,10 @@ describe("install by the widget's server-to-server call", () => {
     const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });
     expect(kommo.count("POST /oauth2/access_token", { accountId: account.id })).toBe(1);
-    expect((await installJobs(account.host)).map((job) => job.state)).toEqual(["cancelled", "completed"]);
+    expect(await eventually(async () => (await installJobs(account.host)).map((job) => job.state), ["cancelled", "completed"])).toEqual([
+      "cancelled",
+      "completed",
+    ]);
   });
 });
 

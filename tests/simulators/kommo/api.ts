@@ -54,6 +54,7 @@ const withList = (ctx: ApiContext) => (typeof ctx.query.with === "string" ? ctx.
 
 function renderLead(ctx: ApiContext, lead: SimLead) {
   const withs = withList(ctx);
+  const lossReason = lead.loss_reason_id === null ? undefined : ctx.account.lossReasons.get(lead.loss_reason_id);
   return {
     id: lead.id,
     name: lead.name,
@@ -80,6 +81,9 @@ function renderLead(ctx: ApiContext, lead: SimLead) {
       companies: lead.companyId ? [{ id: lead.companyId, _links: link(ctx, `/api/v4/companies/${lead.companyId}`) }] : [],
       ...(withs.includes("contacts")
         ? { contacts: lead.contacts.map((contact) => ({ id: contact.id, is_main: contact.is_main, _links: link(ctx, `/api/v4/contacts/${contact.id}`) })) }
+        : {}),
+      ...(withs.includes("loss_reason") && lossReason
+        ? { loss_reason: [{ ...lossReason, _links: link(ctx, `/api/v4/leads/loss_reasons/${lossReason.id}`) }] }
         : {}),
     },
   };

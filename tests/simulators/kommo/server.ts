@@ -124,6 +124,7 @@ export class KommoSimulator {
 
   seedPipeline: SimStore["seedPipeline"] = (...args) => this.store.seedPipeline(...args);
   seedCompany: SimStore["seedCompany"] = (...args) => this.store.seedCompany(...args);
+  seedLossReason: SimStore["seedLossReason"] = (...args) => this.store.seedLossReason(...args);
   seedContact: SimStore["seedContact"] = (...args) => this.store.seedContact(...args);
   seedLead: SimStore["seedLead"] = (...args) => this.store.seedLead(...args);
   updateLead: SimStore["updateLead"] = (...args) => this.store.updateLead(...args);

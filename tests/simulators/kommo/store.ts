@@ -45,6 +45,7 @@ export type SimContact = {
 export type SimCompany = { id: number; name: string; responsible_user_id: number; created_at: number; updated_at: number; custom_fields_values: SimCustomField[] | null };
 export type SimNote = { id: number; entity_id: number; note_type: string; params: Record<string, unknown>; created_at: number };
 export type SimWebhook = { id: number; destination: string; settings: string[]; sort: number; disabled: boolean; created_at: number; updated_at: number };
+export type SimLossReason = { id: number; name: string; sort: number; created_at: number; updated_at: number };
 export type SimUser = { id: number; name: string; email: string; lang: string; is_admin: boolean; is_active: boolean };
 
 export type SimAccount = {
@@ -55,6 +56,7 @@ export type SimAccount = {
   currency: string;
   currency_symbol: string;
   users: SimUser[];
+  lossReasons: Map<number, SimLossReason>;
   pipelines: Map<number, SimPipeline>;
   leads: Map<number, SimLead>;
   contacts: Map<number, SimContact>;
@@ -111,6 +113,7 @@ export class SimStore {
       currency: input.currency ?? "USD",
       currency_symbol: input.currency === "EUR" ? "€" : "$",
       users: [{ id: adminId, name: "Admin", email: `admin@${input.subdomain}.example`, lang: "en", is_admin: true, is_active: true }],
+      lossReasons: new Map(),
       pipelines: new Map(),
       leads: new Map(),
       contacts: new Map(),
@@ -151,6 +154,15 @@ export class SimStore {
     };
     account.pipelines.set(id, pipeline);
     return pipeline;
+  }
+
+  /** A loss reason of the account (Kommo's "loss reasons" list), for leads closed as lost. */
+  seedLossReason(accountId: number, name: string): SimLossReason {
+    const account = this.account(accountId);
+    const now = this.nowSeconds();
+    const reason = { id: this.id(), name, sort: (account.lossReasons.size + 1) * 10, created_at: now, updated_at: now };
+    account.lossReasons.set(reason.id, reason);
+    return reason;
   }
 
   seedCompany(accountId: number, input: { name: string }): SimCompany {
@@ -211,7 +223,16 @@ export class SimStore {
 
   seedLead(
     accountId: number,
-    input: { name: string; price?: number; pipelineId: number; statusId: number; contactIds?: number[]; companyId?: number; updatedAt?: number },
+    input: {
+      name: string;
+      price?: number;
+      pipelineId: number;
+      statusId: number;
+      contactIds?: number[];
+      companyId?: number;
+      lossReasonId?: number;
+      updatedAt?: number;
+    },
   ): SimLead {
     const account = this.account(accountId);
     const pipeline = account.pipelines.get(input.pipelineId);
@@ -228,7 +249,7 @@ export class SimStore {
       group_id: 0,
       status_id: input.statusId,
       pipeline_id: input.pipelineId,
-      loss_reason_id: null,
+      loss_reason_id: input.lossReasonId ?? null,
       created_by: user,
       updated_by: user,
       created_at: now,
@@ -244,7 +265,7 @@ export class SimStore {
   }
 
   /** Change a lead as a user would in Kommo (moves updated_at forward). */
-  updateLead(accountId: number, leadId: number, patch: Partial<Pick<SimLead, "name" | "price" | "status_id" | "pipeline_id">>): SimLead {
+  updateLead(accountId: number, leadId: number, patch: Partial<Pick<SimLead, "name" | "price" | "status_id" | "pipeline_id" | "loss_reason_id">>): SimLead {
     const lead = this.account(accountId).leads.get(leadId);
     if (!lead) throw new Error(`simulator: no lead ${leadId}`);
     Object.assign(lead, patch, { updated_at: Math.max(lead.updated_at + 1, this.nowSeconds()) });
