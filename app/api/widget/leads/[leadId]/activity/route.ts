@@ -1,0 +1,18 @@
+// GET /api/widget/leads/{leadId}/activity: the deal-card pane's data (profile, stage, lists, email
+// activity, sync status), from our database.
+import { NextResponse } from "next/server";
+import { jsonError } from "@/lib/http/errors";
+import { zodMessage } from "@/lib/http/zod";
+import { dealActivity } from "@/lib/widget/activity";
+import { leadParamsSchema } from "@/lib/widget/lead-id";
+import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+
+export const dynamic = "force-dynamic";
+
+export const OPTIONS = widgetPreflight;
+
+export const GET = widgetRoute<{ leadId: string }>(async (_request, { account, params }) => {
+  const parsed = leadParamsSchema.safeParse(params);
+  if (!parsed.success) return jsonError(400, "invalid_lead_id", zodMessage(parsed.error));
+  return NextResponse.json(await dealActivity(account, parsed.data.leadId), { headers: { "Cache-Control": "no-store" } });
+});

@@ -1,0 +1,24 @@
+// POST /api/widget/leads/{leadId}/sync: "Sync now" in the deal card. Records the press and queues
+// the lead's sync job; answers 202 at once (the pane watches the activity route for the outcome).
+import { NextResponse } from "next/server";
+import { jsonError } from "@/lib/http/errors";
+import { zodMessage } from "@/lib/http/zod";
+import { leadParamsSchema } from "@/lib/widget/lead-id";
+import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { requestSyncNow, SyncNowRefusedError } from "@/lib/widget/sync-now";
+
+export const dynamic = "force-dynamic";
+
+export const OPTIONS = widgetPreflight;
+
+export const POST = widgetRoute<{ leadId: string }>(async (_request, { account, params }) => {
+  const parsed = leadParamsSchema.safeParse(params);
+  if (!parsed.success) return jsonError(400, "invalid_lead_id", zodMessage(parsed.error));
+  try {
+    await requestSyncNow(account, parsed.data.leadId);
+  } catch (error) {
+    if (error instanceof SyncNowRefusedError) return jsonError(409, error.code, error.message);
+    throw error;
+  }
+  return NextResponse.json({ status: "queued", leadId: parsed.data.leadId }, { status: 202 });
+});

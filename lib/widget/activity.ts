@@ -1,0 +1,160 @@
+// What the deal-card pane shows for one lead, read from our own database only (no Klaviyo call per
+// pane open apart from the briefly cached list names): what we last told Klaviyo about the deal,
+// how its last syncs ended, and the Klaviyo email events of its contact that the activity poller
+// stored.
+import type { Account, SyncStatus } from "@/lib/db/client";
+import { db } from "@/lib/db/client";
+import { klaviyoListNames } from "./list-names";
+
+export const ACTIVITY_LIMIT = 20;
+const HISTORY_LIMIT = 5;
+
+export type EmailActivityKind = "received" | "opened" | "clicked" | "bounced" | "unsubscribed" | "other";
+
+/** Klaviyo's built-in email metrics, by the name Klaviyo gives them. */
+const KIND_OF_METRIC: Record<string, EmailActivityKind> = {
+  "Received Email": "received",
+  "Opened Email": "opened",
+  "Clicked Email": "clicked",
+  "Bounced Email": "bounced",
+  "Unsubscribed": "unsubscribed",
+  "Unsubscribed from List": "unsubscribed",
+};
+
+export const emailActivityKind = (metricName: string): EmailActivityKind => KIND_OF_METRIC[metricName] ?? "other";
+
+/**
+ * Why a deal was skipped, as a reason the widget can put in the user's language. The sync job
+ * records its skip reason as a sentence; these are the ones a sales manager can act on.
+ */
+export type SkipReason = "no_contact" | "no_email" | "invalid_email" | "deleted" | "other";
+
+export function skipReason(message: string | null): SkipReason {
+  if (!message) return "other";
+  if (/^deal has no main contact/.test(message)) return "no_contact";
+  if (/^contact has no email/.test(message)) return "no_email";
+  if (/^contact email .* is not a valid address/.test(message)) return "invalid_email";
+  if (/^deal (not found|deleted) in Kommo/.test(message)) return "deleted";
+  return "other";
+}
+
+export type SyncProblem = {
+  /** SyncLog.errorCode of the last attempt, e.g. klaviyo_invalid_key, kommo_reauth_required, skipped. */
+  code: string;
+  reason: SkipReason | null;
+  /** The sync job's own sentence (English), shown when the widget has no words of its own for the code. */
+  message: string;
+};
+
+export type DealActivity = {
+  leadId: number;
+  /** The account's IANA time zone when we know it; the widget falls back to the user's. */
+  timeZone: string | null;
+  klaviyoConnected: boolean;
+  sync: {
+    /** never: no sync of this deal has finished yet. */
+    status: SyncStatus | "never";
+    lastSyncedAt: string | null;
+    lastAttemptAt: string | null;
+    /** A change (or a Sync now) is recorded and waits for the sync job. */
+    pending: boolean;
+    problem: SyncProblem | null;
+    history: { at: string; status: SyncStatus; trigger: string; errorCode: string | null }[];
+  };
+  profile: null | {
+    id: string;
+    email: string | null;
+    url: string;
+    /** crm_stage as we last sent it to Klaviyo. */
+    stage: string | null;
+    lists: { id: string; name: string | null }[];
+  };
+  activity: {
+    id: string;
+    kind: EmailActivityKind;
+    metric: string;
+    subject: string | null;
+    campaignOrFlow: string | null;
+    occurredAt: string;
+  }[];
+};
+
+export const klaviyoProfileUrl = (profileId: string) => `https://www.klaviyo.com/profile/${encodeURIComponent(profileId)}`;
+
+export async function dealActivity(account: Account, leadId: number): Promise<DealActivity> {
+  const where = { accountId: account.id, leadId };
+  const [deal, logs, pendingEvent] = await Promise.all([
+    db().deal.findUnique({ where: { accountId_leadId: where } }),
+    db().syncLog.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
+    db().inboundEvent.findFirst({ where: { ...where, processedAt: null }, select: { id: true } }),
+  ]);
+
+  // The deal row keeps the profile id once synced; before that the contact's link may know it.
+  let profileId = deal?.klaviyoProfileId ?? null;
+  if (!profileId && deal?.mainContactId) {
+    const link = await db().klaviyoProfileLink.findUnique({
+      where: { accountId_contactId: { accountId: account.id, contactId: deal.mainContactId } },
+      select: { klaviyoProfileId: true },
+    });
+    profileId = link?.klaviyoProfileId ?? null;
+  }
+
+  const listIds = deal?.listIds ?? [];
+  const [events, listNames] = await Promise.all([
+    profileId
+      ? db().emailActivity.findMany({
+          where: { accountId: account.id, klaviyoProfileId: profileId },
+          orderBy: [{ occurredAt: "desc" }, { id: "desc" }],
+          take: ACTIVITY_LIMIT,
+        })
+      : Promise.resolve([]),
+    profileId && listIds.length > 0 ? klaviyoListNames(account) : Promise.resolve(null),
+  ]);
+
+  const latest = logs[0];
+  const status = deal?.lastSyncStatus ?? "never";
+  const failing = status !== "never" && status !== "ok";
+  const problem: SyncProblem | null = failing
+    ? {
+        code: latest?.errorCode ?? (status === "skipped" ? "skipped" : "internal"),
+        reason: status === "skipped" ? skipReason(deal?.lastError ?? latest?.error ?? null) : null,
+        message: deal?.lastError ?? latest?.error ?? "",
+      }
+    : null;
+
+  return {
+    leadId,
+    timeZone: account.timezone ?? null,
+    klaviyoConnected: account.klaviyoApiKeyEnc !== null,
+    sync: {
+      status,
+      lastSyncedAt: deal?.lastSyncedAt?.toISOString() ?? null,
+      lastAttemptAt: (latest?.finishedAt ?? latest?.createdAt)?.toISOString() ?? null,
+      pending: pendingEvent !== null,
+      problem,
+      history: logs.map((log) => ({
+        at: (log.finishedAt ?? log.createdAt).toISOString(),
+        status: log.status,
+        trigger: log.trigger,
+        errorCode: log.errorCode,
+      })),
+    },
+    profile: profileId
+      ? {
+          id: profileId,
+          email: deal?.email ?? null,
+          url: klaviyoProfileUrl(profileId),
+          stage: deal?.stageName ?? null,
+          lists: listIds.map((id) => ({ id, name: listNames?.get(id) ?? null })),
+        }
+      : null,
+    activity: events.map((event) => ({
+      id: event.klaviyoEventId,
+      kind: emailActivityKind(event.metricName),
+      metric: event.metricName,
+      subject: event.subject,
+      campaignOrFlow: event.campaignOrFlow,
+      occurredAt: event.occurredAt.toISOString(),
+    })),
+  };
+}

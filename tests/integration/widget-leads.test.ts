@@ -1,0 +1,292 @@
+// The widget API of the deal card (activity, Sync now) and the token checks every widget route
+// shares: handlers called as Next calls them, against the test database, the Kommo simulator (real
+// install) and the Klaviyo simulator (list names, and the sync job behind Sync now).
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { GET as getActivity } from "@/app/api/widget/leads/[leadId]/activity/route";
+import { POST as postSync, OPTIONS as syncPreflight } from "@/app/api/widget/leads/[leadId]/sync/route";
+import { GET as getLists } from "@/app/api/widget/klaviyo/lists/route";
+import { GET as getPipelines } from "@/app/api/widget/kommo/pipelines/route";
+import { GET as getSettings, PUT as putSettings } from "@/app/api/widget/settings/route";
+import { db } from "@/lib/db/client";
+import { resetEnvForTests } from "@/lib/env";
+import { QUEUES } from "@/lib/jobs/queues";
+import { handleSyncLeadJob } from "@/lib/sync/sync-lead";
+import { sealKlaviyoKey } from "@/lib/sync/klaviyo-account";
+import { clearListNameCache } from "@/lib/widget/list-names";
+import { logger } from "@/lib/log";
+import { signWidgetToken, type WidgetTokenInput } from "@/tests/browser/harness/widget-token";
+import { startKlaviyoSimulator, type KlaviyoSimulator } from "@/tests/simulators/klaviyo";
+import type { KommoSimulator } from "@/tests/simulators/kommo";
+import { CLIENT_ID, CLIENT_SECRET, closeConnections, installAccount, jobsOf, newKommoAccountId, startKommo, type InstalledAccount } from "./kommo-fixtures";
+
+const KEY = "pk_widget_leads_test_0001";
+const AUDIENCE = new URL(process.env.APP_URL!).origin;
+
+let kommo: KommoSimulator;
+let klaviyo: KlaviyoSimulator;
+let account: InstalledAccount;
+let adminId: number;
+
+beforeAll(async () => {
+  kommo = await startKommo();
+  klaviyo = await startKlaviyoSimulator({ jobDelayMs: 20 });
+  klaviyo.addKey(KEY);
+  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
+  resetEnvForTests();
+  account = await installAccount(kommo);
+  adminId = kommo.account(account.kommoAccountId).users[0]!.id;
+});
+
+beforeEach(async () => {
+  clearListNameCache();
+  await connectKlaviyo();
+});
+
+afterAll(async () => {
+  await klaviyo.close();
+  await closeConnections(kommo);
+});
+
+async function connectKlaviyo(connected = true) {
+  await db().account.update({
+    where: { id: account.accountId },
+    data: { klaviyoApiKeyEnc: connected ? sealKlaviyoKey(account.accountId, KEY) : null, klaviyoKeyHint: connected ? "pk_…0001" : null },
+  });
+}
+
+const token = (overrides: Partial<WidgetTokenInput> = {}) =>
+  signWidgetToken({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    audience: AUDIENCE,
+    accountId: account.kommoAccountId,
+    subdomain: account.subdomain,
+    userId: adminId,
+    isAdmin: true,
+    ...overrides,
+  });
+
+type Handler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
+
+async function call(handler: Handler, options: { method?: string; path?: string; leadId?: string; token?: string | null; origin?: string | null; body?: unknown } = {}) {
+  const headers = new Headers({ "content-type": "application/json" });
+  const auth = options.token === undefined ? await token() : options.token;
+  if (auth) headers.set("x-auth-token", auth);
+  const origin = options.origin === undefined ? `https://${account.subdomain}.kommo.com` : options.origin;
+  if (origin) headers.set("origin", origin);
+  const request = new Request(`${AUDIENCE}${options.path ?? "/api/widget/test"}`, {
+    method: options.method ?? "GET",
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const response = await handler(request, { params: Promise.resolve<Record<string, string>>(options.leadId === undefined ? {} : { leadId: options.leadId }) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
+
+const inboundEvents = () => db().inboundEvent.findMany({ where: { accountId: account.accountId, source: "manual" }, orderBy: { receivedAt: "asc" } });
+
+describe("every widget route refuses a token it cannot trust", () => {
+  const routes: [string, Handler, string, unknown?][] = [
+    ["GET /settings", getSettings as Handler, "GET"],
+    ["PUT /settings", putSettings as Handler, "PUT", { activityNotes: false }],
+    ["GET /klaviyo/lists", getLists as Handler, "GET"],
+    ["GET /kommo/pipelines", getPipelines as Handler, "GET"],
+    ["GET /leads/{id}/activity", getActivity as Handler, "GET"],
+    ["POST /leads/{id}/sync", postSync as Handler, "POST", {}],
+  ];
+
+  it.each(routes)("%s", async (_name, handler, method, body) => {
+    const send = (overrides: Parameters<typeof call>[1]) => call(handler, { method, body, leadId: "4242", ...overrides });
+    const settingsBefore = await db().account.findUniqueOrThrow({ where: { id: account.accountId }, select: { settings: true, updatedAt: true } });
+
+    expect((await send({ token: null })).body).toMatchObject({ error: { code: "missing_token" } });
+    // Signed with another secret (a forgery), or by the right secret for another integration or origin.
+    const forged = await send({ token: await token({ clientSecret: "not-the-client-secret-00000" }) });
+    expect(forged).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
+    expect(await send({ token: await token({ expiresInSeconds: -120 }) })).toMatchObject({ status: 401, body: { error: { code: "token_expired" } } });
+    expect(await send({ token: await token({ clientId: "11111111-2222-4333-8444-555555555555" }) })).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
+    expect(await send({ token: await token({ audience: "https://someone-else.example" }) })).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
+    // A genuine token of a Kommo account that never installed us.
+    const foreign = await send({ token: await token({ accountId: newKommoAccountId(), subdomain: "stranger" }) });
+    expect(foreign).toMatchObject({ status: 403, body: { error: { code: "not_installed" } } });
+    // A valid token replayed from another account's Kommo page.
+    const otherPage = await send({ origin: "https://stranger.kommo.com" });
+    expect(otherPage).toMatchObject({ status: 403, body: { error: { code: "forbidden_origin" } } });
+    expect(otherPage.headers.get("access-control-allow-origin")).toBeNull();
+
+    // Nothing was written by any refused call.
+    expect(await inboundEvents()).toEqual([]);
+    expect(await db().account.findUniqueOrThrow({ where: { id: account.accountId }, select: { settings: true, updatedAt: true } })).toEqual(settingsBefore);
+  });
+});
+
+describe("GET /api/widget/leads/{leadId}/activity", () => {
+  it("answers for a deal we never synced: no profile, no activity, status never, CORS for the account's page", async () => {
+    const response = await call(getActivity as Handler, { leadId: "777001" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe(`https://${account.subdomain}.kommo.com`);
+    expect(response.body).toEqual({
+      leadId: 777001,
+      timeZone: null,
+      klaviyoConnected: true,
+      sync: { status: "never", lastSyncedAt: null, lastAttemptAt: null, pending: false, problem: null, history: [] },
+      profile: null,
+      activity: [],
+    });
+  });
+
+  it("shows the synced deal: profile link, crm_stage, list names from Klaviyo, the newest 20 email events first, the last error in words", async () => {
+    const leadId = 777002;
+    const won = klaviyo.account.createList("Won deals");
+    const all = klaviyo.account.createList("All CRM deals");
+    await db().account.update({ where: { id: account.accountId }, data: { timezone: "Europe/Madrid" } });
+    const syncedAt = new Date("2026-03-02T10:00:00Z");
+    await db().deal.create({
+      data: {
+        accountId: account.accountId,
+        leadId,
+        stageName: "Won",
+        email: "ada@example.com",
+        klaviyoProfileId: "01PROFILEADA",
+        listIds: [won.id, all.id],
+        lastSyncedAt: syncedAt,
+        lastSyncStatus: "retrying",
+        lastError: "Klaviyo answered 503; retrying",
+      },
+    });
+    await db().syncLog.createMany({
+      data: [
+        { accountId: account.accountId, leadId, trigger: "status_lead", status: "ok", createdAt: new Date("2026-03-02T10:00:00Z"), finishedAt: syncedAt },
+        { accountId: account.accountId, leadId, trigger: "update_lead", status: "retrying", errorCode: "klaviyo_server_error", error: "Klaviyo answered 503; retrying", createdAt: new Date("2026-03-02T11:00:00Z"), finishedAt: new Date("2026-03-02T11:00:01Z") },
+      ],
+    });
+    const metrics = ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Unsubscribed", "Marked Email as Spam"];
+    await db().emailActivity.createMany({
+      data: Array.from({ length: 24 }, (_, index) => ({
+        accountId: account.accountId,
+        klaviyoEventId: `evt-${leadId}-${index}`,
+        klaviyoProfileId: "01PROFILEADA",
+        metricName: metrics[index % metrics.length]!,
+        occurredAt: new Date(Date.UTC(2026, 2, 1, 0, index)),
+        subject: index % 2 === 0 ? `Spring offer #${index}` : null,
+        campaignOrFlow: index % 2 === 1 ? "Welcome flow" : null,
+      })),
+    });
+    // Another profile's events are not this deal's.
+    await db().emailActivity.create({
+      data: { accountId: account.accountId, klaviyoEventId: "evt-other", klaviyoProfileId: "01PROFILEOTHER", metricName: "Opened Email", occurredAt: new Date() },
+    });
+
+    const { status, body } = await call(getActivity as Handler, { leadId: String(leadId) });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      timeZone: "Europe/Madrid",
+      sync: {
+        status: "retrying",
+        lastSyncedAt: syncedAt.toISOString(),
+        lastAttemptAt: "2026-03-02T11:00:01.000Z",
+        problem: { code: "klaviyo_server_error", reason: null, message: "Klaviyo answered 503; retrying" },
+        history: [
+          { status: "retrying", trigger: "update_lead", errorCode: "klaviyo_server_error" },
+          { status: "ok", trigger: "status_lead", errorCode: null },
+        ],
+      },
+      profile: {
+        id: "01PROFILEADA",
+        email: "ada@example.com",
+        url: "https://www.klaviyo.com/profile/01PROFILEADA",
+        stage: "Won",
+        lists: [
+          { id: won.id, name: "Won deals" },
+          { id: all.id, name: "All CRM deals" },
+        ],
+      },
+    });
+    const activity = body!.activity as { id: string; kind: string; subject: string | null; campaignOrFlow: string | null; occurredAt: string }[];
+    expect(activity).toHaveLength(20);
+    expect(activity.map((event) => event.id)).toEqual(Array.from({ length: 20 }, (_, index) => `evt-${leadId}-${23 - index}`));
+    expect(activity.slice(0, 6).map((event) => event.kind)).toEqual(["other", "unsubscribed", "bounced", "clicked", "opened", "received"]);
+    expect(activity[0]).toMatchObject({ subject: null, campaignOrFlow: "Welcome flow", occurredAt: "2026-03-01T00:23:00.000Z" });
+    await db().account.update({ where: { id: account.accountId }, data: { timezone: null } });
+  });
+
+  it("shows list ids when Klaviyo does not answer, and explains a skipped deal by its reason", async () => {
+    const leadId = 777003;
+    klaviyo.faults.failNext(10, { kind: "status", status: 500 }, { operation: "get_lists" });
+    await db().deal.create({
+      data: { accountId: account.accountId, leadId, klaviyoProfileId: "01PROFILEB", listIds: ["LsGone"], lastSyncedAt: new Date(), lastSyncStatus: "skipped", lastError: "contact has no email" },
+    });
+    await db().syncLog.create({ data: { accountId: account.accountId, leadId, trigger: "update_contact", status: "skipped", errorCode: "skipped", error: "contact has no email" } });
+    const { body } = await call(getActivity as Handler, { leadId: String(leadId) });
+    expect(body).toMatchObject({
+      sync: { status: "skipped", problem: { code: "skipped", reason: "no_email" } },
+      profile: { lists: [{ id: "LsGone", name: null }] },
+    });
+    klaviyo.faults.clear();
+  });
+
+  it.each(["abc", "0", "-5", "1.5", "99999999999", "12e3"])("refuses the lead id %j with 400", async (leadId) => {
+    const response = await call(getActivity as Handler, { leadId });
+    expect(response).toMatchObject({ status: 400, body: { error: { code: "invalid_lead_id" } } });
+  });
+});
+
+describe("POST /api/widget/leads/{leadId}/sync", () => {
+  it("answers the preflight from the account's page with the methods the widget uses", () => {
+    const response = syncPreflight(new Request(`${AUDIENCE}/api/widget/leads/1/sync`, { method: "OPTIONS", headers: { origin: `https://${account.subdomain}.kommo.com` } }));
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(response.headers.get("access-control-allow-headers")).toContain("X-Auth-Token");
+  });
+
+  it("records each press as its own manual change and queues one sync job for the lead", async () => {
+    const first = await call(postSync as Handler, { method: "POST", leadId: "880001", body: {} });
+    const second = await call(postSync as Handler, { method: "POST", leadId: "880001", body: {} });
+    expect(first).toMatchObject({ status: 202, body: { status: "queued", leadId: 880001 } });
+    expect(second.status).toBe(202);
+    const events = (await inboundEvents()).filter((event) => event.leadId === 880001);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ source: "manual", kind: "sync_now", payload: {}, processedAt: null });
+    expect(events[0]!.dedupeKey).not.toBe(events[1]!.dedupeKey);
+    const jobs = (await jobsOf(QUEUES.syncLead.name, account.accountId)).filter((job) => job.data.leadId === 880001);
+    expect(jobs.map((job) => job.state)).toEqual(["created"]);
+    expect(jobs[0]!.singleton_key).toBe(`${account.accountId}:880001`);
+    // The pane sees the press as pending until the job has run.
+    expect((await call(getActivity as Handler, { leadId: "880001" })).body).toMatchObject({ sync: { pending: true, status: "never" } });
+  });
+
+  it.each(["abc", "0", "-1", "2147483648"])("refuses the lead id %j with 400 and writes nothing", async (leadId) => {
+    const before = (await inboundEvents()).length;
+    expect(await call(postSync as Handler, { method: "POST", leadId, body: {} })).toMatchObject({ status: 400, body: { error: { code: "invalid_lead_id" } } });
+    expect((await inboundEvents()).length).toBe(before);
+  });
+
+  it("refuses with 409 while no Klaviyo key is set, and writes nothing", async () => {
+    await connectKlaviyo(false);
+    const before = (await inboundEvents()).length;
+    expect(await call(postSync as Handler, { method: "POST", leadId: "880002", body: {} })).toMatchObject({ status: 409, body: { error: { code: "klaviyo_not_connected" } } });
+    expect((await inboundEvents()).length).toBe(before);
+    expect((await jobsOf(QUEUES.syncLead.name, account.accountId)).filter((job) => job.data.leadId === 880002)).toEqual([]);
+  });
+
+  it("drives the real sync job: the deal reaches Klaviyo and the pane shows the profile and its stage", async () => {
+    const pipeline = kommo.seedPipeline(account.kommoAccountId, { name: "Sales", stages: ["Qualified", "Proposal"] });
+    const contact = kommo.seedContact(account.kommoAccountId, { firstName: "Grace", lastName: "Hopper", emails: ["grace@example.com"] });
+    const lead = kommo.seedLead(account.kommoAccountId, { name: "Compiler licence", price: 1200, pipelineId: pipeline.id, statusId: pipeline.statuses[2]!.id, contactIds: [contact.id] });
+
+    expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
+    const job = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id)!;
+    // What the worker does with the job.
+    await handleSyncLeadJob(job.data, { id: job.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: 14, log: logger() });
+
+    const profile = klaviyo.account.profileByEmail("grace@example.com");
+    expect(profile?.properties).toMatchObject({ crm_stage: "Proposal", kommo_deal_id: lead.id });
+    const { body } = await call(getActivity as Handler, { leadId: String(lead.id) });
+    expect(body).toMatchObject({
+      sync: { status: "ok", pending: false, problem: null, history: [{ status: "ok", trigger: "sync_now" }] },
+      profile: { id: profile!.id, email: "grace@example.com", stage: "Proposal", url: `https://www.klaviyo.com/profile/${profile!.id}` },
+      activity: [],
+    });
+  });
+});
