@@ -157,19 +157,23 @@ export class KommoClient {
 
   /** One page of leads; follow `nextHref` for the next one. An empty result (204) is an empty page. */
   listLeadsPage(params: ListLeadsParams = {}): Promise<Collection<KommoLead>> {
-    const path =
-      (params.nextHref && this.nextPath(params.nextHref)) ||
-      `/api/v4/leads${query({
-        page: params.page,
-        limit: Math.min(params.limit ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE),
-        with: params.with?.join(","),
-        filter: {
-          id: params.ids,
-          pipeline_id: params.pipelineIds,
-          updated_at: params.updatedSince ? { from: Math.floor(params.updatedSince.getTime() / 1000) } : undefined,
-        },
-        order: params.updatedSince ? { updated_at: "asc" } : undefined,
-      })}`;
+    if (params.nextHref !== undefined) {
+      const next = this.nextPath(params.nextHref);
+      // A cursor that is not a leads page must not silently restart from page 1.
+      if (!next?.startsWith("/api/v4/leads?")) return Promise.reject(new KommoResponseError(`Not a Kommo leads page: ${params.nextHref}`));
+      return this.page<KommoLead>(next, leadsPage, "leads");
+    }
+    const path = `/api/v4/leads${query({
+      page: params.page,
+      limit: Math.min(params.limit ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+      with: params.with?.join(","),
+      filter: {
+        id: params.ids,
+        pipeline_id: params.pipelineIds,
+        updated_at: params.updatedSince ? { from: Math.floor(params.updatedSince.getTime() / 1000) } : undefined,
+      },
+      order: params.updatedSince ? { updated_at: "asc" } : undefined,
+    })}`;
     return this.page<KommoLead>(path, leadsPage, "leads");
   }
 

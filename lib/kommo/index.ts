@@ -1,6 +1,6 @@
 // What the rest of the product uses from the Kommo connection.
 export { kommoClientFor } from "./account-client";
-export { KommoClient, MAX_PAGE_SIZE, type LeadWithParties, type ListLeadsParams, type NewLeadNote, type NoteType } from "./client";
+export { KommoClient, MAX_PAGE_SIZE, type LeadWith, type LeadWithParties, type ListLeadsParams, type NewLeadNote, type NoteType } from "./client";
 export type {
   Collection,
   KommoAccount,

@@ -128,6 +128,9 @@ describe("reads", () => {
     const all = [];
     for await (const page of otherClient.iterateLeads()) all.push(...page);
     expect(all.map((lead) => lead.id).sort()).toEqual(seeded.map((lead) => lead.id).sort());
+    // A resumed cursor continues where it stopped; a cursor that is not a leads page is refused.
+    expect((await otherClient.listLeadsPage({ nextHref: first.nextHref! })).items).toHaveLength(10);
+    await expect(otherClient.listLeadsPage({ nextHref: "/api/v4/contacts?page=2" })).rejects.toMatchObject({ code: "kommo_unexpected_response" });
   });
 
   it("reads pipelines with their stages, including Won (142) and Lost (143)", async () => {
