@@ -1,0 +1,217 @@
+// widget.zip against Kommo's marketplace rules: the files Kommo reads at the archive root, logos at
+// their exact sizes and at most 300 KB, a manifest with the required fields, every text in every
+// language, no eval, UTF-8 without BOM, LF line endings, CSS scoped under the widget's root class,
+// and the backend origin of the build written into the script.
+import { mkdtempSync, readFileSync, writeFileSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+import { unzipSync } from "fflate";
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import { buildWidgetZip, WIDGET_DIR, WidgetBuildError, widgetFiles } from "@/scripts/build-widget";
+
+const BACKEND = "https://sync.example.test";
+const archive = unzipSync(buildWidgetZip({ appUrl: `${BACKEND}/ignored/path`, supportEmail: "help@example.test", privacyUrl: "https://example.test/privacy" }));
+const text = (name: string) => new TextDecoder("utf-8", { fatal: true }).decode(archive[name]);
+const json = (name: string) => JSON.parse(text(name)) as Record<string, unknown>;
+const manifest = json("manifest.json") as {
+  widget: Record<string, unknown> & { locale: string[]; support: { link: string; email: string } };
+  locations: string[];
+  tour: { is_tour: boolean; tour_images: Record<string, string[]>; tour_description: string };
+  settings: Record<string, { name: string; type: string; required: boolean }>;
+  advanced: { title: string };
+};
+const LANGUAGES = ["en", "es", "pt"];
+
+type Tree = { [key: string]: Tree | string };
+const flatten = (tree: Tree, prefix = ""): Record<string, string> =>
+  Object.entries(tree).reduce<Record<string, string>>((flat, [key, value]) => {
+    if (typeof value === "string") flat[prefix + key] = value;
+    else Object.assign(flat, flatten(value, `${prefix}${key}.`));
+    return flat;
+  }, {});
+const translations = Object.fromEntries(LANGUAGES.map((lang) => [lang, flatten(json(`i18n/${lang}.json`) as Tree)]));
+
+const LOGOS: Record<string, [number, number]> = {
+  "images/logo_main.png": [400, 272],
+  "images/logo_medium.png": [240, 84],
+  "images/logo.png": [130, 100],
+  "images/logo_small.png": [108, 108],
+  "images/logo_min.png": [84, 84],
+};
+
+const pngSize = (name: string) => {
+  const png = PNG.sync.read(Buffer.from(archive[name]!));
+  return [png.width, png.height];
+};
+
+describe("widget.zip", () => {
+  it("has Kommo's files at the archive root and nothing else", () => {
+    const names = Object.keys(archive).sort();
+    for (const required of ["manifest.json", "script.js", "style.css", ...LANGUAGES.map((lang) => `i18n/${lang}.json`), ...Object.keys(LOGOS)]) {
+      expect(names).toContain(required);
+    }
+    expect(names.every((name) => /^(manifest\.json|script\.js|style\.css|i18n\/[a-z]{2}\.json|images\/[a-z0-9_]+\.png)$/.test(name))).toBe(true);
+    expect(names).not.toContain("README.md");
+  });
+
+  it.each(Object.entries(LOGOS))("%s is exactly %j and at most 300 KB", (name, size) => {
+    expect(pngSize(name)).toEqual(size);
+    expect(archive[name]!.length).toBeLessThanOrEqual(300 * 1024);
+  });
+
+  it("has every tour image the manifest names, in every language, at the slideshow size", () => {
+    expect(manifest.tour.is_tour).toBe(true);
+    expect(Object.keys(manifest.tour.tour_images).sort()).toEqual([...LANGUAGES].sort());
+    for (const images of Object.values(manifest.tour.tour_images)) {
+      expect(images.length).toBeGreaterThanOrEqual(1);
+      expect(images.length).toBeLessThanOrEqual(5);
+      for (const image of images) {
+        const name = image.replace(/^\//, "");
+        expect(Object.keys(archive)).toContain(name);
+        expect(pngSize(name)).toEqual([1188, 616]);
+        expect(archive[name]!.length).toBeLessThanOrEqual(300 * 1024);
+      }
+    }
+  });
+
+  it("has a manifest with the fields and values the marketplace requires", () => {
+    expect(manifest.widget).toMatchObject({
+      name: "widget.name",
+      description: "widget.description",
+      short_description: "widget.short_description",
+      interface_version: 2,
+      installation: true,
+      support: { link: `${BACKEND}/`, email: "help@example.test" },
+    });
+    expect(manifest.widget.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect([...manifest.widget.locale].sort()).toEqual([...LANGUAGES].sort());
+    expect([...manifest.locations].sort()).toEqual(["advanced_settings", "lcard-1", "settings"]);
+    expect(manifest.tour.tour_description).toBe("widget.tour_description");
+    // installation: true needs a settings block; each field of a type Kommo knows, named by an i18n key.
+    expect(Object.keys(manifest.settings).length).toBeGreaterThan(0);
+    for (const field of Object.values(manifest.settings)) {
+      expect(["text", "pass", "users", "users_lp", "custom"]).toContain(field.type);
+      expect(translations.en![field.name]).toBeTruthy();
+    }
+    expect(translations.en![manifest.advanced.title]).toBeTruthy();
+  });
+
+  it("has every text in every language, none empty, with the same placeholders", () => {
+    const englishKeys = Object.keys(translations.en!).sort();
+    for (const lang of LANGUAGES) {
+      expect(Object.keys(translations[lang]!).sort(), `keys of ${lang}.json`).toEqual(englishKeys);
+      for (const [key, value] of Object.entries(translations[lang]!)) {
+        expect(value.trim(), `${lang}: ${key}`).not.toBe("");
+        const placeholders = (message: string) => (message.match(/\{\w+\}/g) ?? []).sort();
+        expect(placeholders(value), `${lang}: ${key}`).toEqual(placeholders(translations.en![key]!));
+      }
+      // Different languages really are translated, not copies of English.
+      if (lang !== "en") expect(translations[lang]!["pane.sync_now"]).not.toBe(translations.en!["pane.sync_now"]);
+    }
+  });
+
+  it("keeps the marketplace's length limits and link rules in every language", () => {
+    for (const lang of LANGUAGES) {
+      const strings = translations[lang]!;
+      expect(strings["widget.name"]!.length).toBeLessThanOrEqual(30);
+      expect(strings["widget.name"]).not.toMatch(/kommo/i);
+      expect(strings["widget.short_description"]!.length).toBeLessThanOrEqual(50);
+      const description = strings["widget.description"]!;
+      expect(description.replace(/<[^>]+>/g, "").length).toBeLessThanOrEqual(400);
+      expect(description).not.toMatch(/<script/i);
+      for (const link of description.match(/<a [^>]*>/g) ?? []) {
+        expect(link).toContain('target="_blank"');
+        expect(link).toContain('referrerpolicy="no-referrer"');
+      }
+      expect(description).toContain('href="https://example.test/privacy"');
+    }
+  });
+
+  it("has every text the script asks for", () => {
+    const script = text("script.js");
+    const used = [...script.matchAll(/\bt\('([a-z_.A-Z]+)'[,)]/g)].map((match) => match[1]!);
+    expect(used.length).toBeGreaterThan(50);
+    for (const key of used) expect(translations.en![key], key).toBeDefined();
+    // Keys built at run time from codes and kinds.
+    for (const kind of ["received", "opened", "clicked", "bounced", "unsubscribed", "other"]) expect(translations.en![`pane.kinds.${kind}`]).toBeDefined();
+    for (const status of ["ok", "never", "pending", "skipped", "retrying", "failed"]) expect(translations.en![`pane.status.${status}`]).toBeDefined();
+    for (const reason of ["no_contact", "no_email", "invalid_email", "deleted", "other", "temporary"]) expect(translations.en![`sync_problem.${reason}`]).toBeDefined();
+  });
+
+  it("has text files in UTF-8 without BOM and with LF line endings", () => {
+    for (const name of Object.keys(archive).filter((file) => /\.(json|js|css)$/.test(file))) {
+      const bytes = archive[name]!;
+      expect([bytes[0], bytes[1], bytes[2]], `${name} starts with a BOM`).not.toEqual([0xef, 0xbb, 0xbf]);
+      expect(() => text(name), `${name} is not UTF-8`).not.toThrow();
+      expect(text(name).includes("\r"), `${name} has CR line endings`).toBe(false);
+    }
+  });
+
+  it("has a readable AMD script with Kommo's callbacks, no eval, and the backend of the build", () => {
+    const script = text("script.js");
+    expect(script).toMatch(/^define\(\['jquery'\], function \(\$\) \{/m);
+    expect(script).not.toMatch(/\beval\s*\(/);
+    expect(script).not.toMatch(/new\s+Function\s*\(/);
+    expect(script).not.toMatch(/console\.(log|debug|info)/);
+    expect(script).not.toMatch(/async\s*:\s*false/);
+    expect(script).toContain(`var BACKEND_URL = '${BACKEND}';`);
+    // Unminified: many short lines.
+    const lines = script.split("\n");
+    expect(lines.length).toBeGreaterThan(300);
+    expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(400);
+
+    // It defines a widget whose render, init and bind_actions return true (run with Kommo-like stubs).
+    let factory: ((jquery: unknown) => new () => { callbacks: Record<string, (...args: unknown[]) => unknown> }) | undefined;
+    const jqueryStub = Object.assign(() => ({ length: 1, append() {}, last() { return this; } }), { Deferred() {} });
+    vm.runInNewContext(script, {
+      define: (deps: string[], fn: typeof factory) => {
+        expect(deps).toEqual(["jquery"]);
+        factory = fn;
+      },
+      window: {},
+    });
+    const Widget = factory!(jqueryStub);
+    Widget.prototype = Object.assign(Object.create({ system: () => ({ area: "llist" }), get_settings: () => ({}), i18n: () => undefined, params: {} }), Widget.prototype);
+    const widget = new Widget();
+    for (const callback of ["render", "init", "bind_actions", "settings", "onSave", "destroy", "advancedSettings"]) {
+      expect(typeof widget.callbacks[callback], callback).toBe("function");
+    }
+    expect(widget.callbacks.render!()).toBe(true);
+    expect(widget.callbacks.init!()).toBe(true);
+    expect(widget.callbacks.bind_actions!()).toBe(true);
+    expect(widget.callbacks.onSave!()).toBe(true);
+  });
+
+  it("scopes every CSS selector under the widget's root class", () => {
+    const css = text("style.css").replace(/\/\*[\s\S]*?\*\//g, "");
+    const selectors: string[] = [];
+    // Rules outside @keyframes blocks; keyframe steps (from, to, 50%) are not selectors.
+    const withoutKeyframes = css.replace(/@keyframes\s+[\w-]+\s*\{(?:[^{}]*\{[^{}]*\})*\s*\}/g, (block) => {
+      expect(block).toMatch(/^@keyframes kvsync-/);
+      return "";
+    });
+    for (const match of withoutKeyframes.matchAll(/([^{}]+)\{[^{}]*\}/g)) selectors.push(...match[1]!.split(",").map((selector) => selector.trim()));
+    expect(selectors.length).toBeGreaterThan(100);
+    expect(withoutKeyframes).not.toMatch(/@(media|import|font-face)/);
+    for (const selector of selectors) expect(selector, selector).toMatch(/^\.kvsync(?=[\s.[:]|$)/);
+  });
+});
+
+describe("the widget build", () => {
+  it("refuses a backend the widget could not call from a Kommo page", () => {
+    expect(() => widgetFiles({ appUrl: "http://sync.example.com" })).toThrow(WidgetBuildError);
+    expect(() => widgetFiles({ appUrl: "not a url" })).toThrow(/APP_URL must be an absolute URL/);
+    expect(() => widgetFiles({ appUrl: BACKEND, supportEmail: "nobody" })).toThrow(/WIDGET_SUPPORT_EMAIL/);
+    expect(Object.keys(widgetFiles({ appUrl: "http://127.0.0.1:4000" }))).toContain("script.js");
+  });
+
+  it("refuses sources with a placeholder it does not know, and gives the same archive for the same sources", () => {
+    const copy = mkdtempSync(path.join(tmpdir(), "kss-widget-"));
+    cpSync(WIDGET_DIR, copy, { recursive: true });
+    writeFileSync(path.join(copy, "style.css"), `${readFileSync(path.join(copy, "style.css"), "utf8")}\n.kvsync .x { content: "%UNKNOWN%"; }\n`);
+    expect(() => widgetFiles({ appUrl: BACKEND }, copy)).toThrow(/style\.css still has the placeholder %UNKNOWN%/);
+    expect(Buffer.from(buildWidgetZip({ appUrl: BACKEND })).equals(Buffer.from(buildWidgetZip({ appUrl: BACKEND })))).toBe(true);
+  });
+});
