@@ -8,9 +8,12 @@ import { advanceInstall, installProgressSchema, type InstallProgress } from "./i
 const JOB_DEADLINE_MS = 90_000;
 
 /** Queue the rest of an install; `startAfterSeconds` delays it (the inline run's safety net). */
-export async function enqueueInstall(progress: InstallProgress, startAfterSeconds?: number): Promise<string | null> {
+export async function enqueueInstall(progress: InstallProgress, startAfterSeconds?: number): Promise<string> {
   const boss = await senderBoss();
-  return boss.send(QUEUES.kommoInstall.name, progress, startAfterSeconds ? { startAfter: startAfterSeconds } : {});
+  const id = await boss.send(QUEUES.kommoInstall.name, progress, startAfterSeconds ? { startAfter: startAfterSeconds } : {});
+  // pg-boss answers null instead of failing when the queue does not exist; an install must not vanish.
+  if (!id) throw new Error(`The ${QUEUES.kommoInstall.name} queue is missing; run npm run db:migrate`);
+  return id;
 }
 
 export const handleKommoInstallJob: JobHandler = async (data, context) => {

@@ -31,13 +31,12 @@ export type InstallResult =
   | { kind: "pending" }
   | { kind: "failed"; message: string };
 
-async function cancelJob(jobId: string | null) {
-  if (!jobId) return;
+async function cancelJob(jobId: string) {
   const boss = await senderBoss();
   await boss.cancel(QUEUES.kommoInstall.name, jobId);
 }
 
-async function runInline(progress: InstallProgress, safetyNetJobId: string | null, deadlineMs: number): Promise<InstallResult> {
+async function runInline(progress: InstallProgress, safetyNetJobId: string, deadlineMs: number): Promise<InstallResult> {
   const log = logger().child({ module: "kommo-install" });
   try {
     const outcome = await advanceInstall(progress, AbortSignal.timeout(deadlineMs));

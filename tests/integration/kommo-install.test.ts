@@ -26,6 +26,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop({ timeoutMs: 1000 });
+  // The install jobs of these tests are finished or cancelled; they would only pin the queue.
+  await sql("DELETE FROM pgboss.job WHERE name = $1", [QUEUES.kommoInstall.name]);
   await closeConnections(kommo);
 });
 
