@@ -50,6 +50,8 @@ export type KlaviyoClientOptions = {
   timeoutMs?: number;
   /** In-place retries after a 429 (each waits Retry-After). Default 2. */
   maxRateLimitRetries?: number;
+  /** In-place retries after a 5xx, network error or timeout (short backoff). Default 2. */
+  maxTransientRetries?: number;
   /** A longer Retry-After is handed back to the caller (as KlaviyoRateLimitError) instead of waited out. Default 30 s. */
   maxRetryAfterSeconds?: number;
   limiter?: RateLimiter;
@@ -132,6 +134,7 @@ export class KlaviyoClient {
       revision: options.revision ?? env!.KLAVIYO_REVISION,
       timeoutMs: options.timeoutMs ?? 20_000,
       maxRateLimitRetries: options.maxRateLimitRetries ?? 2,
+      maxTransientRetries: options.maxTransientRetries ?? 2,
       maxRetryAfterSeconds: options.maxRetryAfterSeconds ?? 30,
       limiter: options.limiter ?? sharedRateLimiter,
       fetch: options.fetch ?? globalThis.fetch,

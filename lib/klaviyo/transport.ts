@@ -25,6 +25,8 @@ export type TransportOptions = {
   revision: string;
   timeoutMs: number;
   maxRateLimitRetries: number;
+  /** In-place retries after a 5xx, a network error or a timeout. */
+  maxTransientRetries: number;
   maxRetryAfterSeconds: number;
   limiter: RateLimiter;
   fetch: typeof fetch;
@@ -41,6 +43,11 @@ export type TransportRequest = {
 export type TransportResponse = { status: number; headers: Headers; json: unknown };
 
 const JSON_API = "application/vnd.api+json";
+
+/** Failures that a moment later may not happen again. */
+const TRANSIENT = new Set(["server_error", "network", "timeout"]);
+const TRANSIENT_BACKOFF_MS = 300;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class KlaviyoTransport {
   private callCount = 0;
@@ -59,23 +66,31 @@ export class KlaviyoTransport {
     const url = this.urlFor(operation, request);
     const key = bucketKey(this.options.limiterId, operation);
     const limits = bucketLimits(operation);
-    // 429s are retried here, a bounded number of times: Klaviyo says exactly when to come back and
-    // the pause is shared by every worker through the limiter, so waiting in place is cheaper than
-    // failing the job and redoing its earlier calls. Server and network errors are not retried
-    // here: they go back to the job, whose backoff spans hours and whose state is in the sync log.
+    // Retried here, a bounded number of times, so that a job does not redo its earlier calls for
+    // one bad answer: 429s after the Retry-After Klaviyo gives (the pause is shared by every worker
+    // through the limiter), and transient failures (5xx, network, timeout) after a short backoff.
+    // That is safe because every operation this product sends is idempotent (upserts by email,
+    // list membership, events with a unique_id). What is still failing goes back to the job, whose
+    // backoff spans hours and whose state is in the sync log.
+    let transientFailures = 0;
     for (let attempt = 0; ; attempt++) {
       await this.options.limiter.acquire(key, limits);
       try {
         return await this.exchange(operation, url, request.body, attempt);
       } catch (error) {
-        if (!(error instanceof KlaviyoRateLimitError)) throw error;
-        await this.options.limiter.pause(key, limits, error.retryAfterSeconds);
-        const retry = attempt < this.options.maxRateLimitRetries && error.retryAfterSeconds <= this.options.maxRetryAfterSeconds;
-        logger().info(
-          { operation: operation.id, limiterId: this.options.limiterId, retryAfterSeconds: error.retryAfterSeconds, retry },
-          "Klaviyo rate limit hit; calls under this limit paused",
-        );
-        if (!retry) throw error;
+        if (error instanceof KlaviyoRateLimitError) {
+          await this.options.limiter.pause(key, limits, error.retryAfterSeconds);
+          const retry = attempt - transientFailures < this.options.maxRateLimitRetries && error.retryAfterSeconds <= this.options.maxRetryAfterSeconds;
+          logger().info(
+            { operation: operation.id, limiterId: this.options.limiterId, retryAfterSeconds: error.retryAfterSeconds, retry },
+            "Klaviyo rate limit hit; calls under this limit paused",
+          );
+          if (!retry) throw error;
+          continue;
+        }
+        if (!(error instanceof KlaviyoError) || !TRANSIENT.has(error.kind) || transientFailures >= this.options.maxTransientRetries) throw error;
+        transientFailures++;
+        await sleep(TRANSIENT_BACKOFF_MS * 2 ** (transientFailures - 1) * (1 + Math.random()));
       }
     }
   }

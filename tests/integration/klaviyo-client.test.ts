@@ -193,7 +193,7 @@ describe("account and key problems", () => {
   });
 
   it("a server error is retryable, and a retry after a lost answer does not duplicate the event", async () => {
-    const klaviyo = clientFor();
+    const klaviyo = clientFor({ maxTransientRetries: 0 });
     sim.faults.failNext(1, { kind: "status", status: 500 }, { operation: "create_event", afterApply: true });
     const won = { metric: "Deal Won", profile: { email: "jane@example.com" }, properties: {}, unique_id: "kommo:1:lead:7:won:55-142:1767225600" };
     await expect(klaviyo.createEvent(won)).rejects.toMatchObject({ kind: "server_error", retryable: true, status: 500 });
@@ -201,14 +201,23 @@ describe("account and key problems", () => {
     expect(sim.account.eventsNamed("Deal Won")).toHaveLength(1);
   });
 
+  it("retries a lost answer in place: the call succeeds and the event exists once", async () => {
+    const klaviyo = clientFor();
+    sim.faults.failNext(1, { kind: "status", status: 502 }, { operation: "create_event", afterApply: true });
+    const lost = { metric: "Deal Lost", profile: { email: "jane@example.com" }, properties: {}, unique_id: "kommo:1:lead:8:lost:55-143:1767225600" };
+    await klaviyo.createEvent(lost);
+    expect(klaviyo.calls).toBe(2);
+    expect(sim.account.eventsNamed("Deal Lost")).toHaveLength(1);
+  });
+
   it("a request that hangs times out, retryable", async () => {
     sim.faults.failNext(1, { kind: "slow", delayMs: 1500 });
-    await expect(clientFor({ timeoutMs: 200 }).getLists()).rejects.toMatchObject({ kind: "timeout", retryable: true, status: null });
+    await expect(clientFor({ timeoutMs: 200, maxTransientRetries: 0 }).getLists()).rejects.toMatchObject({ kind: "timeout", retryable: true, status: null });
   });
 
   it("a dropped connection is a retryable network error", async () => {
     sim.faults.failNext(1, { kind: "reset" });
-    await expect(clientFor().getLists()).rejects.toMatchObject({ kind: "network", retryable: true });
+    await expect(clientFor({ maxTransientRetries: 0 }).getLists()).rejects.toMatchObject({ kind: "network", retryable: true });
   });
 });
 

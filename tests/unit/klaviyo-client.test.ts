@@ -395,23 +395,31 @@ describe("rate limits, retries and failures", () => {
     expect(second.paused[0]!.seconds).toBe(120);
   });
 
-  it("does not retry server errors itself: the job's backoff does", async () => {
-    const { fetch } = scripted([{ status: 503, body: "<html>maintenance</html>", headers: { "content-type": "text/html" } }]);
-    const { client: klaviyo } = client(fetch);
+  it("retries a server error in place a bounded number of times, then hands it to the job's backoff", async () => {
+    const maintenance = { status: 503, body: "<html>maintenance</html>", headers: { "content-type": "text/html" } };
+    const { fetch } = scripted([maintenance, maintenance, maintenance]);
+    const { client: klaviyo } = client(fetch, { maxTransientRetries: 2 });
     await expect(klaviyo.getLists()).rejects.toMatchObject({ kind: "server_error", retryable: true, status: 503 });
-    expect(klaviyo.calls).toBe(1);
+    expect(klaviyo.calls).toBe(3);
+  });
+
+  it("gets past one server error without failing the call", async () => {
+    const { fetch } = scripted([{ status: 500 }, { status: 200, body: { data: [], links: {} } }]);
+    const { client: klaviyo } = client(fetch);
+    await expect(klaviyo.getLists()).resolves.toEqual([]);
+    expect(klaviyo.calls).toBe(2);
   });
 
   it("times out a request that does not answer", async () => {
     const { fetch } = scripted(["hang"]);
     const started = Date.now();
-    await expect(client(fetch, { timeoutMs: 50 }).client.getLists()).rejects.toMatchObject({ kind: "timeout", retryable: true });
+    await expect(client(fetch, { timeoutMs: 50, maxTransientRetries: 0 }).client.getLists()).rejects.toMatchObject({ kind: "timeout", retryable: true });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("maps a network failure", async () => {
     const { fetch } = scripted([new TypeError("fetch failed", { cause: { code: "ECONNRESET" } })]);
-    await expect(client(fetch).client.getLists()).rejects.toMatchObject({ kind: "network", retryable: true });
+    await expect(client(fetch, { maxTransientRetries: 0 }).client.getLists()).rejects.toMatchObject({ kind: "network", retryable: true });
   });
 
   it("refuses an answer in an unexpected shape instead of guessing", async () => {
