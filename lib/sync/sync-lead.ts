@@ -5,8 +5,9 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { db, type Account, type SyncStatus } from "@/lib/db/client";
 import type { JobContext } from "@/lib/jobs/worker";
-import { KlaviyoError } from "@/lib/klaviyo";
+import { KlaviyoError, type KlaviyoClient } from "@/lib/klaviyo";
 import { kommoClientFor } from "@/lib/kommo/account-client";
+import type { KommoClient } from "@/lib/kommo/client";
 import { KommoError } from "@/lib/kommo/errors";
 import { loadSettings } from "./account-settings";
 import { applyOperations, type AppliedOperation } from "./apply";
@@ -24,8 +25,6 @@ type Outcome = {
   operations: AppliedOperation[];
   error?: string;
   errorCode?: string;
-  kommoCalls: number;
-  klaviyoCalls: number;
 };
 
 /** Errors a person must act on (bad key, missing scope, revoked access): retrying cannot help. */
@@ -71,8 +70,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
   const attempt = context.retryCount + 1;
   const finalAttempt = context.retryCount >= context.retryLimit;
 
-  let kommoCalls = 0;
-  let klaviyoCalls = 0;
+  // Clients are created inside the try (creating them can fail: no key, revoked access), and their
+  // call counts are read whenever a row is written, so a failed attempt shows what it cost too.
+  let kommo: KommoClient | undefined;
+  let klaviyo: KlaviyoClient | undefined;
+  const calls = () => ({ kommoCalls: kommo?.requestCount ?? 0, klaviyoCalls: klaviyo?.calls ?? 0 });
   const record = async (outcome: Outcome, processed: boolean, state?: DealStateUpdate) => {
     const finishedAt = new Date();
     await db().$transaction(async (tx) => {
@@ -87,8 +89,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
           errorCode: outcome.errorCode ?? null,
           attempt,
           jobId: context.id,
-          kommoCalls: outcome.kommoCalls,
-          klaviyoCalls: outcome.klaviyoCalls,
+          ...calls(),
           startedAt,
           finishedAt,
           durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -103,10 +104,9 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
 
   try {
     const settings = await loadSettings(account);
-    const klaviyo = klaviyoClientFor(account);
-    const kommo = await kommoClientFor(account.id);
+    klaviyo = klaviyoClientFor(account);
+    kommo = await kommoClientFor(account.id);
     const deal = await readDeal(account.id, kommo, leadId);
-    kommoCalls = kommo.requestCount;
     const stored = await db().deal.findUnique({ where: { accountId_leadId: { accountId: account.id, leadId } } });
     const previous: PreviousDealState | null =
       stored && stored.lastSyncedAt
@@ -133,7 +133,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
 
     if ("skip" in plan) {
       await record(
-        { status: "skipped", trigger, operations: [], error: [plan.skip, ...plan.warnings].join("; "), errorCode: "skipped", kommoCalls, klaviyoCalls },
+        { status: "skipped", trigger, operations: [], error: [plan.skip, ...plan.warnings].join("; "), errorCode: "skipped" },
         true,
         { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null },
       );
@@ -142,10 +142,9 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     }
 
     const result = await applyOperations(klaviyo, plan.operations, previous?.profileId ?? null);
-    klaviyoCalls = klaviyo.calls;
     const warnings = [...plan.warnings, ...result.ignoredIdentifiers.map((identifier) => `Klaviyo kept the profile without its ${identifier}`)];
     await record(
-      { status: "ok", trigger, operations: result.applied, error: warnings.length > 0 ? warnings.join("; ") : undefined, kommoCalls, klaviyoCalls },
+      { status: "ok", trigger, operations: result.applied, error: warnings.length > 0 ? warnings.join("; ") : undefined },
       true,
       { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null, profileId: result.profileId, next: plan.nextState },
     );
@@ -156,7 +155,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     const final = isFinal(error);
     const status: SyncStatus = final || finalAttempt ? "failed" : "retrying";
     // A final error leaves the changes pending: fixing the cause and replaying the deal applies them.
-    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCode(error), kommoCalls, klaviyoCalls }, false);
+    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCode(error) }, false);
     if (!final) throw error;
     context.log.warn({ leadId, err: error }, "deal sync failed; it needs a person");
   }
