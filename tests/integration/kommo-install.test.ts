@@ -82,9 +82,11 @@ describe("install by the widget's server-to-server call", () => {
 
     const response = await widgetInstall(account.host, code);
 
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "installed" });
-    const row = await accountRow(account.id);
+    // 200 when the install finished inside Kommo's budget; on a starved machine it may finish in
+    // the background instead (202), which the slow-Kommo test below covers.
+    expect([200, 202]).toContain(response.status);
+    expect(await response.json()).toEqual({ status: response.status === 200 ? "installed" : "pending" });
+    const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({
       kommoAccountId: account.id,
       subdomain: account.subdomain,
@@ -115,12 +117,13 @@ describe("install by the widget's server-to-server call", () => {
   it("updates the same account on a reinstall: same row and hook key, new tokens, one webhook", async () => {
     const account = newKommoAccount();
     await widgetInstall(account.host, kommo.issueCode(account.id));
-    const first = await accountRow(account.id);
+    const first = await waitForInstalled(account.id);
     await db().account.update({ where: { id: first!.id }, data: { status: "needs_reauth", statusReason: "refresh token rejected" } });
 
     const response = await widgetInstall(account.host, kommo.issueCode(account.id));
 
-    expect(response.status).toBe(200);
+    expect([200, 202]).toContain(response.status);
+    await eventually(async () => (await accountRow(account.id))?.status, "installed");
     const rows = await db().account.findMany({ where: { kommoAccountId: account.id } });
     expect(rows).toHaveLength(1);
     const second = rows[0]!;
