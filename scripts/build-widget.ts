@@ -9,11 +9,10 @@
 // host>), WIDGET_PRIVACY_URL (default WIDGET_SUPPORT_URL).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { zipSync, type Zippable } from "fflate";
 import { z } from "zod";
 
-export const WIDGET_DIR = path.resolve(import.meta.dirname, "..", "widget");
+export const WIDGET_DIR = path.resolve(__dirname, "..", "widget");
 
 /** What goes into the archive: everything Kommo reads, nothing else (no README, no sources of images). */
 const ARCHIVED = [/^manifest\.json$/, /^script\.js$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/[a-z0-9_]+\.png$/];
@@ -117,4 +116,4 @@ function main() {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === __filename) main();

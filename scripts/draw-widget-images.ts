@@ -362,7 +362,7 @@ const IMAGES: Record<string, () => Canvas> = {
   "tour_3.png": tourFlow,
 };
 
-const directory = path.resolve(import.meta.dirname, "..", "widget", "images");
+const directory = path.resolve(__dirname, "..", "widget", "images");
 mkdirSync(directory, { recursive: true });
 for (const [name, draw] of Object.entries(IMAGES)) {
   const file = path.join(directory, name);

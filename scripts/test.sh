@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: builds the web app once, then runs every suite (unit, integration against a fresh
-# Postgres database, end-to-end against the built app) and prints one summary line.
+# Postgres database, end-to-end against the built app, the widget in Chromium against the built
+# app) and prints one summary line.
 # Needs a PostgreSQL server: TEST_DATABASE_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
 # must be allowed to create databases.
 set -uo pipefail
@@ -10,7 +11,7 @@ export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
 results=.data/test-results
 rm -rf "$results" && mkdir -p "$results"
 
-echo "== building the web app (reused by the end-to-end tests)"
+echo "== building the web app (reused by the end-to-end and browser tests)"
 if ! npx next build > "$results/build.log" 2>&1; then
   cat "$results/build.log"
   echo "build failed"
@@ -20,6 +21,17 @@ fi
 echo "== vitest: unit, integration, e2e"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 status=$?
+
+# The widget archive as an operator builds it (the browser tests pack their own, for their backend).
+echo "== widget.zip"
+if ! APP_URL=https://sync.example.com npm run --silent widget:build -- --out "$results/widget.zip"; then
+  status=1
+fi
+
+echo "== playwright: the Kommo widget in Chromium against the same build"
+npx playwright test
+browser_status=$?
+[ $status -eq 0 ] && status=$browser_status
 
 node scripts/summarize-tests.mjs "$results"
 exit $status

@@ -22,6 +22,8 @@ define(['jquery'], function ($) {
   var EVENT_NS = '.kvsync';
   var KEY_PATTERN = /^pk_[A-Za-z0-9_-]{10,200}$/;
   var EVENT_KEYS = ['dealCreated', 'stageChanged', 'dealWon', 'dealLost'];
+  /** Klaviyo metric names the backend uses by default; offered again when an event is switched back on. */
+  var DEFAULT_EVENT_NAMES = { dealCreated: 'Deal Created', stageChanged: 'Stage Changed', dealWon: 'Deal Won', dealLost: 'Deal Lost' };
   var SYNC_POLL_MS = 1500;
   var SYNC_POLL_LIMIT_MS = 45000;
   var BACKFILL_POLL_MS = 2000;
@@ -31,7 +33,7 @@ define(['jquery'], function ($) {
   var ICONS = {
     received: '<path d="M3 6.5h18v11H3z"/><path d="M3 7l9 6 9-6"/>',
     opened: '<path d="M3 10l9-6 9 6v9H3z"/><path d="M3 10l9 6 9-6"/>',
-    clicked: '<path d="M9 3v3M4.5 5.5l2 2M3 11h3M13 9l7 3-3 1.5L15.5 17z"/>',
+    clicked: '<path d="M6 3l12 7.5-5.2 1.3L10 17z"/><path d="M12.8 11.8L17 18"/>',
     bounced: '<path d="M9 7L4 12l5 5"/><path d="M4 12h11a5 5 0 0 1 0 10h-2"/>',
     unsubscribed: '<circle cx="12" cy="12" r="8.5"/><path d="M8 12h8"/>',
     other: '<circle cx="12" cy="12" r="3"/>',
@@ -125,7 +127,7 @@ define(['jquery'], function ($) {
       var value = seconds;
       for (var i = 0; i < steps.length; i++) {
         if (Math.abs(value) < steps[i][1] || i === steps.length - 1) {
-          if (steps[i][0] === 'second' && Math.abs(value) < 45) value = 0;
+          if (steps[i][0] === 'second' && Math.abs(value) < 45) return t('pane.just_now');
           return new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' }).format(Math.round(value), steps[i][0]);
         }
         value = value / steps[i][1];
@@ -206,6 +208,7 @@ define(['jquery'], function ($) {
     // =========================================================================================
 
     function SettingsPanel($host, layout) {
+      this.layout = layout;
       this.$root = $('<div class="' + ROOT + ' ' + ROOT + '-settings ' + ROOT + '-settings--' + layout + '"></div>');
       this.state = { settings: null, pipelines: null, pipelinesError: null, lists: null, listsError: null, backfill: null, backfillAvailable: false, replacingKey: false, saving: false };
       this.$root.toggleClass(ROOT + '--dark', isDarkBackground($host));
@@ -271,12 +274,15 @@ define(['jquery'], function ($) {
 
     SettingsPanel.prototype.render = function () {
       var state = this.state;
-      var html =
+      // Kommo's modal already shows the widget's name and description above the panel.
+      var header = this.layout !== 'page' ? '' :
         '<header class="' + ROOT + '__header">' +
         '<div class="' + ROOT + '__brand">' + icon('sync') + '</div>' +
         '<div><h2 class="' + ROOT + '__title">' + escapeHtml(t('panel.title')) + '</h2>' +
         '<p class="' + ROOT + '__subtitle">' + escapeHtml(t('panel.subtitle')) + '</p></div>' +
-        '</header>' +
+        '</header>';
+      var html =
+        header +
         this.keySection() +
         this.listsSection() +
         this.eventsSection() +
@@ -404,7 +410,7 @@ define(['jquery'], function ($) {
         var on = name !== null && name !== undefined;
         body += '<div class="' + ROOT + '__event-row" data-kvsync-event="' + key + '">' +
           toggle('kvsync-event-' + key, 'data-kvsync-event-on', on, t('panel.events.' + key)) +
-          '<input type="text" class="' + ROOT + '__input" maxlength="127" aria-label="' + escapeHtml(t('panel.events.name_label')) + '" data-kvsync-event-name value="' + escapeHtml(on ? name : t('panel.events.' + key)) + '"' + (on ? '' : ' disabled') + '>' +
+          '<input type="text" class="' + ROOT + '__input" maxlength="127" aria-label="' + escapeHtml(t('panel.events.name_label')) + '" data-kvsync-event-name value="' + escapeHtml(on ? name : DEFAULT_EVENT_NAMES[key]) + '"' + (on ? '' : ' disabled') + '>' +
           '<p class="' + ROOT + '__field-error" data-kvsync-event-error role="alert" hidden></p>' +
           '</div>';
       }
@@ -678,8 +684,9 @@ define(['jquery'], function ($) {
         '<p>' + escapeHtml(text) + '</p>' + (action || '') + '</div>';
     }
 
-    DealPane.prototype.syncButton = function () {
-      return '<button type="button" class="' + ROOT + '__button ' + ROOT + '__button--primary ' + ROOT + '__button--small' + (this.syncing ? ' ' + ROOT + '__button--busy' : '') + '" data-kvsync-action="sync-now"' + (this.syncing ? ' disabled' : '') + '>' +
+    /** "Sync now": the call to action of an empty pane (primary), a quiet button under a status. */
+    DealPane.prototype.syncButton = function (primary) {
+      return '<button type="button" class="' + ROOT + '__button ' + ROOT + '__button--small' + (primary ? ' ' + ROOT + '__button--primary' : '') + (this.syncing ? ' ' + ROOT + '__button--busy' : '') + '" data-kvsync-action="sync-now"' + (this.syncing ? ' disabled' : '') + '>' +
         icon('sync', this.syncing ? ROOT + '__icon--spin' : '') + '<span>' + escapeHtml(t(this.syncing ? 'pane.syncing' : 'pane.sync_now')) + '</span></button>';
     };
 
@@ -709,7 +716,7 @@ define(['jquery'], function ($) {
       if (!data.profile) {
         var title = noEmail ? t('pane.empty.no_email_title') : t('pane.empty.never_title');
         var text = noEmail ? (sync.problem.reason === 'no_email' ? t('pane.empty.no_email') : problemText(sync.problem, sync.status)) : sync.status === 'never' ? t('pane.empty.never') : problemText(sync.problem, sync.status);
-        html = emptyState(noEmail ? 'mail' : 'sync', title, text, '<div class="' + ROOT + '__empty-action">' + this.syncButton() + '</div>') + this.noticeHtml();
+        html = emptyState(noEmail ? 'mail' : 'sync', title, text, '<div class="' + ROOT + '__empty-action">' + this.syncButton(true) + '</div>') + this.noticeHtml();
         this.$root.html('<div class="' + ROOT + '__pane-body" data-kvsync-state="' + (noEmail ? 'no-email' : 'not-synced') + '">' + html + '</div>');
         return;
       }
@@ -765,9 +772,10 @@ define(['jquery'], function ($) {
       }
       return '<div class="' + ROOT + '__status ' + ROOT + '__status--' + state + '" data-kvsync-status="' + state + '">' +
         '<div class="' + ROOT + '__status-line"><span class="' + ROOT + '__dot ' + ROOT + '__dot--' + state + '"></span>' +
-        '<div class="' + ROOT + '__status-text"><strong>' + escapeHtml(label) + '</strong>' + when + '</div>' + this.syncButton() + '</div>' +
+        '<div class="' + ROOT + '__status-text"><strong>' + escapeHtml(label) + '</strong>' + when + '</div></div>' +
         (problem ? '<p class="' + ROOT + '__problem" data-kvsync-problem>' + escapeHtml(problem) + '</p>' : '') +
-        this.noticeHtml() + history + '</div>';
+        this.noticeHtml() +
+        '<div class="' + ROOT + '__status-actions">' + this.syncButton(false) + '</div>' + history + '</div>';
     };
 
     DealPane.prototype.activityHtml = function (timeZone) {
@@ -780,12 +788,13 @@ define(['jquery'], function ($) {
       html += '<ol class="' + ROOT + '__timeline" data-kvsync-activity>';
       for (var i = 0; i < events.length; i++) {
         var event = events[i];
-        var detail = event.subject || event.campaignOrFlow || (event.kind === 'other' ? event.metric : t('pane.no_subject'));
+        // A sent, opened, clicked or bounced email has a subject; an unsubscribe may have none to show.
+        var detail = event.subject || event.campaignOrFlow || (event.kind === 'unsubscribed' || event.kind === 'other' ? '' : t('pane.no_subject'));
         html += '<li class="' + ROOT + '__event ' + ROOT + '__event--' + event.kind + '" data-kvsync-event-kind="' + event.kind + '">' +
           '<span class="' + ROOT + '__event-icon">' + icon(ICONS[event.kind] ? event.kind : 'other') + '</span>' +
           '<div class="' + ROOT + '__event-text"><div class="' + ROOT + '__event-title"><strong>' + escapeHtml(event.kind === 'other' ? event.metric : t('pane.kinds.' + event.kind)) + '</strong>' +
           '<time datetime="' + escapeHtml(event.occurredAt) + '">' + escapeHtml(formatTime(event.occurredAt, timeZone)) + '</time></div>' +
-          '<div class="' + ROOT + '__event-detail" title="' + escapeHtml(detail) + '">' + escapeHtml(detail) + '</div></div></li>';
+          (detail ? '<div class="' + ROOT + '__event-detail" title="' + escapeHtml(detail) + '">' + escapeHtml(detail) + '</div>' : '') + '</div></li>';
       }
       return html + '</ol></div>';
     };

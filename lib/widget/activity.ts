@@ -83,11 +83,18 @@ export const klaviyoProfileUrl = (profileId: string) => `https://www.klaviyo.com
 
 export async function dealActivity(account: Account, leadId: number): Promise<DealActivity> {
   const where = { accountId: account.id, leadId };
-  const [deal, logs, pendingEvent] = await Promise.all([
+  const [deal, logs] = await Promise.all([
     db().deal.findUnique({ where: { accountId_leadId: where } }),
     db().syncLog.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
-    db().inboundEvent.findFirst({ where: { ...where, processedAt: null }, select: { id: true } }),
   ]);
+  // Waiting: a change that arrived after the last sync attempt started, so no job has looked at it
+  // yet. (A change a job failed on for good also stays unprocessed, until someone fixes the cause;
+  // that deal is not "waiting", its status says why.)
+  const lastStart = logs[0]?.startedAt;
+  const pendingEvent = await db().inboundEvent.findFirst({
+    where: { ...where, processedAt: null, ...(lastStart && { receivedAt: { gt: lastStart } }) },
+    select: { id: true },
+  });
 
   // The deal row keeps the profile id once synced; before that the contact's link may know it.
   let profileId = deal?.klaviyoProfileId ?? null;

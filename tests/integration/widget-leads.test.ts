@@ -288,5 +288,20 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
       profile: { id: profile!.id, email: "grace@example.com", stage: "Proposal", url: `https://www.klaviyo.com/profile/${profile!.id}` },
       activity: [],
     });
+
+    // A press that fails for good (Klaviyo no longer accepts the key) is not left "waiting": the
+    // pane shows the failure and why.
+    klaviyo.removeKey(KEY);
+    try {
+      expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
+      expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({ sync: { pending: true } });
+      const retry = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+      await handleSyncLeadJob(retry.data, { id: retry.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: 14, log: logger() });
+    } finally {
+      klaviyo.addKey(KEY);
+    }
+    expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({
+      sync: { status: "failed", pending: false, problem: { code: "klaviyo_invalid_key", reason: null } },
+    });
   });
 });
