@@ -46,8 +46,9 @@ function buildIsCurrent(): boolean {
   return existsSync(buildId) && statSync(buildId).mtimeMs >= newestSourceChange();
 }
 
-function run(command: string, args: string[], environment: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [command, ...args], { cwd: root, env: environment, stdio: "inherit" });
+/** A child node process of this app, sharing our terminal. */
+function runNode(args: string[], environment: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, args, { cwd: root, env: environment, stdio: "inherit" });
 }
 
 function waitForExit(child: ChildProcess): Promise<number> {
@@ -97,7 +98,7 @@ async function main() {
   const withWorker = role !== "web";
   if (withWeb && !dev && !buildIsCurrent()) {
     log.info("building the web app (first start, or sources changed since the last build)");
-    const code = await waitForExit(run(require.resolve("next/dist/bin/next"), ["build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" }));
+    const code = await waitForExit(runNode([require.resolve("next/dist/bin/next"), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" }));
     if (code !== 0) {
       log.error("the web app did not build; see the output above");
       await embedded?.stop();
@@ -108,12 +109,14 @@ async function main() {
   const childEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
   const children: ChildProcess[] = [];
   if (withWeb) {
-    children.push(run(require.resolve("next/dist/bin/next"), [dev ? "dev" : "start", "-p", String(env.PORT), "-H", env.HOST], childEnv));
+    children.push(runNode([require.resolve("next/dist/bin/next"), dev ? "dev" : "start", "-p", String(env.PORT), "-H", env.HOST], childEnv));
     log.info(`web listening on http://${env.HOST}:${env.PORT} (public URL ${env.APP_URL})`);
   }
   if (withWorker) {
-    const tsx = require.resolve("tsx/cli");
-    children.push(run(tsx, [...(dev ? ["watch"] : []), path.join(root, "lib/jobs/run-worker.ts")], childEnv));
+    const worker = path.join(root, "lib/jobs/run-worker.ts");
+    // Production: one node process with tsx's loader, so signals reach the worker itself.
+    // Development: the tsx CLI, which restarts the worker when a file changes.
+    children.push(runNode(dev ? [require.resolve("tsx/cli"), "watch", worker] : ["--import", "tsx", worker], childEnv));
   }
 
   let stopping = false;

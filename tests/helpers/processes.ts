@@ -32,7 +32,8 @@ export function cleanEnvironment(overrides: Record<string, string | undefined>):
 export type Launched = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
 export function launch(args: string[], environment: NodeJS.ProcessEnv): Launched {
-  const child = spawn(process.execPath, [path.join(projectRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/start.ts", ...args], {
+  // node with tsx's loader (one process) rather than the tsx CLI (which forks a second one).
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", ...args], {
     cwd: projectRoot,
     env: environment,
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,7 +3,6 @@
 // the real queue and worker, and Klaviyo's state at the end. Then the same with Klaviyo failing a
 // third of the calls and a worker killed mid-job: the same final state, nothing twice, nothing missing.
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
@@ -246,7 +245,8 @@ describe("Kommo deals to Klaviyo, end to end", () => {
       LOG_FORMAT: "json",
     });
     const startChildWorker = () => {
-      const child = spawn(process.execPath, [path.join(projectRoot, "node_modules/tsx/dist/cli.mjs"), "lib/jobs/run-worker.ts"], {
+      // One process (node with tsx's loader, not the tsx CLI, which forks): SIGKILL must leave no child behind.
+      const child = spawn(process.execPath, ["--import", "tsx", "lib/jobs/run-worker.ts"], {
         cwd: projectRoot,
         env: workerEnvironment,
         stdio: ["ignore", "pipe", "pipe"],
