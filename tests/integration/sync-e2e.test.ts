@@ -297,7 +297,10 @@ describe("Kommo deals to Klaviyo, end to end", () => {
 
     await drained(scenario.installed.accountId, 150_000);
     klaviyo.faults.clear();
+    // Gone before the next test file runs on this database.
+    const stopped = new Promise((resolve) => survivor.child.once("exit", resolve));
     survivor.child.kill("SIGTERM");
+    await stopped;
 
     const failures = klaviyo.requests.slice(requestsBefore).filter((request) => request.status >= 429);
     expect(failures.length).toBeGreaterThan(0);
