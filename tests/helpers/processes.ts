@@ -1,9 +1,10 @@
-// Starting the app's own processes in tests, on loopback ports.
+// Starting the app's own processes in tests, on loopback ports. Used by vitest and by the
+// Playwright harness (which loads it as CommonJS: hence __dirname, not import.meta).
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 
-export const projectRoot = path.resolve(import.meta.dirname, "..", "..");
+export const projectRoot = path.resolve(__dirname, "..", "..");
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -16,11 +17,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The test process's environment without the variables the test setup added. */
+/** This process's environment without anything that configures the app, plus `overrides`. */
 export function cleanEnvironment(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["NODE_ENV", "APP_MODE", "APP_URL", "ENCRYPTION_KEY", "AUTH_SECRET", "KOMMO_CLIENT_ID", "KOMMO_CLIENT_SECRET", "DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT", "VITEST", "VITEST_MODE", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
-    delete environment[name];
+  for (const name of Object.keys(environment)) {
+    if (/^(NODE_ENV|APP_MODE|APP_URL|ENCRYPTION_KEY|ENCRYPTION_PREVIOUS_KEYS|AUTH_SECRET|KOMMO_.*|KLAVIYO_.*|DATABASE_URL|LOG_LEVEL|LOG_FORMAT|PORT|HOST|DATA_DIR|VITEST.*)$/.test(name)) {
+      delete environment[name];
+    }
   }
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete environment[name];
