@@ -22,7 +22,6 @@ describe("shared rate limiter", () => {
     // 5 at once, then 10 more at 10/s: the last one never before ~1 s after the start (lower
     // bounds only: a loaded machine may be slower, never faster).
     expect(grantedAt[14]!).toBeGreaterThanOrEqual(900);
-    expect(grantedAt[14]! - grantedAt[5]!).toBeGreaterThanOrEqual(800);
     // No sliding 1-second window holds more than burst + rate calls.
     for (let i = 0; i < grantedAt.length; i++) {
       const inWindow = grantedAt.filter((t) => t >= grantedAt[i]! && t < grantedAt[i]! + 1000).length;
