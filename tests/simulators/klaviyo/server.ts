@@ -1,6 +1,7 @@
 // A Klaviyo API simulator for tests: a real HTTP server on 127.0.0.1 that checks every request as
 // Klaviyo would (key and scopes, revision header, content type, query and body against the spec),
 // keeps state, enforces the per-endpoint rate limits and records every request it receives.
+// Optional latency makes every answer take as long as a call over the internet would.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Faults, type Fault } from "./faults";
@@ -38,6 +39,8 @@ export type RecordedRequest = {
   valid: boolean;
   problems: string[];
   status: number;
+  /** Epoch ms when the answer was sent (null while pending, or when the connection was dropped). */
+  answeredAt: number | null;
   fault: string | null;
   keyHint: string | null;
 };
@@ -48,6 +51,8 @@ export type KlaviyoSimulatorOptions = {
   /** Delay between the states of a bulk job (queued -> processing -> complete). Default 100 ms. */
   jobDelayMs?: number;
   organizationName?: string;
+  /** Added before every answer (Klaviyo's own processing plus the network), default 0. */
+  latencyMs?: number;
 };
 
 type KeyGrant = { scopes: Set<string>; account: SimAccount };
@@ -74,6 +79,11 @@ export class KlaviyoSimulator {
   /** Accept this private key; by default with every scope and on the default account. */
   addKey(key: string, options: { scopes?: readonly string[]; account?: SimAccount } = {}): void {
     this.keys.set(key, { scopes: new Set(options.scopes ?? ALL_SCOPES), account: options.account ?? this.account });
+  }
+
+  /** Answer every request this much later from now on. */
+  setLatency(latencyMs: number): void {
+    this.options.latencyMs = latencyMs;
   }
 
   removeKey(key: string): void {
@@ -146,14 +156,18 @@ export class KlaviyoSimulator {
       valid: false,
       problems: [],
       status: 0,
+      answeredAt: null,
       fault: null,
       keyHint: null,
     };
     this.requests.push(record);
     const respond = (answer: SimResponse) => {
       record.status = answer.status;
+      record.answeredAt = Date.now();
       this.write(response, answer);
     };
+    // The time Klaviyo takes: before anything is decided, so the state changes when the answer goes out.
+    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
 
     const found = route(method, url.pathname);
     if (!found || "allowed" in found) {
