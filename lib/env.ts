@@ -47,6 +47,20 @@ const positiveInt = (fallback: number, max: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
+/** A comma-separated list of e-mail addresses, compared without regard to case. */
+const emailList = optionalText.pipe(
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((email) => email.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.email({ message: "must be a comma-separated list of e-mail addresses" })))
+    .optional(),
+);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   APP_MODE: z.enum(["local", "production"]).optional(),
@@ -81,14 +95,21 @@ const envSchema = z.object({
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
   /** How often a worker looks for jobs of dead workers and prunes finished ones. */
   QUEUE_MAINTENANCE_SECONDS: positiveInt(30, 3600),
+  /** Kommo users (by e-mail) who see every account in the dashboard: the people who run this backend. */
+  OPERATOR_EMAILS: emailList,
+  /** Bearer token of GET /api/metrics; unset turns the endpoint off. */
+  METRICS_TOKEN: optionalText.pipe(z.string().min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)").optional()),
+  /** Sync-log rows older than this are pruned daily; failures nobody has dealt with are kept. */
+  SYNC_LOG_RETENTION_DAYS: positiveInt(30, 3650),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });
 
 export type Env = Omit<
   z.infer<typeof envSchema>,
-  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST"
+  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST" | "OPERATOR_EMAILS"
 > & {
+  OPERATOR_EMAILS: string[];
   HOST: string;
   APP_URL: string;
   KOMMO_REDIRECT_URI: string;
@@ -143,6 +164,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     ENCRYPTION_PREVIOUS_KEYS: previousKeys,
     AUTH_SECRET: parsed.AUTH_SECRET!,
     LOG_FORMAT: parsed.LOG_FORMAT ?? (production ? "json" : "pretty"),
+    OPERATOR_EMAILS: parsed.OPERATOR_EMAILS ?? [],
     production,
   };
 }

@@ -1,10 +1,13 @@
-// GET /api/kommo/oauth/callback: the Redirect URI, reached through two doors.
+// GET /api/kommo/oauth/callback: the Redirect URI, reached through three doors.
 //  - Widget install: Kommo's server calls with `code`, `referer`, `from_widget`. No `state` exists on
 //    this door (Kommo's own SDK skips the check there); the code is only worth something together
 //    with our client secret. Kommo waits 3 s and never resends (see install-runner.ts).
 //  - Browser consent: the user's browser arrives with `code`, `referer`, `state`, `client_id`; the
 //    state must be one we issued, unused and unexpired.
+//  - "Sign in with Kommo" of the dashboard: a consent answer whose state is the browser's next-auth
+//    state; it goes on to next-auth (lib/dashboard/auth/sign-in-return.ts).
 import { z } from "zod";
+import { dashboardSignInReturn } from "@/lib/dashboard/auth/sign-in-return";
 import { requireKommoCredentials } from "@/lib/env";
 import { jsonError } from "@/lib/http/errors";
 import { parseKommoHost } from "./hosts";
@@ -64,6 +67,9 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
 }
 
 export const handleOAuthCallback = answeringErrors("kommo-oauth-callback", async (request: Request): Promise<Response> => {
+  // "Sign in with Kommo" of the dashboard returns through this same Redirect URI.
+  const signIn = await dashboardSignInReturn(request);
+  if (signIn) return signIn;
   const params = Object.fromEntries(new URL(request.url).searchParams);
   const denied = deniedSchema.safeParse(params);
   if (denied.success) {

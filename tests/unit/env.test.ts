@@ -83,4 +83,21 @@ describe("environment validation", () => {
   it("treats an empty value as unset", () => {
     expect(parseEnv({ ...production, DATABASE_URL: "", KOMMO_API_BASE_URL: undefined }).DATABASE_URL).toBeUndefined();
   });
+
+  it("reads the dashboard's operators, metrics token and log retention", () => {
+    const defaults = parseEnv(production);
+    expect(defaults.OPERATOR_EMAILS).toEqual([]);
+    expect(defaults.METRICS_TOKEN).toBeUndefined();
+    expect(defaults.SYNC_LOG_RETENTION_DAYS).toBe(30);
+    const set = parseEnv({ ...production, OPERATOR_EMAILS: " Ops@Example.com, ,second@example.com ", METRICS_TOKEN: "m".repeat(24), SYNC_LOG_RETENTION_DAYS: "90" });
+    expect(set.OPERATOR_EMAILS).toEqual(["ops@example.com", "second@example.com"]);
+    expect(set.METRICS_TOKEN).toBe("m".repeat(24));
+    expect(set.SYNC_LOG_RETENTION_DAYS).toBe(90);
+  });
+
+  it("says what is wrong with the dashboard's variables", () => {
+    expect(problems({ ...production, OPERATOR_EMAILS: "ops@example.com, not-an-email" })).toEqual(["OPERATOR_EMAILS must be a comma-separated list of e-mail addresses"]);
+    expect(problems({ ...production, METRICS_TOKEN: "short" })).toEqual(["METRICS_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)"]);
+    expect(problems({ ...production, SYNC_LOG_RETENTION_DAYS: "0" })).toEqual(["SYNC_LOG_RETENTION_DAYS must be at least 1"]);
+  });
 });

@@ -25,11 +25,11 @@ function parseTokenBody(contentType: string, body: string): Record<string, unkno
   return null;
 }
 
-export function issueTokenPair(store: SimStore, accountId: number, now: number, lifetimeSeconds = ACCESS_TOKEN_LIFETIME_SECONDS) {
+export function issueTokenPair(store: SimStore, accountId: number, now: number, lifetimeSeconds = ACCESS_TOKEN_LIFETIME_SECONDS, userId?: number) {
   const accessToken = secretToken("sim-at-");
   const refreshToken = secretToken("sim-rt-");
-  store.accessTokens.set(accessToken, { accountId, expiresAt: now + lifetimeSeconds * 1000, revoked: false });
-  store.refreshTokens.set(refreshToken, { accountId, expiresAt: now + REFRESH_TOKEN_LIFETIME_SECONDS * 1000, used: false, revoked: false });
+  store.accessTokens.set(accessToken, { accountId, expiresAt: now + lifetimeSeconds * 1000, revoked: false, userId });
+  store.refreshTokens.set(refreshToken, { accountId, expiresAt: now + REFRESH_TOKEN_LIFETIME_SECONDS * 1000, used: false, revoked: false, userId });
   return {
     token_type: "Bearer",
     expires_in: lifetimeSeconds,
@@ -82,7 +82,7 @@ function grant(
     if (!code || code.used) return oauthProblem(400, "Authorization code has been revoked", "Request is invalid");
     if (code.expiresAt <= now) return oauthProblem(400, "Authorization code has expired", "Request is invalid");
     code.used = true;
-    return ok(issueTokenPair(store, code.accountId, now, accessTokenLifetimeSeconds));
+    return ok(issueTokenPair(store, code.accountId, now, accessTokenLifetimeSeconds, code.userId));
   }
 
   if (grantType === "refresh_token") {
@@ -92,7 +92,7 @@ function grant(
     if (!token) return oauthProblem(401, "Cannot decrypt the refresh token", "Request is invalid");
     if (token.used || token.revoked || token.expiresAt <= now) return oauthProblem(401, "Token has been revoked", "Request is invalid");
     token.used = true;
-    return ok(issueTokenPair(store, token.accountId, now, accessTokenLifetimeSeconds));
+    return ok(issueTokenPair(store, token.accountId, now, accessTokenLifetimeSeconds, token.userId));
   }
 
   return oauthProblem(400, "Unsupported grant type: use authorization_code or refresh_token", "Request is invalid");

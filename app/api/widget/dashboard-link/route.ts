@@ -1,0 +1,20 @@
+// POST /api/widget/dashboard-link: the widget's advanced settings page asks for a one-minute link
+// that opens the dashboard of its account, signed in as the current Kommo admin (see
+// lib/dashboard/auth/entry.ts). Admins only; the token, origin and account checks are widgetRoute's.
+import { entryLink, ENTRY_TICKET_TTL_SECONDS } from "@/lib/dashboard/auth/entry";
+import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+
+export const dynamic = "force-dynamic";
+
+export const POST = widgetRoute(
+  async (_request, { claims }) => {
+    const link = await entryLink({ kommoAccountId: claims.account_id, kommoUserId: claims.user_id });
+    return Response.json(
+      { url: link.url, expiresAt: link.expiresAt.toISOString(), expiresInSeconds: ENTRY_TICKET_TTL_SECONDS },
+      { headers: { "Cache-Control": "no-store" } },
+    );
+  },
+  { adminOnly: true },
+);
+
+export const OPTIONS = widgetPreflight;
