@@ -11,6 +11,8 @@ export type QueueDefinition = {
   concurrency?: number;
   /** Its expiry comes from SYNC_JOB_TIMEOUT_SECONDS rather than from `options`. */
   expiryFromEnv?: boolean;
+  /** pg-boss cron (UTC): the queue gets a job at these times from the workers' scheduler. */
+  cron?: string;
 };
 
 export const DEAD_LETTER_QUEUE = "dead-letter";
@@ -44,6 +46,48 @@ export const QUEUES = {
     options: { retryLimit: 6, retryDelay: 5, retryBackoff: true, expireInSeconds: 120, deadLetter: DEAD_LETTER_QUEUE },
     concurrency: 2,
   },
+  /** Daily at 03:17 UTC: sync-log rows older than SYNC_LOG_RETENTION_DAYS go; open failures stay. */
+  pruneSyncLog: {
+    name: "prune-sync-log",
+    options: { policy: "short", retryLimit: 2, retryDelay: 300, expireInSeconds: 1800 },
+    concurrency: 1,
+    cron: "17 3 * * *",
+  },
+  /**
+   * Every minute: find the accounts whose email-activity poll or reconciliation is due and the
+   * backfills waiting to start, and enqueue their jobs. One tick at a time (policy "short").
+   */
+  accountTick: {
+    name: "account-tick",
+    options: { policy: "short", retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+    cron: "* * * * *",
+  },
+  /** One job per account (singletonKey): new Klaviyo email events of the account's deals -> notes. */
+  activityPoll: {
+    name: "activity-poll",
+    options: { policy: "short", retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 900 },
+    concurrency: 2,
+  },
+  /** One job per account: Kommo's events feed compared with the webhooks that arrived. */
+  reconcile: {
+    name: "reconcile",
+    options: { policy: "short", retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 600 },
+    concurrency: 2,
+  },
+  /**
+   * One job per backfill run (singletonKey = run id). A job works on its run for a couple of
+   * minutes, saves its cursor with every chunk and queues its successor. Its heartbeat is the run's
+   * updatedAt: a run whose heartbeat stops (its worker was killed) is handed to a new job by the
+   * minute tick. The expiry is only a last resort: pg-boss fails a job at its expiry while its
+   * handler goes on, so it must exceed the longest job (a chunk may wait minutes for a Klaviyo
+   * import job). 10 s * 2^n over 8 retries ≈ 1.5 h.
+   */
+  backfill: {
+    name: "backfill",
+    options: { policy: "short", retryLimit: 8, retryDelay: 10, retryBackoff: true, expireInSeconds: 1800, deadLetter: DEAD_LETTER_QUEUE },
+    concurrency: 1,
+  },
 } satisfies Record<string, QueueDefinition>;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]["name"];
@@ -67,5 +111,7 @@ export async function prepareQueues(boss: PgBoss, definitions: QueueDefinition[]
         if (!String((error as Error).message).includes("already exists")) throw error;
       }
     }
+    // The schedule is a row in the queue's database: every process may write it, the workers run it.
+    if (definition.cron) await boss.schedule(definition.name, definition.cron, {}, { tz: "UTC", singletonKey: definition.name });
   }
 }

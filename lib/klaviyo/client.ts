@@ -61,10 +61,15 @@ export type KlaviyoClientOptions = {
 /** Klaviyo's documented batch limits. */
 export const LIMITS = {
   profilesPerListCall: 1000,
+  /** page[size] maximum of GET /api/profiles, and how many emails one `any()` lookup carries. */
+  profilesPerLookup: 100,
   profilesPerImportJob: 10_000,
   eventsPerBulkJob: 1000,
   bulkPayloadBytes: 5 * 1024 * 1024,
 } as const;
+
+/** Profile lookups of one call in flight at once. */
+const LOOKUP_CONCURRENCY = 4;
 
 // Klaviyo filter strings quote values with double quotes; escape the two characters that would end them.
 const quote = (value: string) => `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -278,6 +283,48 @@ export class KlaviyoClient {
       organization: profile.attributes.organization,
       properties: profile.attributes.properties ?? {},
     }));
+  }
+
+  /**
+   * Profile ids of many emails at once (`any(email,[…])`, 100 per call): the lookup after a bulk
+   * import, which does not answer with ids. Keys are lower-cased emails; unknown emails are absent.
+   */
+  async getProfileIdsByEmails(emails: string[]): Promise<Map<string, string>> {
+    const operation = OPERATIONS.getProfiles;
+    const ids = new Map<string, string>();
+    const unique = [...new Set(emails.map((email) => email.trim().toLowerCase()).filter(Boolean))];
+    const lookUp = async (batch: string[]) => {
+      let next: string | undefined;
+      do {
+        const response = await this.transport.send(
+          operation,
+          next
+            ? { url: next }
+            : { query: { filter: `any(email,[${batch.map(quote).join(",")}])`, "fields[profile]": "email", "page[size]": String(LIMITS.profilesPerLookup) } },
+        );
+        const page = this.transport.parse(operation, profileCollectionResponse, response.json);
+        for (const profile of page.data) if (profile.attributes.email) ids.set(profile.attributes.email.toLowerCase(), profile.id);
+        next = page.links?.next ?? undefined;
+      } while (next);
+    };
+    // A few lookups in flight at once (the shared limiter still paces them): latency, not the limit, is what they wait for.
+    const batches = chunk(unique, LIMITS.profilesPerLookup);
+    const lanes = Array.from({ length: Math.min(LOOKUP_CONCURRENCY, batches.length) }, async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) await lookUp(batch);
+    });
+    await Promise.all(lanes);
+    return ids;
+  }
+
+  /**
+   * Ask Klaviyo to delete a person (GDPR/CCPA): by profile id when we know it, else by email.
+   * Asynchronous on Klaviyo's side (202); the profile then shows on Klaviyo's Deleted Profiles page.
+   */
+  async requestProfileDeletion(identifier: { profileId: string } | { email: string }): Promise<void> {
+    const profile = "profileId" in identifier ? { type: "profile", id: identifier.profileId, attributes: {} } : { type: "profile", attributes: { email: identifier.email } };
+    await this.transport.send(OPERATIONS.requestProfileDeletion, {
+      body: { data: { type: "data-privacy-deletion-job", attributes: { profile: { data: profile } } } },
+    });
   }
 
   /** Every metric of the account, optionally only those of one integration (e.g. "Klaviyo" for email metrics). */

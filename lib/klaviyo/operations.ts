@@ -5,6 +5,7 @@ import type { BucketLimit } from "@/lib/rate-limit";
 
 export type KlaviyoScope =
   | "accounts:read"
+  | "data-privacy:write"
   | "events:read"
   | "events:write"
   | "lists:read"
@@ -136,6 +137,15 @@ export const OPERATIONS = {
     burstPerSecond: 10,
     steadyPerMinute: 150,
     action: "start a bulk event import",
+  }),
+  requestProfileDeletion: op({
+    id: "request_profile_deletion",
+    method: "POST",
+    path: "/api/data-privacy-deletion-jobs",
+    scopes: ["data-privacy:write"],
+    burstPerSecond: 3,
+    steadyPerMinute: 60,
+    action: "request the deletion of a profile",
   }),
 } as const;
 

@@ -6,6 +6,7 @@
 // only the tokens it produced can carry the install further).
 import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
+import { requestInitialBackfill } from "@/lib/backfill/runs";
 import { db, Prisma } from "@/lib/db/client";
 import { decryptSecret, encryptSecret } from "@/lib/crypto";
 import { getEnv } from "@/lib/env";
@@ -146,6 +147,8 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
         const webhookRegistered = await registerCrmWebhook(current.accountId, signal);
         // Changes that arrived while the account needed re-authorization are synced now.
         await enqueuePendingLeadSyncs(current.accountId);
+        // The account's existing deals are imported once, as soon as Klaviyo is connected.
+        await requestInitialBackfill(current.accountId);
         accountName ??= (await db().account.findUnique({ where: { id: current.accountId }, select: { name: true } }))?.name ?? null;
         return { done: true, accountId: current.accountId, accountName, webhookRegistered };
       }

@@ -1,6 +1,8 @@
 // An account's sync settings as the widget reads and writes them: stage -> list mappings in their
 // own table (one list per stage, enforced by the database), the rest as validated JSON, and the
 // Klaviyo key stored encrypted, shown only as a hint, accepted only after Klaviyo accepts it.
+import { startWaitingBackfills } from "@/lib/backfill/runs";
+import { enqueuePendingLeadSyncs } from "@/lib/kommo/lead-jobs";
 import type { Account } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
 import { KlaviyoClient, KlaviyoError, keyHint } from "@/lib/klaviyo";
@@ -81,5 +83,9 @@ export async function updateSettings(account: Account, update: SettingsUpdate): 
       },
     });
   });
+  // With Klaviyo connected, what waited for it goes: changes recorded before (their syncs stopped
+  // for want of a key) and the import of existing deals that the install queued.
+  if (update.klaviyoApiKey && !account.klaviyoApiKeyEnc) await enqueuePendingLeadSyncs(account.id);
+  if (update.klaviyoApiKey) await startWaitingBackfills(account.id);
   return settingsView(saved, next);
 }

@@ -68,6 +68,11 @@ export const syncSettingsSchema = z.object({
   removeFromPreviousList: z.boolean().default(true),
   events: eventNamesSchema.default({ ...DEFAULT_EVENT_NAMES }),
   activityNotes: z.boolean().default(true),
+  /**
+   * A contact deleted in Kommo asks Klaviyo to delete the person's profile too (a data-privacy
+   * deletion, irreversible). Off by default: deleting a CRM record is not always an erasure request.
+   */
+  deleteProfileOnContactDelete: z.boolean().default(false),
 });
 
 export type SyncSettings = z.infer<typeof syncSettingsSchema>;
@@ -90,6 +95,7 @@ export const settingsUpdateSchema = z.strictObject({
   removeFromPreviousList: z.boolean().optional(),
   events: eventNamesUpdateSchema.optional(),
   activityNotes: z.boolean().optional(),
+  deleteProfileOnContactDelete: z.boolean().optional(),
 });
 
 export type SettingsUpdate = z.infer<typeof settingsUpdateSchema>;
@@ -102,6 +108,7 @@ export function applySettingsUpdate(current: SyncSettings, update: SettingsUpdat
     removeFromPreviousList: update.removeFromPreviousList ?? current.removeFromPreviousList,
     events: { ...current.events, ...update.events },
     activityNotes: update.activityNotes ?? current.activityNotes,
+    deleteProfileOnContactDelete: update.deleteProfileOnContactDelete ?? current.deleteProfileOnContactDelete,
   });
 }
 

@@ -63,6 +63,7 @@ describe("widget settings API", () => {
       removeFromPreviousList: true,
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: "Deal Lost" },
       activityNotes: true,
+      deleteProfileOnContactDelete: false,
       klaviyo: { connected: false, keyHint: null, accountName: null },
     });
     expect(headers.get("access-control-allow-origin")).toBe(origin());

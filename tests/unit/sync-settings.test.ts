@@ -16,6 +16,7 @@ describe("sync settings", () => {
       removeFromPreviousList: true,
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: "Deal Lost" },
       activityNotes: true,
+      deleteProfileOnContactDelete: false,
     });
   });
 
@@ -27,7 +28,7 @@ describe("sync settings", () => {
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: null },
       activityNotes: true,
     };
-    expect(syncSettingsSchema.parse(body)).toEqual(body);
+    expect(syncSettingsSchema.parse(body)).toEqual({ ...body, deleteProfileOnContactDelete: false });
   });
 
   it("rejects a stage mapped twice, bad list ids and bad event names", () => {

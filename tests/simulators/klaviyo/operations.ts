@@ -25,6 +25,7 @@ import {
   type ProfileImportJobBody,
   type ProfileUpsertBody,
 } from "./schemas";
+import { requestProfileDeletion } from "./privacy";
 import { newUlid, type IncomingProfile, type SimAccount, type SimEvent, type SimImportJob } from "./store";
 
 export type HandlerContext = {
@@ -212,12 +213,16 @@ export const SIM_OPERATIONS: SimOperation[] = [
     },
     handle(context) {
       const fold = (value: unknown) => (typeof value === "string" ? value.toLowerCase() : value);
+      // Emails compare without regard to case: fold the filter's values once, each profile's as it comes.
+      const conditions = context.query.filter.map((condition) =>
+        condition.field !== "email"
+          ? condition
+          : { ...condition, value: (Array.isArray(condition.value) ? condition.value.map(fold) : fold(condition.value)) as typeof condition.value },
+      );
       const profiles = [...context.account.profiles.values()].filter((profile) =>
-        context.query.filter.every((condition) => {
+        conditions.every((condition) => {
           const actual = profile[condition.field as keyof typeof profile];
-          if (condition.field !== "email") return matches(condition, actual);
-          const value = Array.isArray(condition.value) ? condition.value.map(fold) : fold(condition.value);
-          return matches({ ...condition, value: value as typeof condition.value }, fold(actual));
+          return matches(condition, condition.field === "email" ? fold(actual) : actual);
         }),
       );
       const sorted = sortBy(profiles, context.query.sort, (profile, field) => profile[field as "email"] ?? null);
@@ -520,6 +525,7 @@ export const SIM_OPERATIONS: SimOperation[] = [
       return { status: 202 };
     },
   },
+  requestProfileDeletion,
 ];
 
 /** The operation for a method and path, with its path parameters; `allowed` lists methods of a known path. */

@@ -271,6 +271,7 @@ export class SimAccount {
     }
     profile.updated = timestamp;
     this.profiles.set(profile.id, profile);
+    this.indexIdentifiers(profile);
     return { kind: "ok", profile, created, partialFailure };
   }
 
@@ -334,13 +335,29 @@ export class SimAccount {
     return event;
   }
 
+  /**
+   * The profile holding an identifier. An index per identifier keeps bulk imports of many thousand
+   * profiles linear; an entry is checked against the profile itself, so one left behind by a
+   * changed or deleted profile is never taken for a match.
+   */
   private findBy(field: (typeof IDENTIFIERS)[number], value: string): SimProfile | undefined {
     const wanted = field === "email" ? value.trim().toLowerCase() : value.trim();
-    for (const profile of this.profiles.values()) {
+    const profile = this.profiles.get(this.identifierIndex[field].get(wanted) ?? "");
+    const held = profile?.[field];
+    return held !== null && held !== undefined && (field === "email" ? held.toLowerCase() : held) === wanted ? profile : undefined;
+  }
+
+  private readonly identifierIndex: Record<(typeof IDENTIFIERS)[number], Map<string, string>> = {
+    email: new Map(),
+    phone_number: new Map(),
+    external_id: new Map(),
+  };
+
+  private indexIdentifiers(profile: SimProfile): void {
+    for (const field of IDENTIFIERS) {
       const held = profile[field];
-      if (held !== null && (field === "email" ? held.toLowerCase() : held) === wanted) return profile;
+      if (held !== null) this.identifierIndex[field].set(field === "email" ? held.toLowerCase() : held, profile.id);
     }
-    return undefined;
   }
 }
 

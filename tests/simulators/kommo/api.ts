@@ -1,6 +1,7 @@
 // The REST v4 endpoints of the simulated Kommo, answering with Kommo's shapes: hal+json with
 // `_embedded`, `_links` and `_page`; 204 for an empty result; `limit` up to 250 (422 above).
 import qs from "qs";
+import { listEvents } from "./events";
 import { hal, noContent, problem, validationProblem, type SimResponse, type ValidationError } from "./respond";
 import type { SimAccount, SimCompany, SimContact, SimLead, SimPipeline, SimStatus, SimStore } from "./store";
 
@@ -11,6 +12,8 @@ export type ApiContext = {
   contentType: string;
   body: string;
   account: SimAccount;
+  /** The user the access token was issued to (unset: the account's first admin). */
+  userId?: number;
   baseUrl: string;
   store: SimStore;
 };
@@ -301,7 +304,7 @@ function renderAccount(ctx: ApiContext) {
     created_by: account.users[0]!.id,
     updated_at: 1_600_000_000,
     updated_by: account.users[0]!.id,
-    current_user_id: account.users[0]!.id,
+    current_user_id: ctx.userId ?? account.users[0]!.id,
     country: account.country,
     currency: account.currency,
     currency_symbol: account.currency_symbol,
@@ -389,6 +392,7 @@ export const API_ROUTES: Route[] = [
     },
   },
   { method: "GET", pattern: /^\/api\/v4\/companies\/(\d+)$/, key: "GET /api/v4/companies/:id", handle: (ctx, match) => byId(ctx.account.companies, match[1]!, (company) => renderCompany(ctx, company)) },
+  { method: "GET", pattern: /^\/api\/v4\/events$/, key: "GET /api/v4/events", handle: listEvents },
   { method: "GET", pattern: /^\/api\/v4\/webhooks$/, key: "GET /api/v4/webhooks", handle: listWebhooks },
   { method: "POST", pattern: /^\/api\/v4\/webhooks$/, key: "POST /api/v4/webhooks", handle: addWebhook },
   { method: "DELETE", pattern: /^\/api\/v4\/webhooks$/, key: "DELETE /api/v4/webhooks", handle: deleteWebhook },

@@ -4,3 +4,5 @@ export { encodeKommoForm, fireWebhook, leadDelivery, contactUpdateDelivery, type
 export { WON, LOST, EMAIL_FIELD_ID, PHONE_FIELD_ID } from "./store";
 export { CODE_LIFETIME_SECONDS, ACCESS_TOKEN_LIFETIME_SECONDS } from "./oauth";
 export { MAX_LIMIT } from "./api";
+export { addKommoUser, type KommoLogin } from "./consent";
+export { deleteContact, deleteLead, eventsOf, MAX_EVENTS_LIMIT, type SimKommoEvent } from "./events";

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import qs from "qs";
 import { API_ROUTES } from "./api";
 import { CODE_LIFETIME_SECONDS, ACCESS_TOKEN_LIFETIME_SECONDS, issueTokenPair, tokenEndpoint, type OAuthConfig } from "./oauth";
+import { consentRoute, type KommoLogin } from "./consent";
 import { blockPage, problem, write, type SimResponse } from "./respond";
 import { secretToken, SimStore, type SimAccount } from "./store";
 import { contactUpdateDelivery, encodeKommoForm, leadDelivery, type LeadAction } from "./webhooks";
@@ -48,6 +49,8 @@ export class KommoSimulator {
   private offsetMs = 0;
   private readonly admitted = new Map<number, number[]>();
   private faults: Fault[] = [];
+  /** The Kommo user the browser is logged in as, for the consent page (see consent.ts). */
+  private login: KommoLogin | null = null;
   private blocked = false;
   private readonly server: Server;
 
@@ -95,11 +98,23 @@ export class KommoSimulator {
   }
 
   /** The code Kommo hands to the Redirect URI when an admin installs or consents (20 min, single use). */
-  issueCode(accountId: number): string {
+  issueCode(accountId: number, userId?: number): string {
     this.store.account(accountId);
     const code = secretToken("sim-code-");
-    this.store.codes.set(code, { accountId, expiresAt: this.now() + CODE_LIFETIME_SECONDS * 1000, used: false });
+    this.store.codes.set(code, { accountId, expiresAt: this.now() + CODE_LIFETIME_SECONDS * 1000, used: false, userId });
     return code;
+  }
+
+  /** Log the browser in to Kommo as this user (default: the account's first admin), for the consent page. */
+  logIn(accountId: number, userId?: number): void {
+    const account = this.store.account(accountId);
+    const user = userId === undefined ? account.users[0]! : account.users.find((candidate) => candidate.id === userId);
+    if (!user) throw new Error(`simulator: no user ${userId} in account ${accountId}`);
+    this.login = { accountId, userId: user.id };
+  }
+
+  logOut(): void {
+    this.login = null;
   }
 
   /** A token pair as if obtained earlier (for tests that start from an installed account). */
@@ -205,6 +220,11 @@ export class KommoSimulator {
       return record(TOKEN_ROUTE, answer.accountId, answer.response);
     }
 
+    if (url.pathname === "/oauth" || url.pathname.startsWith("/oauth/")) {
+      const response = consentRoute({ method, url, config: this.options, login: this.login, store: this.store, issueCode: (account, user) => this.issueCode(account, user) });
+      return record(`${method} ${url.pathname}`, this.login?.accountId ?? null, response);
+    }
+
     if (!url.pathname.startsWith("/api/v4/")) return record(`${method} ${url.pathname}`, null, problem(404, "Not found"));
     const matching = API_ROUTES.filter((route) => route.pattern.test(url.pathname));
     const route = matching.find((candidate) => candidate.method === method);
@@ -248,7 +268,7 @@ export class KommoSimulator {
     if (this.options.apiLatencyMs) await sleep(this.options.apiLatencyMs);
     const query = qs.parse(url.search.slice(1), { arrayLimit: 1000, depth: 5 }) as Record<string, unknown>;
     const response = route.handle(
-      { method, path: url.pathname, query, contentType, body, account: this.store.account(accountId), baseUrl: this.url, store: this.store },
+      { method, path: url.pathname, query, contentType, body, account: this.store.account(accountId), userId: token.userId, baseUrl: this.url, store: this.store },
       route.pattern.exec(url.pathname)!,
     );
     return record(routeKey, accountId, response);

@@ -2,6 +2,7 @@
 // notes, webhooks and users, plus OAuth codes and tokens. Entities are kept in Kommo's own field
 // names so that the HTTP layer can render them as Kommo does.
 import { randomBytes } from "node:crypto";
+import { recordLeadAdded, recordStatusChange } from "./events";
 
 export type SimStatus = { id: number; name: string; sort: number; is_editable: boolean; pipeline_id: number; color: string; type: 0 | 1 };
 export type SimPipeline = { id: number; name: string; sort: number; is_main: boolean; is_unsorted_on: boolean; is_archive: boolean; statuses: SimStatus[] };
@@ -65,9 +66,10 @@ export type SimAccount = {
   webhooks: SimWebhook[];
 };
 
-export type SimCode = { accountId: number; expiresAt: number; used: boolean };
-export type SimAccessToken = { accountId: number; expiresAt: number; revoked: boolean };
-export type SimRefreshToken = { accountId: number; expiresAt: number; used: boolean; revoked: boolean };
+/** `userId`: the Kommo user who granted access (unset: the account's first admin, as for installs). */
+export type SimCode = { accountId: number; expiresAt: number; used: boolean; userId?: number };
+export type SimAccessToken = { accountId: number; expiresAt: number; revoked: boolean; userId?: number };
+export type SimRefreshToken = { accountId: number; expiresAt: number; used: boolean; revoked: boolean; userId?: number };
 
 /** Field ids of the standard contact fields, as every Kommo account has them (ids vary per account). */
 export const PHONE_FIELD_ID = 1_000_001;
@@ -261,15 +263,19 @@ export class SimStore {
       companyId: input.companyId ?? null,
     };
     account.leads.set(lead.id, lead);
+    recordLeadAdded(account, lead);
     return lead;
   }
 
   /** Change a lead as a user would in Kommo (moves updated_at forward). */
   updateLead(accountId: number, leadId: number, patch: Partial<Pick<SimLead, "name" | "price" | "status_id" | "pipeline_id" | "loss_reason_id">>): SimLead {
-    const lead = this.account(accountId).leads.get(leadId);
+    const account = this.account(accountId);
+    const lead = account.leads.get(leadId);
     if (!lead) throw new Error(`simulator: no lead ${leadId}`);
+    const before = { status_id: lead.status_id, pipeline_id: lead.pipeline_id };
     Object.assign(lead, patch, { updated_at: Math.max(lead.updated_at + 1, this.nowSeconds()) });
     if (patch.status_id === WON || patch.status_id === LOST) lead.closed_at = lead.updated_at;
+    recordStatusChange(account, lead, before);
     return lead;
   }
 }
