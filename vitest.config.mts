@@ -20,7 +20,7 @@ export default defineConfig({
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
           globalSetup: ["tests/helpers/fresh-database.ts"],
-          setupFiles: ["tests/helpers/test-env.ts"],
+          setupFiles: ["tests/helpers/test-env.ts", "tests/helpers/clean-slate.ts"],
           // One Postgres database for the run: files take turns so they do not see each other's rows mid-test.
           fileParallelism: false,
           testTimeout: 30_000,

@@ -10,6 +10,7 @@ import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
 import { resetEnvForTests } from "@/lib/env";
 import { jobHandlers } from "@/lib/jobs/handlers";
+import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { closeConnections, installAccount, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
 import { cleanEnvironment, projectRoot } from "../helpers/processes";
@@ -85,7 +86,34 @@ async function setUpAccount(klaviyoKey: string): Promise<Scenario> {
   expect(saved.klaviyo).toEqual({ connected: true, keyHint: `pk_…${klaviyoKey.slice(-4)}`, accountName: store.organizationName });
   expect(JSON.stringify(saved)).not.toContain(klaviyoKey);
   expect(response.headers.get("access-control-allow-origin")).toBe(`https://${installed.subdomain}.kommo.com`);
+  await finishInitialBackfill(installed.accountId);
   return { installed, store, pipelineId: pipeline.id, negotiationId, incomingId, lists };
+}
+
+/**
+ * Saving the key started the import of the account's existing deals (none yet). It finishes before
+ * the deals of the test are made, as it would on a new account, so that only webhooks bring them.
+ */
+async function finishInitialBackfill(accountId: string) {
+  const backfillWorker = await startWorker({
+    databaseUrl: process.env.DATABASE_URL!,
+    handlers: jobHandlers,
+    log: pino({ level: "silent" }),
+    concurrency: 1,
+    queues: [QUEUES.backfill],
+  });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const run = await db().backfillRun.findFirst({ where: { accountId }, select: { status: true } });
+      expect(run).not.toBeNull();
+      if (run!.status === "completed") return;
+      if (Date.now() > deadline) throw new Error(`the initial backfill did not complete: ${run!.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await backfillWorker.stop({ timeoutMs: 2000 });
+  }
 }
 
 async function deliver(scenario: Scenario, leadId: number, action: "add" | "status", oldStatusId?: number) {
