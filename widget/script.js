@@ -278,8 +278,13 @@ define(['jquery'], function ($) {
       var header = this.layout !== 'page' ? '' :
         '<header class="' + ROOT + '__header">' +
         '<div class="' + ROOT + '__brand">' + icon('sync') + '</div>' +
-        '<div><h2 class="' + ROOT + '__title">' + escapeHtml(t('panel.title')) + '</h2>' +
+        '<div class="' + ROOT + '__header-text"><h2 class="' + ROOT + '__title">' + escapeHtml(t('panel.title')) + '</h2>' +
         '<p class="' + ROOT + '__subtitle">' + escapeHtml(t('panel.subtitle')) + '</p></div>' +
+        '<div class="' + ROOT + '__header-actions">' +
+        '<button type="button" class="' + ROOT + '__button" data-kvsync-action="open-dashboard">' + escapeHtml(t('panel.dashboard.open')) + '</button>' +
+        '<p class="' + ROOT + '__help">' + escapeHtml(t('panel.dashboard.help')) + '</p>' +
+        '<p class="' + ROOT + '__field-error" data-kvsync-dashboard-error role="alert" hidden></p>' +
+        '</div>' +
         '</header>';
       var html =
         header +
@@ -492,6 +497,27 @@ define(['jquery'], function ($) {
       );
     };
 
+    /**
+     * The dashboard (sync log, failures, replay) in a new tab, signed in as this admin through a
+     * one-minute link. Browsers block a tab opened after an asynchronous call, so the click opens
+     * the tab and the answer fills it in.
+     */
+    SettingsPanel.prototype.openDashboard = function () {
+      var tab = window.open('', '_blank');
+      if (tab) tab.opener = null;
+      var $error = this.$root.find('[data-kvsync-dashboard-error]').prop('hidden', true);
+      api('POST', '/api/widget/dashboard-link', {}).then(
+        function (answer) {
+          if (tab) tab.location.href = answer.url;
+          else window.open(answer.url, '_blank', 'noopener');
+        },
+        function (error) {
+          if (tab) tab.close();
+          $error.text(errorText(error)).prop('hidden', false);
+        }
+      );
+    };
+
     SettingsPanel.prototype.bind = function () {
       var panelSelf = this;
       var $root = this.$root;
@@ -501,6 +527,7 @@ define(['jquery'], function ($) {
         if (action === 'save') panelSelf.save();
         else if (action === 'reload') panelSelf.load();
         else if (action === 'start-backfill') panelSelf.startBackfill();
+        else if (action === 'open-dashboard') panelSelf.openDashboard();
         else if (action === 'replace-key' || action === 'cancel-replace') {
           panelSelf.state.replacingKey = action === 'replace-key';
           $root.find('[data-kvsync-section="key"]').replaceWith(panelSelf.keySection());

@@ -2,6 +2,7 @@
 // Kommo user who is not an admin is turned away, an operator sees every account, the widget's
 // advanced settings open the dashboard with a one-minute link, and the metrics need their token.
 import { addKommoUser } from "../simulators/kommo";
+import { openKommo } from "./harness/fixtures";
 import { createTenant, seedDeal, type Tenant } from "./harness/stack";
 import { deliverLeadChange, expect, METRICS_TOKEN, OPERATOR_ACCOUNT, screenshot, signInWithKommo, test, waitForSync } from "./harness/dashboard";
 
@@ -98,12 +99,25 @@ test("the widget's advanced settings open the dashboard of their account with a 
   expect(url).toMatch(new RegExp(`^${stack.app.url}/dashboard/enter\\?ticket=`));
   expect(expiresInSeconds).toBe(60);
 
+  // The admin clicks "Open dashboard" on the widget's advanced settings page in Kommo: a new tab
+  // opens on their account, signed in.
   const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(url);
+  const kommoPage = await context.newPage();
+  await openKommo(kommoPage, bluefjord, { area: "advanced_settings", lang: "en", theme: "light" });
+  const tabOpened = context.waitForEvent("page");
+  await kommoPage.locator(".kvsync-settings--page").getByRole("button", { name: "Open dashboard" }).click();
+  const page = await tabOpened;
   await expect(page).toHaveURL(new RegExp(`/dashboard/accounts/${bluefjord.id}$`));
   await expect(page.getByTestId("viewer")).toContainText("Account admin");
   expect((await page.goto(`${stack.app.url}/dashboard/accounts/${northwind.id}`))!.status()).toBe(404);
+
+  // A user who is not an administrator gets the reason, and no tab stays open.
+  const manager = addKommoUser(stack.kommo.store, bluefjord.kommoAccountId, { name: "Kari Sales", email: "kari@bluefjord.example", isAdmin: false });
+  const memberPage = await context.newPage();
+  await openKommo(memberPage, bluefjord, { area: "advanced_settings", lang: "en", theme: "light", userId: manager.id });
+  await memberPage.locator(".kvsync-settings--page").getByRole("button", { name: "Open dashboard" }).click();
+  await expect(memberPage.locator("[data-kvsync-dashboard-error]")).toHaveText("Only an account administrator can change these settings.");
+  await expect.poll(() => context.pages().length).toBe(3);
 
   // A forged link is refused and explained, and starts no session.
   const stranger = await browser.newContext();

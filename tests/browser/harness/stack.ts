@@ -177,7 +177,9 @@ export async function storeEmailActivity(tenant: Tenant, email: string): Promise
   const account = tenant.klaviyoAccount;
   const profile = account.profileByEmail(email);
   if (!profile) throw new Error(`Klaviyo has no profile for ${email}`);
-  const events = account.events.filter((event) => event.profileId === profile.id);
+  // Email activity only: the profile also has the deal events our own syncs (and backfill) sent.
+  const emailMetrics = new Set(["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Unsubscribed"]);
+  const events = account.events.filter((event) => event.profileId === profile.id && emailMetrics.has(account.metrics.get(event.metricId)!.name));
   for (const event of events) {
     const metric = account.metrics.get(event.metricId)!;
     const properties = event.properties as Record<string, unknown>;
