@@ -2,6 +2,24 @@ import { defineConfig } from "vitest/config";
 
 const alias = { "@": import.meta.dirname };
 
+/**
+ * `npm run test:faults`: the app's production build and workers under injected faults, a few
+ * minutes, one file whose scenarios run in order. It runs only when asked for by name
+ * (`--project faults`); a plain `vitest run`, which is what `npm test` does, leaves it out.
+ */
+const faultSuite = {
+  resolve: { alias },
+  test: {
+    name: "faults",
+    include: ["tests/faults/**/*.test.ts"],
+    globalSetup: ["tests/helpers/fresh-database.ts", "tests/faults/build-once.ts"],
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 180_000,
+  },
+};
+const faultSuiteRequested = process.argv.some((arg, index, args) => arg === "--project=faults" || (arg === "--project" && args[index + 1] === "faults"));
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -39,6 +57,7 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      ...(faultSuiteRequested ? [faultSuite] : []),
     ],
   },
 });

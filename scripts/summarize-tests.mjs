@@ -2,20 +2,35 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-const directory = process.argv[2] ?? ".data/test-results";
+const directory = process.argv.slice(2).find((arg) => !arg.startsWith("--")) ?? ".data/test-results";
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-const vitestReport = path.join(directory, "vitest.json");
-if (existsSync(vitestReport)) {
-  const report = JSON.parse(readFileSync(vitestReport, "utf8"));
+/** Add a vitest JSON report; a run that failed without a failing test (e.g. its setup) counts as one failure. */
+function addVitest(file) {
+  const report = JSON.parse(readFileSync(file, "utf8"));
   passed += report.numPassedTests ?? 0;
   failed += (report.numFailedTests ?? 0) + (report.success === false && report.numFailedTests === 0 ? 1 : 0);
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+}
+
+const vitestReport = path.join(directory, "vitest.json");
+if (existsSync(vitestReport)) {
+  addVitest(vitestReport);
 } else {
   failed += 1;
   console.error("vitest wrote no report");
+}
+
+// The fault suite (npm run test:faults) when it ran; `npm test` alone does not run it. With
+// --with-faults (CI runs both) a missing report is a failure.
+const faultsReport = path.join(directory, "faults.json");
+if (existsSync(faultsReport)) {
+  addVitest(faultsReport);
+} else if (process.argv.includes("--with-faults")) {
+  failed += 1;
+  console.error("the fault suite wrote no report");
 }
 
 const playwrightReport = path.join(directory, "playwright.json");

@@ -1,0 +1,355 @@
+// The benchmark's results as a table (console) and as bench/RESULTS.md: every figure beside its
+// target and the naive baseline's, the machine it ran on, and, for every target missed, the
+// measurements that say where the time or the calls went.
+import type { BackfillResult } from "./backfill";
+import type { CallCount } from "./changes";
+import type { Distribution } from "./load";
+import type { AckResult, BurstResult, ChangeResult } from "./phases";
+
+export type Machine = {
+  cpus: number;
+  model: string;
+  node: string;
+  memoryGb: number;
+  os: string;
+  /** 1-minute load average at the start and the end of the run. */
+  loadBefore: number;
+  loadAfter: number;
+};
+
+export type RunConfig = {
+  latencyMs: number;
+  durationSeconds: number;
+  tenants: number;
+  dealsPerTenant: number;
+  workers: number;
+  concurrency: number;
+};
+
+export type SystemResults = {
+  ack: AckResult[];
+  changes: ChangeResult[];
+  bursts: BurstResult | null;
+  rssMb: Record<string, number | null>;
+  throttled: { kommo: number; klaviyo: number };
+};
+
+export type ProductResults = SystemResults & {
+  /** The acknowledgement rates again with the workers stopped: the web server alone on the host. */
+  ackWebAlone: AckResult[];
+  backfill: BackfillResult[];
+  /** Per change phase: time from the webhook to its sync's start, and the sync's duration. */
+  timings: { rate: number; wait: Distribution; sync: Distribution }[];
+  introduceSeconds: number;
+};
+
+export type BenchResults = {
+  machine: Machine;
+  config: RunConfig;
+  startedAt: Date;
+  seconds: number;
+  product: ProductResults;
+  baseline: SystemResults | null;
+};
+
+const ACK_TARGET_MS = 50;
+const ACK_TARGET_RATE = 200;
+const EVENT_TARGET_MS = 3000;
+const CALLS_TARGET = 3;
+const BACKFILL_TARGET_SECONDS = 30;
+
+const ms = (value: number | null) => (value === null ? "–" : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(value < 10 ? 1 : 0)} ms`);
+const triple = (d: Distribution | undefined) => (!d || d.count === 0 ? "–" : `${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.p99)}`);
+const perChange = (calls: number, changes: number) => (changes === 0 ? null : calls / changes);
+const fixed = (value: number | null, digits = 2) => (value === null ? "–" : value.toFixed(digits));
+const drain = (value: number | null) => (value === null ? "not drained" : ms(value));
+
+type Row = { measure: string; target: string; product: string; baseline: string; verdict: "met" | "missed" | "" };
+
+function callsCell(calls: CallCount | undefined, changes: number): string {
+  if (!calls || changes === 0) return "–";
+  const kommo = perChange(calls.kommo, changes)!;
+  const klaviyo = perChange(calls.klaviyo, changes)!;
+  return `${fixed(kommo)} + ${fixed(klaviyo)} = **${fixed(kommo + klaviyo)}**`;
+}
+
+function rows(results: BenchResults): Row[] {
+  const { product, baseline } = results;
+  const out: Row[] = [];
+  const ackRows = (entries: AckResult[], where: string, compare: boolean) => {
+    for (const ack of entries) {
+      const other = compare ? baseline?.ack.find((entry) => entry.rate === ack.rate) : undefined;
+      const targeted = ack.rate === ACK_TARGET_RATE;
+      const p99 = ack.latency.p99;
+      const cell = (entry: AckResult) =>
+        `${triple(entry.latency)}${entry.overKommoLimit ? `; ${entry.overKommoLimit} answered after 2 s` : ""}${entry.failed ? `; ${entry.failed} failed` : ""}`;
+      out.push({
+        measure: `webhook ack p50 / p95 / p99 at ${ack.rate}/s (${ack.sent} webhooks), ${where}`,
+        target: targeted ? `p99 < ${ACK_TARGET_MS} ms` : "(Kommo's limit: 2 s)",
+        product: cell(ack),
+        baseline: other ? cell(other) : compare ? "–" : "(one process; see above)",
+        verdict: targeted ? (p99 !== null && p99 < ACK_TARGET_MS && ack.failed === 0 ? "met" : "missed") : "",
+      });
+    }
+  };
+  ackRows(product.ack, "web and workers on the host", true);
+  ackRows(product.ackWebAlone, "web server alone (workers stopped)", false);
+  for (const change of product.changes) {
+    const other = baseline?.changes.find((entry) => entry.rate === change.rate);
+    const p95 = change.latency.p95;
+    out.push({
+      measure: `Kommo change → Klaviyo event accepted, p50 / p95 / p99 at ${change.rate} changes/s (${change.sent} changes)`,
+      target: `p95 < ${EVENT_TARGET_MS / 1000} s`,
+      product: `${triple(change.latency)}${change.lost ? `; **${change.lost} never accepted**` : ""}`,
+      baseline: other ? `${triple(other.latency)}${other.lost ? `; **${other.lost} lost**` : ""}` : "–",
+      verdict: p95 !== null && p95 < EVENT_TARGET_MS && change.lost === 0 ? "met" : "missed",
+    });
+  }
+  for (const change of product.changes) {
+    const other = baseline?.changes.find((entry) => entry.rate === change.rate);
+    const total = perChange(change.calls.kommo + change.calls.klaviyo, change.sent);
+    out.push({
+      measure: `API calls per change (Kommo + Klaviyo), one change per deal at ${change.rate}/s`,
+      target: `≤ ${CALLS_TARGET} amortised`,
+      product: callsCell(change.calls, change.sent),
+      baseline: callsCell(other?.calls, other?.sent ?? 0),
+      verdict: total !== null && total <= CALLS_TARGET ? "met" : "missed",
+    });
+  }
+  if (product.bursts) {
+    const bursts = product.bursts;
+    const total = perChange(bursts.calls.kommo + bursts.calls.klaviyo, bursts.changes);
+    out.push({
+      measure: `API calls per change (Kommo + Klaviyo), bursts of ${bursts.burst} webhooks for one deal (${bursts.leads} deals)`,
+      target: `≤ ${CALLS_TARGET} amortised`,
+      product: `${callsCell(bursts.calls, bursts.changes)}${bursts.lost ? `; ${bursts.lost} never accepted` : ""}`,
+      baseline: baseline?.bursts ? `${callsCell(baseline.bursts.calls, baseline.bursts.changes)}${baseline.bursts.lost ? `; ${baseline.bursts.lost} lost` : ""}` : "–",
+      verdict: total !== null && total <= CALLS_TARGET && bursts.lost === 0 ? "met" : "missed",
+    });
+  }
+  for (const backfill of product.backfill) {
+    const targeted = backfill.deals === 10_000;
+    const value = !backfill.available
+      ? "not available"
+      : backfill.seconds === null
+        ? `not finished (${backfill.status})`
+        : `${backfill.seconds.toFixed(1)} s (${backfill.done} of ${backfill.total ?? "?"} deals, ${backfill.errors} errors, ${backfill.status})`;
+    out.push({
+      measure: `backfill of ${backfill.deals.toLocaleString("en-US")} deals with contacts`,
+      target: targeted ? `< ${BACKFILL_TARGET_SECONDS} s` : "–",
+      product: value,
+      baseline: "(no import in the reference design)",
+      verdict: !targeted || !backfill.available ? "" : backfill.seconds !== null && backfill.seconds < BACKFILL_TARGET_SECONDS && backfill.status === "completed" ? "met" : "missed",
+    });
+  }
+  const rss = (values: Record<string, number | null>) =>
+    Object.entries(values)
+      .map(([name, value]) => `${name} ${value ?? "?"} MB`)
+      .join(", ");
+  out.push({ measure: "peak RSS per process", target: "–", product: rss(product.rssMb), baseline: baseline ? rss(baseline.rssMb) : "–", verdict: "" });
+  const throttledProduct = product.throttled.kommo + product.throttled.klaviyo;
+  out.push({
+    measure: "429 answers received, whole run (Kommo / Klaviyo)",
+    target: "never a 429 storm",
+    product: `${product.throttled.kommo} / ${product.throttled.klaviyo}`,
+    baseline: baseline ? `${baseline.throttled.kommo} / ${baseline.throttled.klaviyo}` : "–",
+    verdict: throttledProduct === 0 ? "met" : "missed",
+  });
+  return out;
+}
+
+function table(results: BenchResults): string {
+  const header = ["| measure | target | this product | naive baseline | |", "|---|---|---|---|---|"];
+  return [...header, ...rows(results).map((row) => `| ${row.measure} | ${row.target} | ${row.product} | ${row.baseline} | ${row.verdict} |`)].join("\n");
+}
+
+function routeBreakdown(calls: CallCount, changes: number): string {
+  return Object.entries(calls.byRoute)
+    .sort((a, b) => b[1] - a[1])
+    .map(([route, count]) => `${route} ${(count / changes).toFixed(2)}`)
+    .join(", ");
+}
+
+/** The workers' CPU per change (busiest change phase), as the cost the acknowledgements compete with. */
+function workersNote(results: BenchResults): string {
+  const busiest = results.product.changes.at(-1);
+  if (!busiest?.cpu.othersMs) return "";
+  return `Meanwhile the workers sync what arrives, at about ${fixed(busiest.cpu.othersMs, 0)} ms of CPU per change (see the change phases): at ${ACK_TARGET_RATE} changes/s that is ${fixed((busiest.cpu.othersMs * ACK_TARGET_RATE) / 1000, 1)} cores, so on this host the web server gets only part of a core. `;
+}
+
+/** ", where the naive baseline spent N ms per change in all", for the same rate. */
+function baselineCpu(results: BenchResults, rate: number): string {
+  const other = results.baseline?.changes.find((entry) => entry.rate === rate);
+  return other?.cpu.receiverMs ? ` (the naive baseline spent ${fixed(other.cpu.receiverMs, 0)} ms per change in all)` : "";
+}
+
+/** What the measurements say about each target missed. */
+function explanations(results: BenchResults): string[] {
+  const { product, machine } = results;
+  const notes: string[] = [];
+  const contention = `The host has ${machine.cpus} cores; its 1-minute load average was ${machine.loadBefore.toFixed(1)} at the start and ${machine.loadAfter.toFixed(1)} at the end of the run (other work on the machine included), and the simulators and the load generator run on the same cores as the app.`;
+
+  for (const [ack, where] of [
+    [product.ack.find((entry) => entry.rate === ACK_TARGET_RATE), "with the workers syncing on the same host"],
+    [product.ackWebAlone.find((entry) => entry.rate === ACK_TARGET_RATE), "web server alone"],
+  ] as const) {
+    if (!ack || (ack.latency.p99 !== null && ack.latency.p99 < ACK_TARGET_MS && ack.failed === 0)) continue;
+    const workersBusy = where.startsWith("with") ? workersNote(results) : "";
+    notes.push(
+      `**Webhook ack at ${ACK_TARGET_RATE}/s, ${where}: p99 ${ms(ack.latency.p99)} (target < ${ACK_TARGET_MS} ms)${ack.failed ? `, ${ack.failed} not answered within 10 s` : ""}.** An acknowledgement is one hook-key lookup and one transaction (event row + job row); the web server used ${fixed(ack.cpuMsPerWebhook, 1)} ms of CPU per webhook, so ${ACK_TARGET_RATE}/s needs ${fixed(ack.cpuMsPerWebhook === null ? null : (ack.cpuMsPerWebhook * ACK_TARGET_RATE) / 10, 0)}% of one core for the web server alone. One web process is one Node event loop: past about ${ack.cpuMsPerWebhook ? Math.floor(1000 / ack.cpuMsPerWebhook) : "?"} webhooks/s it can only queue, however many cores the host has; a second web process behind the load balancer (README, "Scaling out") would use the other core. ${workersBusy}The host's CPUs were ${(ack.hostBusy * 100).toFixed(0)}% busy during the phase and the load generator's own event loop lagged up to ${ms(ack.loopDelayP99Ms)} (p99), which is counted in the latency. ${contention}`,
+    );
+  }
+  for (const change of product.changes) {
+    const timing = product.timings.find((entry) => entry.rate === change.rate);
+    if (change.latency.p95 !== null && change.latency.p95 < EVENT_TARGET_MS && change.lost === 0) continue;
+    notes.push(
+      `**Change → event at ${change.rate}/s: p95 ${ms(change.latency.p95)} (target < ${EVENT_TARGET_MS / 1000} s)${change.lost ? `, ${change.lost} changes without an accepted event` : ""}.** ` +
+        (timing
+          ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot, the deal's lease, and pg-boss's 0.5 s polling); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
+          : "") +
+        `A sync reads the lead, then its contact and company in parallel, all paced by Kommo's per-account budget (burst 1, then 5/s: ≥ 0.4 s for three reads), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
+        (change.cpu.othersMs !== null
+          ? `The workers used ${fixed(change.cpu.othersMs, 0)} ms of CPU per change (the web server ${fixed(change.cpu.receiverMs, 0)} ms): ${change.rate} changes/s need ${fixed((change.cpu.othersMs + (change.cpu.receiverMs ?? 0)) * change.rate / 1000, 1)} cores for the app alone, and the host's CPUs were ${(change.hostBusy * 100).toFixed(0)}% busy${baselineCpu(results, change.rate)}. `
+          : "") +
+        contention,
+    );
+  }
+  const callRows = [...product.changes.map((change) => ({ label: `one change per deal at ${change.rate}/s`, calls: change.calls, changes: change.sent }))];
+  if (product.bursts) callRows.push({ label: `bursts of ${product.bursts.burst}`, calls: product.bursts.calls, changes: product.bursts.changes });
+  const overBudget = callRows.filter((row) => (row.calls.kommo + row.calls.klaviyo) / Math.max(1, row.changes) > CALLS_TARGET);
+  if (overBudget.length > 0) {
+    notes.push(
+      `**API calls per change above ${CALLS_TARGET}.** Per change, by route: ${overBudget.map((row) => `${row.label}: ${routeBreakdown(row.calls, row.changes)}`).join("; ")}. ` +
+        "Every sync reads the lead, its main contact and its company from Kommo (3 reads) and writes the profile, list memberships and the event to Klaviyo. Coalescing a burst into one sync saves the reads and the profile write for all but one change of the burst, but each change still has its own event. What would bring an isolated change near 3: keep the contact and company from `update_contact` webhooks instead of reading them on every lead change (−2 Kommo reads), and send the profile's properties with the event (`POST /api/events` upserts the profile) instead of a separate profile import when only deal properties changed (−1 Klaviyo call).",
+    );
+  }
+  for (const backfill of product.backfill) {
+    if (!backfill.available) notes.push(`**Backfill of ${backfill.deals.toLocaleString("en-US")} deals: not measured.** ${backfill.reason}.`);
+    else if (backfill.deals === 10_000 && !(backfill.seconds !== null && backfill.seconds < BACKFILL_TARGET_SECONDS && backfill.status === "completed")) {
+      notes.push(
+        `**Backfill of 10,000 deals: ${backfill.seconds === null ? "did not finish" : `${backfill.seconds.toFixed(1)} s`} (target < ${BACKFILL_TARGET_SECONDS} s).** It made ${backfill.calls.kommo + backfill.calls.klaviyo + backfill.calls.background} API calls (${backfill.calls.throttled.kommo} Kommo and ${backfill.calls.throttled.klaviyo} Klaviyo answers were 429). ${contention}`,
+      );
+    }
+  }
+  if (product.throttled.kommo + product.throttled.klaviyo > 0) {
+    notes.push(
+      `**429 answers: ${product.throttled.kommo} from Kommo, ${product.throttled.klaviyo} from Klaviyo over the whole run.** Each one paused that account's calls to that endpoint for the Retry-After given, for every worker (no storm followed: see the fault suite's storm scenario); a few come from the shared token bucket's refill racing the simulators' fixed one-second windows.`,
+    );
+  }
+  return notes;
+}
+
+/** What the baseline's own figures show, for the reader comparing. */
+function baselineNotes(results: BenchResults): string[] {
+  const { baseline } = results;
+  if (!baseline) return ["The baseline was not run (--no-baseline)."];
+  const notes: string[] = [];
+  const lost = [...baseline.changes.map((change) => change.lost), baseline.bursts?.lost ?? 0].reduce((a, b) => a + b, 0);
+  notes.push(
+    `It answers a webhook only after its five calls, so its acknowledgement is five API round trips (≥ ${5 * results.config.latencyMs} ms here) and grows with every slow call; Kommo gives up after 2 s.`,
+  );
+  if (baseline.throttled.kommo + baseline.throttled.klaviyo > 0) {
+    notes.push(
+      `Nothing paces its calls: it received ${baseline.throttled.kommo} 429s from Kommo and ${baseline.throttled.klaviyo} from Klaviyo; each failed the webhook (answered 500), and every re-delivery spent its five calls again.`,
+    );
+  }
+  if (lost > 0) {
+    notes.push(
+      `${lost} of its changes never produced their event: it reads the deal as it is when the webhook is handled, so in a burst the deal has already moved on and the event names the wrong stages.`,
+    );
+  }
+  return notes;
+}
+
+function phaseDetails(results: BenchResults): string {
+  const lines = [
+    "| phase | system | sent | failed / lost | time to apply everything after the last webhook | host CPU busy | CPU per webhook or change (web server / baseline; workers) | load generator loop delay p99 |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  const systems: [string, SystemResults | null][] = [
+    ["product", results.product],
+    ["naive baseline", results.baseline],
+  ];
+  for (const [label, system] of systems) {
+    if (!system) continue;
+    const webAlone = "ackWebAlone" in system ? (system as ProductResults).ackWebAlone : [];
+    for (const [ack, suffix] of [...system.ack.map((entry) => [entry, ""] as const), ...webAlone.map((entry) => [entry, ", web alone"] as const)]) {
+      lines.push(
+        `| ack ${ack.rate}/s${suffix} | ${label} | ${ack.sent} | ${ack.failed} | ${suffix ? "(no workers)" : drain(ack.drainMs)} | ${(ack.hostBusy * 100).toFixed(0)}% | ${fixed(ack.cpuMsPerWebhook, 1)} ms | ${ms(ack.loopDelayP99Ms)} |`,
+      );
+    }
+    for (const change of system.changes) {
+      lines.push(
+        `| changes ${change.rate}/s | ${label} | ${change.sent} | ${change.retriedDeliveries} deliveries retried, ${change.lost} without event | ${drain(change.drainMs)} | ${(change.hostBusy * 100).toFixed(0)}% | ${fixed(change.cpu.receiverMs, 1)} ms per change${change.cpu.othersMs ? ` (workers ${fixed(change.cpu.othersMs, 1)} ms)` : ""} | |`,
+      );
+    }
+    if (system.bursts) lines.push(`| bursts | ${label} | ${system.bursts.changes} | ${system.bursts.lost} without event | ${drain(system.bursts.drainMs)} | | | |`);
+  }
+  return lines.join("\n");
+}
+
+export function consoleTable(results: BenchResults): string {
+  return table(results);
+}
+
+export function resultsMarkdown(results: BenchResults): string {
+  const { machine, config } = results;
+  const notes = explanations(results);
+  return `# Benchmark results
+
+Written by \`npm run bench\` on ${results.startedAt.toISOString()} (${Math.round(results.seconds)} s run). Every figure of the product is
+beside its target (the product specification's non-functional targets) and beside the same workload sent
+through the **naive baseline** (\`bench/naive-baseline.ts\`): the reference design that answers each webhook
+after doing the whole sync itself, five API calls in a row.
+
+## Machine
+
+| | |
+|---|---|
+| CPUs | ${machine.cpus} × ${machine.model} |
+| memory | ${machine.memoryGb.toFixed(1)} GB |
+| Node.js | ${machine.node} |
+| OS | ${machine.os} |
+| load average (1 min) at start / end | ${machine.loadBefore.toFixed(2)} / ${machine.loadAfter.toFixed(2)} |
+
+## Set-up
+
+The production build (\`next start\`) and ${config.workers} worker processes (\`WORKER_CONCURRENCY=${config.concurrency}\`) on a fresh
+PostgreSQL database, against the Kommo and Klaviyo simulators in the benchmark's own process on 127.0.0.1:
+${config.latencyMs} ms latency on every API answer, Kommo's 7 requests/s per account and Klaviyo's
+per-endpoint limits enforced. ${config.tenants} installed Kommo accounts, each with its own Klaviyo account
+and ${config.dealsPerTenant} deals (a contact with e-mail and phone each, a company for every other one),
+two stages and Won mapped to lists, an all-deals list, "remove from the previous stage's list" on. Every
+deal is synced once before anything is measured (${results.product.introduceSeconds.toFixed(0)} s).
+
+Phases, in this order, each applied completely before the next starts: changes at 10/s and at 100/s (each
+a different deal moved to its next stage, consecutive changes in different accounts; a delivery that is
+not answered 200 is delivered again every 0.5 s, as a sender that does not give up would, and the change
+is timed from its first delivery to Klaviyo's answer accepting its event); bursts (${results.product.bursts?.burst ?? 5}
+webhooks 20 ms apart for one deal, ${results.product.bursts?.leads ?? 20} deals of different accounts at once); webhook acknowledgement at 50, 200
+and 500/s while the workers sync what arrives; the backfills; then the acknowledgement rates again with the
+workers stopped (the web server alone on the host, as when workers run on other machines). Rates are open
+loop (webhooks leave on schedule, answered or not) for ${config.durationSeconds} s each; a webhook not answered within 10 s
+counts as failed. The baseline gets its own ${config.tenants} accounts of the same shape and the same phases.
+
+## Results
+
+${table(results)}
+
+p50 / p95 / p99. "API calls per change": Kommo + Klaviyo calls a sync made (retries included), per deal
+change; background work (reconciliation's events feed, the email-activity poll, token refreshes) is not in
+them. Changes are timed from sending the webhook to Klaviyo's answer accepting the event.
+
+## Phases
+
+${phaseDetails(results)}
+
+## Targets missed, and why
+
+${notes.length ? notes.map((note) => `- ${note}`).join("\n") : "None."}
+
+## The baseline
+
+${baselineNotes(results).map((note) => `- ${note}`).join("\n")}
+`;
+}

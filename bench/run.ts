@@ -1,0 +1,205 @@
+// `npm run bench`: the product's speed and cost against its targets and the naive baseline.
+//
+// Creates a fresh database, builds the web app if there is no build, starts the production web
+// server and workers against the Kommo and Klaviyo simulators (loopback only, with API latency and
+// the real rate limits), runs the measured phases, then the same workload through the naive
+// synchronous baseline, prints the table and writes bench/RESULTS.md. Bounded in time and count;
+// it stops by itself and leaves no process behind.
+//
+// Options: --latency=50 (ms per API answer) --duration=5 (s per rate) --tenants=100 --deals=10
+// (per tenant) --workers=2 --concurrency=15 (jobs per worker) --no-baseline --quick (a smaller run)
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../tests/helpers/processes";
+import { backfillPhase, type BackfillResult } from "./backfill";
+import { callMarks, countCalls } from "./changes";
+import { appUrl, killAll, newAppIdentity } from "./harness/app";
+import { ensureBuild, snapshotBuild } from "./harness/build";
+import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
+import { projectRoot } from "./harness/paths";
+import { megabytes, peakRssBytes } from "./harness/process-stats";
+import { startSimulators, type Simulators } from "./harness/simulators";
+import { distribution } from "./load";
+import { ackPhase, burstPhase, changePhase } from "./phases";
+import { consoleTable, resultsMarkdown, type BenchResults, type ProductResults, type SystemResults } from "./report";
+import { startBaseline, startProduct, type System } from "./systems";
+
+const RUN_LIMIT_MS = 60 * 60_000;
+const ACK_RATES = [50, 200, 500];
+const CHANGE_RATES = [10, 100];
+const BURST_LEADS = 20;
+const BURST_SIZE = 5;
+const BACKFILL_SIZES = [1_000, 10_000];
+const BACKFILL_TIMEOUT_MS = 300_000;
+
+function parseOptions(argv: string[]) {
+  const flag = (name: string) => argv.includes(`--${name}`);
+  const number = (name: string, fallback: number) => {
+    const raw = argv.find((arg) => arg.startsWith(`--${name}=`))?.split("=")[1];
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number`);
+    return value;
+  };
+  const quick = flag("quick");
+  return {
+    latencyMs: number("latency", 50),
+    durationSeconds: number("duration", quick ? 3 : 5),
+    tenants: number("tenants", quick ? 20 : 100),
+    dealsPerTenant: number("deals", quick ? 25 : 10),
+    workers: number("workers", 2),
+    concurrency: number("concurrency", 15),
+    baseline: !flag("no-baseline"),
+    backfillSizes: quick ? [1_000] : BACKFILL_SIZES,
+  };
+}
+
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/**
+ * The phases, in this order: the change latencies first (before the acknowledgement phases leave
+ * thousands of changes in Kommo's events feed for the reconciliation to page through), then the
+ * bursts, then the acknowledgement rates. Each phase drains before the next one starts.
+ */
+async function measure(system: System, sims: Simulators, durationMs: number): Promise<SystemResults & { timings: ProductResults["timings"] }> {
+  const marks = callMarks(sims);
+  const changes = [];
+  const timings: ProductResults["timings"] = [];
+  for (const rate of CHANGE_RATES) {
+    log(`${system.label}: change -> event at ${rate}/s`);
+    const change = await changePhase(system, sims, rate, durationMs);
+    changes.push(change);
+    // Read now: the phase has drained and the next one has not started.
+    const timing = await system.syncTimings?.(change.startedAt);
+    if (timing) timings.push({ rate, wait: distribution(timing.waitMs), sync: distribution(timing.syncMs) });
+  }
+  log(`${system.label}: bursts of ${BURST_SIZE} webhooks for one deal`);
+  const bursts = await burstPhase(system, sims, BURST_LEADS, BURST_SIZE, system.targets.length - BURST_LEADS);
+  const ack = [];
+  for (const [index, rate] of ACK_RATES.entries()) {
+    log(`${system.label}: webhook acknowledgement at ${rate}/s`);
+    ack.push(await ackPhase(system, sims, rate, durationMs, index * 97));
+  }
+  const rssMb = Object.fromEntries(system.processes().map((process) => [process.name, megabytes(peakRssBytes(process.pid))]));
+  return { ack, changes, bursts, rssMb, throttled: countCalls(sims, system.tenants, marks).throttled, timings };
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const machine = {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model.trim() ?? "unknown",
+    node: process.version,
+    memoryGb: os.totalmem() / 1024 ** 3,
+    os: `${os.type()} ${os.release()}`,
+    loadBefore: os.loadavg()[0]!,
+    loadAfter: 0,
+  };
+  const runDir = path.join(projectRoot, ".data", "bench", startedAt.toISOString().replace(/[:.]/g, "-"));
+  const logDir = path.join(runDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  log(`logs in ${path.relative(projectRoot, logDir)}`);
+
+  let database: RunDatabase | undefined;
+  let sims: Simulators | undefined;
+  const buildDirectory = path.join(runDir, "app");
+  try {
+    await ensureBuild(log);
+    snapshotBuild(buildDirectory);
+    database = await createRunDatabase("kss_bench");
+    await migrate(database.url);
+    log(`database ${database.name} migrated`);
+
+    const identity = newAppIdentity();
+    const port = await freePort();
+    sims = await startSimulators({ identity, appUrl: appUrl({ port }), latencyMs: options.latencyMs });
+    const productMarks = callMarks(sims);
+    const product = await startProduct({
+      sims,
+      port,
+      identity,
+      databaseUrl: database.url,
+      buildDirectory,
+      logDir,
+      workers: options.workers,
+      concurrency: options.concurrency,
+      tenants: options.tenants,
+      dealsPerTenant: options.dealsPerTenant,
+      spareTenants: options.backfillSizes.length,
+      log,
+    });
+    log(`every deal synced once (${product.introduceSeconds.toFixed(0)} s)`);
+
+    const measured = await measure(product, sims, options.durationSeconds * 1000);
+    const backfill: BackfillResult[] = [];
+    for (const [index, deals] of options.backfillSizes.entries()) {
+      log(`product: backfill of ${deals} deals`);
+      backfill.push(await backfillPhase(product.context, product.spare[index]!, deals, BACKFILL_TIMEOUT_MS));
+    }
+    const rssMb = Object.fromEntries(product.processes().map((process) => [process.name, megabytes(peakRssBytes(process.pid))]));
+    // The web tier on its own, as when the workers run on other machines (README, "Scaling out"):
+    // the workers stop, and what these webhooks record is left unapplied.
+    await Promise.all(product.workers.map((worker) => worker.stop(30_000)));
+    const ackWebAlone = [];
+    for (const [index, rate] of ACK_RATES.entries()) {
+      log(`product: webhook acknowledgement at ${rate}/s, web server alone`);
+      ackWebAlone.push(await ackPhase(product, sims, rate, options.durationSeconds * 1000, 500 + index * 97, { drain: false }));
+    }
+    const productResults: ProductResults = {
+      ...measured,
+      ackWebAlone,
+      // The backfill tenants' calls count too.
+      throttled: countCalls(sims, [...product.tenants, ...product.spare], productMarks).throttled,
+      rssMb,
+      backfill,
+      introduceSeconds: product.introduceSeconds,
+    };
+    await product.stop();
+
+    let baselineResults: SystemResults | null = null;
+    if (options.baseline) {
+      const baseline = await startBaseline({ sims, logDir, firstTag: 5001, tenants: options.tenants, dealsPerTenant: options.dealsPerTenant, log });
+      const { timings: _none, ...results } = await measure(baseline, sims, options.durationSeconds * 1000);
+      baselineResults = results;
+      await baseline.stop();
+    }
+
+    machine.loadAfter = os.loadavg()[0]!;
+    const results: BenchResults = {
+      machine,
+      config: { latencyMs: options.latencyMs, durationSeconds: options.durationSeconds, tenants: options.tenants, dealsPerTenant: options.dealsPerTenant, workers: options.workers, concurrency: options.concurrency },
+      startedAt,
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      product: productResults,
+      baseline: baselineResults,
+    };
+    writeFileSync(path.join(projectRoot, "bench", "RESULTS.md"), resultsMarkdown(results));
+    writeFileSync(path.join(runDir, "results.json"), JSON.stringify(results, null, 2));
+    console.log(`\n${consoleTable(results)}\n`);
+    log(`written to bench/RESULTS.md (${Math.round(results.seconds)} s)`);
+  } finally {
+    await killAll();
+    await sims?.close();
+    await database?.drop().catch((error: unknown) => log(`could not drop ${database?.name}: ${String(error)}`));
+    rmSync(buildDirectory, { recursive: true, force: true });
+  }
+}
+
+// Whatever happens, the run ends: a watchdog for a run that hangs, and no process left on Ctrl-C.
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${RUN_LIMIT_MS / 60_000} minutes; stopping`);
+  void killAll().finally(() => process.exit(1));
+}, RUN_LIMIT_MS);
+watchdog.unref();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void killAll().finally(() => process.exit(130)));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,336 @@
+// 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
+// hook keys, forged and expired widget tokens, forged revoke signatures, and one account's ids used
+// with another's. Every one must get a 4xx (none accepted, none answered with a server error), and
+// the two accounts they aim at must be exactly as they were.
+import { createHmac, randomBytes } from "node:crypto";
+import { SignJWT } from "jose";
+import { widgetHeaders, type HarnessContext, type Tenant } from "../../bench/harness/accounts";
+import type { FaultEnvironment } from "./environment";
+import { newTenants } from "./scenario";
+
+export const CATEGORY_SIZES = {
+  "random form bodies": 3000,
+  "wrong hook keys": 1500,
+  "forged or expired widget tokens": 3000,
+  "forged revoke signatures": 1500,
+  "cross-account ids": 1000,
+} as const;
+
+export type Category = keyof typeof CATEGORY_SIZES;
+
+type Probe = { category: Category; variant: string; url: string; method: "GET" | "POST" | "PUT"; headers: Record<string, string>; body?: string };
+
+export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
+
+/** Seeded, so that every run sends the same mix of inputs. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FORM = "application/x-www-form-urlencoded";
+const enc = encodeURIComponent;
+
+class InputFactory {
+  private readonly next: () => number;
+
+  constructor(
+    private readonly context: HarnessContext,
+    private readonly victim: Tenant,
+    private readonly other: Tenant,
+    private readonly victimLeadId: number,
+    private readonly otherLeadId: number,
+    seed: number,
+  ) {
+    this.next = random(seed);
+  }
+
+  private int(max: number): number {
+    return Math.floor(this.next() * max);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  private text(length: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789[]_-=&%+.~!*'();:@$,/?#"): string {
+    return Array.from({ length }, () => alphabet[this.int(alphabet.length)]).join("");
+  }
+
+  private hookKey(tenant: Tenant): string {
+    return tenant.hookUrl.slice(tenant.hookUrl.lastIndexOf("/") + 1);
+  }
+
+  private hookUrlWithKey(key: string): string {
+    return `${this.context.appUrl}/api/kommo/webhooks/${key}`;
+  }
+
+  /** A well-formed status delivery of `tenant` for `leadId`, as Kommo sends it. */
+  private delivery(accountId: number, leadId: number, statusId = 142): string {
+    return [
+      `${enc("leads[status][0][id]")}=${leadId}`,
+      `${enc("leads[status][0][status_id]")}=${statusId}`,
+      `${enc("leads[status][0][pipeline_id]")}=${this.victim.pipelineId}`,
+      `${enc("leads[status][0][updated_at]")}=${Math.floor(Date.now() / 1000)}`,
+      `${enc("account[id]")}=${accountId}`,
+      `${enc("account[subdomain]")}=x`,
+    ].join("&");
+  }
+
+  randomFormBody(): Probe {
+    const url = this.victim.hookUrl;
+    const variant = this.pick(["noise", "bad lead id", "wrong content type", "too many items", "prototype keys", "bad account id"] as const);
+    const probe = (body: string, contentType = FORM): Probe => ({ category: "random form bodies", variant, url, method: "POST", headers: { "Content-Type": contentType }, body });
+    switch (variant) {
+      case "noise": {
+        // Random keys and values; never the account id, so nothing can pass as a delivery.
+        const pairs = Array.from({ length: 1 + this.int(30) }, () => `${enc(this.text(1 + this.int(20)))}=${enc(this.text(this.int(40)))}`);
+        return probe(pairs.join("&").replaceAll(`${this.victim.kommoAccountId}`, "1"));
+      }
+      case "bad lead id": {
+        const id = this.pick(["", "abc", "-5", "1.5", "1e5", "0x1F", " 12", "12345678901", "99999999999999", "[]", "null"]);
+        return probe(`${enc("leads[status][0][id]")}=${enc(id)}&${enc("account[id]")}=${this.victim.kommoAccountId}`);
+      }
+      case "wrong content type":
+        return probe(this.delivery(this.victim.kommoAccountId, this.victimLeadId), this.pick(["application/json", "text/plain", "multipart/form-data; boundary=x", "application/xml"]));
+      case "too many items": {
+        const items = Array.from({ length: 501 }, (_, index) => `${enc(`leads[update][${index}][id]`)}=${this.victimLeadId}`);
+        return probe(`${items.join("&")}&${enc("account[id]")}=${this.victim.kommoAccountId}`);
+      }
+      case "prototype keys":
+        return probe(
+          [`${enc("__proto__[polluted]")}=1`, `${enc("constructor[prototype][polluted]")}=1`, `${enc("leads[status][0][id]")}=x`, `${enc("account[id]")}=${this.victim.kommoAccountId}`].join("&"),
+        );
+      case "bad account id":
+        return probe(`${enc("leads[status][0][id]")}=${this.victimLeadId}&${enc("account[id]")}=${enc(this.pick(["", "abc", "-1", "0x10", "1".repeat(14)]))}`);
+    }
+  }
+
+  wrongHookKey(): Probe {
+    const real = this.hookKey(this.victim);
+    const variant = this.pick(["unknown key", "one character changed", "malformed key"] as const);
+    let key: string;
+    if (variant === "unknown key") key = randomBytes(24).toString("base64url");
+    else if (variant === "one character changed") {
+      const at = this.int(real.length);
+      key = `${real.slice(0, at)}${real[at] === "A" ? "B" : "A"}${real.slice(at + 1)}`;
+    } else key = enc(this.pick([this.text(5), this.text(200), `${real}!`, `${real}%00`, "' OR '1'='1", "%E2%98%83".repeat(10)]));
+    return {
+      category: "wrong hook keys",
+      variant,
+      url: this.hookUrlWithKey(key),
+      method: "POST",
+      headers: { "Content-Type": FORM },
+      body: this.delivery(this.victim.kommoAccountId, this.victimLeadId),
+    };
+  }
+
+  async forgedToken(): Promise<Probe> {
+    const { identity, appUrl } = this.context;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { account_id: this.victim.kommoAccountId, user_id: this.victim.adminUserId, subdomain: this.victim.subdomain, client_uuid: identity.clientId, is_admin: true };
+    const secret = new TextEncoder().encode(identity.clientSecret);
+    const sign = (payload: Record<string, unknown>, options: { key?: Uint8Array; alg?: string; aud?: string; exp?: number; nbf?: number } = {}) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: options.alg ?? "HS256", typ: "JWT" })
+        .setIssuer(`https://${this.victim.subdomain}.kommo.com`)
+        .setAudience(options.aud ?? new URL(appUrl).origin)
+        .setJti(randomBytes(8).toString("hex"))
+        .setIssuedAt(now - 60)
+        .setNotBefore(options.nbf ?? now - 60)
+        .setExpirationTime(options.exp ?? now + 1800)
+        .sign(options.key ?? secret);
+    const variant = this.pick(["wrong secret", "alg none", "HS512", "expired", "not yet valid", "wrong audience", "other integration", "tampered payload", "no account claim", "garbage", "no token"] as const);
+    let token: string | null;
+    switch (variant) {
+      case "wrong secret":
+        token = await sign(claims, { key: randomBytes(32) });
+        break;
+      case "alg none": {
+        const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+        token = `${part({ alg: "none", typ: "JWT" })}.${part({ ...claims, aud: new URL(appUrl).origin, iat: now, exp: now + 1800, jti: "x", iss: "x" })}.`;
+        break;
+      }
+      case "HS512":
+        token = await sign(claims, { alg: "HS512" });
+        break;
+      case "expired":
+        token = await sign(claims, { exp: now - 120 - this.int(86_400) });
+        break;
+      case "not yet valid":
+        token = await sign(claims, { nbf: now + 600 + this.int(3600) });
+        break;
+      case "wrong audience":
+        token = await sign(claims, { aud: this.pick(["https://evil.example", "http://127.0.0.1:1", `https://${this.victim.subdomain}.kommo.com`]) });
+        break;
+      case "other integration":
+        token = await sign({ ...claims, client_uuid: "00000000-0000-4000-8000-000000000000" });
+        break;
+      case "tampered payload": {
+        // A genuine token of the other account with the payload swapped for the victim's: the signature no longer fits.
+        const genuine = await sign({ ...claims, account_id: this.other.kommoAccountId, subdomain: this.other.subdomain });
+        const [header, , signature] = genuine.split(".");
+        token = `${header}.${Buffer.from(JSON.stringify({ ...claims, aud: new URL(appUrl).origin, exp: now + 1800, iat: now })).toString("base64url")}.${signature}`;
+        break;
+      }
+      case "no account claim": {
+        const { account_id: _omitted, ...rest } = claims;
+        token = await sign(rest);
+        break;
+      }
+      case "garbage":
+        token = this.pick([this.text(40, "abcdefghijklmnopqrstuvwxyz0123456789-_."), "a.b.c", "", "x".repeat(8000), "Bearer abc"]);
+        break;
+      case "no token":
+        token = null;
+        break;
+    }
+    const target = this.pick(["GET /api/widget/settings", "PUT /api/widget/settings", "GET /api/widget/klaviyo/lists", `POST /api/widget/leads/${this.victimLeadId}/sync`] as const);
+    const [method, path] = target.split(" ") as ["GET" | "PUT" | "POST", string];
+    const headers: Record<string, string> = { Origin: `https://${this.victim.subdomain}.kommo.com`, "Content-Type": "application/json" };
+    if (token !== null) headers["X-Auth-Token"] = token;
+    return {
+      category: "forged or expired widget tokens",
+      variant: `${variant} (${method})`,
+      url: `${appUrl}${path}`,
+      method,
+      headers,
+      body: method === "PUT" ? JSON.stringify({ klaviyoApiKey: "pk_attacker_key_0000000000000000" }) : undefined,
+    };
+  }
+
+  forgedRevoke(): Probe {
+    const { identity, appUrl } = this.context;
+    const hmac = (key: string, text: string) => createHmac("sha256", key).update(text).digest("hex");
+    const accountId = String(this.victim.kommoAccountId);
+    const variant = this.pick(["random signature", "wrong secret", "another account's signature", "other integration", "malformed", "missing fields"] as const);
+    let query: Record<string, string>;
+    switch (variant) {
+      case "random signature":
+        query = { client_uuid: identity.clientId, account_id: accountId, signature: randomBytes(32).toString("hex") };
+        break;
+      case "wrong secret":
+        query = { client_uuid: identity.clientId, account_id: accountId, signature: hmac(randomBytes(16).toString("hex"), `${identity.clientId}|${accountId}`) };
+        break;
+      case "another account's signature":
+        query = { client_uuid: identity.clientId, account_id: accountId, signature: hmac(identity.clientSecret, `${identity.clientId}|${this.other.kommoAccountId}`) };
+        break;
+      case "other integration": {
+        const clientId = "00000000-0000-4000-8000-000000000000";
+        query = { client_uuid: clientId, account_id: accountId, signature: hmac(identity.clientSecret, `${clientId}|${accountId}`) };
+        break;
+      }
+      case "malformed":
+        query = { client_uuid: identity.clientId, account_id: this.pick([accountId, "abc", "-1", ""]), signature: this.pick(["", "zz".repeat(32), "ab".repeat(31), "ab".repeat(33), this.text(64)]) };
+        break;
+      case "missing fields":
+        query = this.pick<Record<string, string>>([{ account_id: accountId }, { signature: randomBytes(32).toString("hex") }, {}]);
+        break;
+    }
+    return { category: "forged revoke signatures", variant, url: `${appUrl}/api/kommo/revoke?${new URLSearchParams(query)}`, method: "GET", headers: {} };
+  }
+
+  async crossAccount(): Promise<Probe> {
+    const { appUrl } = this.context;
+    const variant = this.pick(["other account's delivery", "delivery to the other hook", "token with the other account's origin", "token of an account never installed", "non-admin changing settings"] as const);
+    const category = "cross-account ids";
+    switch (variant) {
+      case "other account's delivery":
+        return { category, variant, url: this.victim.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: this.delivery(this.other.kommoAccountId, this.otherLeadId) };
+      case "delivery to the other hook":
+        return { category, variant, url: this.other.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: this.delivery(this.victim.kommoAccountId, this.victimLeadId) };
+      case "token with the other account's origin": {
+        const headers = await widgetHeaders(this.context, this.victim);
+        return { category, variant, url: `${appUrl}/api/widget/settings`, method: "GET", headers: { ...headers, Origin: `https://${this.other.subdomain}.kommo.com` } };
+      }
+      case "token of an account never installed": {
+        // Our tenants' Kommo ids are above 100,000,000; these are real-looking ids we never installed.
+        const headers = await widgetHeaders(this.context, { kommoAccountId: 10_000 + this.int(90_000), adminUserId: 1, subdomain: "stranger" });
+        return { category, variant, url: `${appUrl}/api/widget/settings`, method: "GET", headers: { ...headers, Origin: "https://stranger.kommo.com" } };
+      }
+      case "non-admin changing settings": {
+        const token = await new SignJWT({ account_id: this.victim.kommoAccountId, user_id: this.victim.adminUserId + 1, subdomain: this.victim.subdomain, client_uuid: this.context.identity.clientId, is_admin: false })
+          .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+          .setIssuer(`https://${this.victim.subdomain}.kommo.com`)
+          .setAudience(new URL(appUrl).origin)
+          .setJti(randomBytes(8).toString("hex"))
+          .setIssuedAt()
+          .setExpirationTime("30m")
+          .sign(new TextEncoder().encode(this.context.identity.clientSecret));
+        return {
+          category,
+          variant,
+          url: `${appUrl}/api/widget/settings`,
+          method: "PUT",
+          headers: { "X-Auth-Token": token, Origin: `https://${this.victim.subdomain}.kommo.com`, "Content-Type": "application/json" },
+          body: JSON.stringify({ klaviyoApiKey: "pk_attacker_key_0000000000000000" }),
+        };
+      }
+    }
+  }
+
+  async make(category: Category): Promise<Probe> {
+    switch (category) {
+      case "random form bodies":
+        return this.randomFormBody();
+      case "wrong hook keys":
+        return this.wrongHookKey();
+      case "forged or expired widget tokens":
+        return this.forgedToken();
+      case "forged revoke signatures":
+        return this.forgedRevoke();
+      case "cross-account ids":
+        return this.crossAccount();
+    }
+  }
+}
+
+async function send(probe: Probe): Promise<number> {
+  try {
+    const response = await fetch(probe.url, { method: probe.method, headers: probe.headers, body: probe.body, redirect: "manual", signal: AbortSignal.timeout(30_000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+export type ForgedInputsResult = { tallies: ProbeTally[]; victims: Tenant[]; seconds: number };
+
+/** Send every input (a few dozen at a time) and tally the answers per category. */
+export async function sendForgedInputs(env: FaultEnvironment, seed = 20_260_715): Promise<ForgedInputsResult> {
+  const [victim, other] = await newTenants(env, 2);
+  const victimLead = env.sims.kommo.seedLead(victim!.kommoAccountId, { name: "Target", pipelineId: victim!.pipelineId, statusId: victim!.incoming.id });
+  const otherLead = env.sims.kommo.seedLead(other!.kommoAccountId, { name: "Other", pipelineId: other!.pipelineId, statusId: other!.incoming.id });
+  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, seed);
+  // Made one after another before any is sent, so that the seed alone decides the mix of inputs.
+  const probes: Probe[] = [];
+  for (const [category, count] of Object.entries(CATEGORY_SIZES) as [Category, number][]) {
+    for (let index = 0; index < count; index++) probes.push(await factory.make(category));
+  }
+  const tallies = new Map<Category, ProbeTally>(
+    Object.keys(CATEGORY_SIZES).map((category) => [category as Category, { category: category as Category, sent: 0, accepted: 0, serverErrors: 0, statuses: {}, examples: [] }]),
+  );
+  const started = Date.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < probes.length) {
+      const probe = probes[next++]!;
+      const status = await send(probe);
+      const tally = tallies.get(probe.category)!;
+      tally.sent++;
+      tally.statuses[status] = (tally.statuses[status] ?? 0) + 1;
+      if (status >= 200 && status < 400) tally.accepted++;
+      if (status >= 500 || status === 0) tally.serverErrors++;
+      if ((status < 400 || status >= 500) && tally.examples.length < 5) tally.examples.push(`${probe.variant}: ${probe.method} ${probe.url.slice(0, 160)} -> ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 24 }, lane));
+  return { tallies: [...tallies.values()], victims: [victim!, other!], seconds: (Date.now() - started) / 1000 };
+}
