@@ -27,13 +27,15 @@ export const QUEUES = {
   /**
    * One job per Kommo lead. Policy "short" keeps at most one queued job per lead (singletonKey), so a
    * burst of webhooks for one lead coalesces into one sync; the job reads every pending change.
-   * 5 s * 2^n over 14 retries spans more than 24 hours before the job is dead-lettered.
+   * pg-boss waits between 2.5 s and 5 s * 2^n (jitter) before retry n: 15 retries span at least
+   * 45 hours (at most 91) before the job is dead-lettered, so a day-long outage of Klaviyo or Kommo
+   * loses nothing. 14 would allow as little as 22.7 hours.
    */
   syncLead: {
     name: "sync-lead",
     options: {
       policy: "short",
-      retryLimit: 14,
+      retryLimit: 15,
       retryDelay: 5,
       retryBackoff: true,
       deadLetter: DEAD_LETTER_QUEUE,

@@ -278,7 +278,7 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
     const job = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id)!;
     // What the worker does with the job.
-    await handleSyncLeadJob(job.data, { id: job.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: 14, log: logger() });
+    await handleSyncLeadJob(job.data, { id: job.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
 
     const profile = klaviyo.account.profileByEmail("grace@example.com");
     expect(profile?.properties).toMatchObject({ crm_stage: "Proposal", kommo_deal_id: lead.id });
@@ -296,7 +296,7 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
       expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
       expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({ sync: { pending: true } });
       const retry = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
-      await handleSyncLeadJob(retry.data, { id: retry.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: 14, log: logger() });
+      await handleSyncLeadJob(retry.data, { id: retry.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
     } finally {
       klaviyo.addKey(KEY);
     }
