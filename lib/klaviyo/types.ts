@@ -32,8 +32,11 @@ export type ProfileAttributes = {
   properties?: Record<string, JsonValue> | null;
 };
 
-/** Who an event belongs to: at least one identifier. */
-export type EventProfile = { id?: string; email?: string; phone_number?: string };
+/**
+ * Who an event belongs to (at least one identifier), and optionally attributes to set on that
+ * profile as the event is recorded.
+ */
+export type EventProfile = { id?: string; email?: string; phone_number?: string } & Omit<ProfileAttributes, "email" | "phone_number">;
 
 export type EventInput = {
   /** Metric name (Klaviyo creates the metric on first use); fewer than 128 characters. */

@@ -147,8 +147,36 @@ function listFor(settings: SyncSettings, pipelineId: number | null, statusId: nu
   return settings.stageLists.find((entry) => entry.pipelineId === pipelineId && entry.statusId === statusId)?.listId ?? null;
 }
 
+const digest = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+
+/**
+ * What was sent as the profile, in two halves: its identifiers (email, phone) and the rest. A sync
+ * that changes only the rest can let its event carry the profile (see foldProfileIntoEvents).
+ */
 function fingerprint(attributes: ProfileAttributes): string {
-  return createHash("sha256").update(JSON.stringify(attributes)).digest("hex").slice(0, 32);
+  const { email, phone_number, ...rest } = attributes;
+  return digest({ email, phone_number }) + digest(rest);
+}
+
+const identityHalf = (profileFingerprint: string | null | undefined) => (profileFingerprint?.length === 32 ? profileFingerprint.slice(0, 16) : null);
+
+/**
+ * A profile we already know, whose identifiers did not change, needs no call of its own when the
+ * sync sends events: Klaviyo's Create Event updates the profile's attributes it is given. The
+ * attributes go on every event of the plan (any one of them may be a repeat Klaviyo ignores); the
+ * phone stays off, since it is unchanged and may be one Klaviyo refused for this profile.
+ */
+function foldProfileIntoEvents(operations: SyncOperation[], profileId: string): SyncOperation[] | null {
+  const upsert = operations.find((operation) => operation.type === "upsertProfile");
+  if (!upsert || !operations.some((operation) => operation.type === "createEvent")) return null;
+  const { phone_number: _unchangedPhone, email: _sameEmail, ...attributes } = upsert.attributes;
+  return operations
+    .filter((operation) => operation !== upsert)
+    .map((operation) => {
+      if (operation.type === "createEvent") return { ...operation, event: { ...operation.event, profile: { ...attributes, ...operation.event.profile } } };
+      if (operation.type === "addToList" || operation.type === "removeFromList") return { ...operation, profileId: operation.profileId ?? profileId };
+      return operation;
+    });
 }
 
 /**
@@ -328,8 +356,14 @@ export function mapDealToKlaviyo(input: MappingInput): MappingResult {
     stage = to;
   }
 
+  const identityUnchanged = identityHalf(previous?.profileFingerprint) === identityHalf(profileFingerprint);
+  const folded =
+    sendProfile && sameProfile && identityUnchanged && !input.options?.force && !input.options?.backfill
+      ? foldProfileIntoEvents(operations, previous!.profileId!)
+      : null;
+
   return {
-    operations,
+    operations: folded ?? operations,
     warnings,
     nextState: {
       pipelineId: current.pipelineId,

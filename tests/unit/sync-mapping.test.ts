@@ -555,6 +555,37 @@ describe("unchanged profiles and deletions", () => {
     ]);
   });
 
+  it("a stage change of a known profile sends the profile with its event: no profile call of its own", () => {
+    const input = settled();
+    const result = planned(
+      map({ ...input, deal: deal({ lead: { statusId: WON } }), changes: [{ kind: "stage_changed", changedAt: T0 + 60, statusId: WON, previousStatusId: NEGOTIATION }] }),
+    );
+    expect(result.operations.map((operation) => operation.type)).toEqual(["addToList", "removeFromList", "createEvent", "createEvent"]);
+    for (const operation of listOps(result)) expect(operation.profileId).toBe("01PROFILE");
+    for (const event of eventsOf(result)) {
+      // Identified by the email; the new stage and amount ride along. The phone is unchanged and stays off.
+      expect(event.profile).toEqual({
+        email: "jane@example.com",
+        first_name: "Jane",
+        last_name: "Doe",
+        organization: "Example Corp",
+        properties: expect.objectContaining({ crm_stage: "Won", deal_amount: 12_500, kommo_deal_id: 1001 }),
+      });
+    }
+  });
+
+  it("a separate profile call when the identifiers changed, when asked to (Sync now), when there is no event, or for a new profile", () => {
+    const input = settled();
+    const won = { deal: deal({ lead: { statusId: WON } }), changes: [{ kind: "stage_changed" as const, changedAt: T0 + 60, statusId: WON, previousStatusId: NEGOTIATION }] };
+    const types = (result: MappingResult) => planned(result).operations.map((operation) => operation.type);
+    expect(types(map({ ...input, ...won, deal: deal({ lead: { statusId: WON }, contact: { phones: ["(415) 555-0000"] } }) }))[0]).toBe("upsertProfile");
+    expect(types(map({ ...input, ...won, options: { force: true } }))[0]).toBe("upsertProfile");
+    expect(types(map({ ...input, deal: deal({ lead: { statusId: NEGOTIATION, price: 99 } }) }))).toEqual(["upsertProfile"]);
+    expect(types(map({ ...input, ...won, previous: { ...input.previous!, profileId: null } }))[0]).toBe("upsertProfile");
+    // A fingerprint from before identifiers were told apart: sent separately once.
+    expect(types(map({ ...input, ...won, previous: { ...input.previous!, profileFingerprint: "f".repeat(32).slice(0, 31) } }))[0]).toBe("upsertProfile");
+  });
+
   it("list calls without an upsert name the known profile id", () => {
     const input = settled();
     const result = map({ ...input, previous: { ...input.previous!, listIds: [] } });
