@@ -1,10 +1,11 @@
-// Retention of the sync log: rows older than SYNC_LOG_RETENTION_DAYS are deleted once a day, in
+// Retention of the sync log (and of expired contact-cache entries): rows older than SYNC_LOG_RETENTION_DAYS are deleted once a day, in
 // batches so that no statement holds locks for long. Failures nobody has dealt with are kept
 // whatever their age, because the dashboard offers them for replay; a failure that a later sync of
 // the same deal covered is first marked "superseded", which makes it prunable like any other row.
 import { db } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
 import type { JobContext } from "@/lib/jobs/worker";
+import { pruneContactCache } from "@/lib/sync/contact-cache";
 
 export const PRUNE_BATCH_SIZE = 5_000;
 
@@ -39,5 +40,6 @@ export async function pruneSyncLog(options: { olderThanDays: number; now?: Date;
 export async function handlePruneSyncLogJob(_data: unknown, context: JobContext): Promise<void> {
   const days = getEnv().SYNC_LOG_RETENTION_DAYS;
   const result = await pruneSyncLog({ olderThanDays: days });
-  context.log.info({ ...result, retentionDays: days }, "sync log pruned");
+  const contactCache = await pruneContactCache();
+  context.log.info({ ...result, retentionDays: days, expiredContacts: contactCache.count }, "sync log pruned");
 }

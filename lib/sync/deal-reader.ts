@@ -3,8 +3,9 @@
 // and cost a call each, so each worker keeps them for a few minutes per account.
 import type { KommoClient } from "@/lib/kommo/client";
 import type { KommoPipeline, KommoUser } from "@/lib/kommo/api-schemas";
-import { contactEmails, contactPhones, mainContactId } from "@/lib/kommo/fields";
+import { mainContactId } from "@/lib/kommo/fields";
 import { KommoError } from "@/lib/kommo/errors";
+import { readContact } from "./contact-cache";
 import type { DealSnapshot } from "./mapping";
 
 const DIRECTORY_TTL_MS = 5 * 60_000;
@@ -47,14 +48,17 @@ export type DealRead = {
   stageName: (pipelineId: number, statusId: number) => string | null;
 };
 
-/** The deal as Kommo has it now; null when the lead no longer exists. */
-export async function readDeal(accountId: string, kommo: KommoClient, leadId: number): Promise<DealRead | null> {
+/**
+ * The deal as Kommo has it now; null when the lead no longer exists. The main contact may come
+ * from our cache (contact-cache.ts) unless `freshContact`.
+ */
+export async function readDeal(accountId: string, kommo: KommoClient, leadId: number, options: { freshContact?: boolean } = {}): Promise<DealRead | null> {
   const lead = await kommo.getLead(leadId, { with: ["contacts", "loss_reason"] });
   if (!lead || lead.is_deleted) return null;
   const contactId = mainContactId(lead);
   const companyId = lead._embedded?.companies?.[0]?.id;
   const [contact, company, directory] = await Promise.all([
-    contactId === null ? null : kommo.getContact(contactId),
+    contactId === null ? null : readContact(accountId, kommo, contactId, options.freshContact ?? false),
     companyId === undefined ? null : kommo.getCompany(companyId),
     directoryFor(accountId, kommo, { pipelineId: lead.pipeline_id, statusId: lead.status_id }),
   ]);
@@ -72,15 +76,7 @@ export async function readDeal(accountId: string, kommo: KommoClient, leadId: nu
       },
       stageName: stageNameIn(directory, lead.pipeline_id, lead.status_id),
       pipelineName: pipeline?.name ?? null,
-      mainContact: contact
-        ? {
-            id: contact.id,
-            firstName: contact.first_name ?? null,
-            lastName: contact.last_name ?? null,
-            emails: contactEmails(contact),
-            phones: contactPhones(contact),
-          }
-        : null,
+      mainContact: contact,
       companyName: company?.name ?? null,
     },
     stageName: (pipelineId, statusId) => stageNameIn(directory, pipelineId, statusId),

@@ -106,7 +106,9 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     const settings = await loadSettings(account);
     klaviyo = klaviyoClientFor(account);
     kommo = await kommoClientFor(account.id);
-    const deal = await readDeal(account.id, kommo, leadId);
+    // A contact change, or a person's "Sync now", reads the contact from Kommo rather than our cache.
+    const freshContact = pending.some((event) => event.kind === "update_contact" || event.kind === "sync_now");
+    const deal = await readDeal(account.id, kommo, leadId, { freshContact });
     const stored = await db().deal.findUnique({ where: { accountId_leadId: { accountId: account.id, leadId } } });
     const previous: PreviousDealState | null =
       stored && stored.lastSyncedAt
