@@ -207,7 +207,7 @@ function explanations(results: BenchResults): string[] {
         (timing
           ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot, the deal's lease, and pg-boss's 0.5 s polling); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
           : "") +
-        `A sync reads the lead, then its contact and company in parallel, all paced by Kommo's per-account budget (burst 1, then 5/s: ≥ 0.4 s for three reads), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
+        `A sync reads the lead, then its company (and its contact when the cache cannot answer), all paced by Kommo's per-account budget (burst 1, then 5/s), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
         (change.cpu.othersMs !== null
           ? `The workers used ${fixed(change.cpu.othersMs, 0)} ms of CPU per change (the web server ${fixed(change.cpu.receiverMs, 0)} ms): ${change.rate} changes/s need ${fixed((change.cpu.othersMs + (change.cpu.receiverMs ?? 0)) * change.rate / 1000, 1)} cores for the app alone, and the host's CPUs were ${(change.hostBusy * 100).toFixed(0)}% busy${baselineCpu(results, change.rate)}. `
           : "") +
@@ -220,7 +220,7 @@ function explanations(results: BenchResults): string[] {
   if (overBudget.length > 0) {
     notes.push(
       `**API calls per change above ${CALLS_TARGET}.** Per change, by route: ${overBudget.map((row) => `${row.label}: ${routeBreakdown(row.calls, row.changes)}`).join("; ")}. ` +
-        "Every sync reads the lead, its main contact and its company from Kommo (3 reads) and writes the profile, list memberships and the event to Klaviyo. Coalescing a burst into one sync saves the reads and the profile write for all but one change of the burst, but each change still has its own event. What would bring an isolated change near 3: keep the contact and company from `update_contact` webhooks instead of reading them on every lead change (−2 Kommo reads), and send the profile's properties with the event (`POST /api/events` upserts the profile) instead of a separate profile import when only deal properties changed (−1 Klaviyo call).",
+        "A sync of a known deal reads the lead (its main contact comes from the contact cache unless a contact change or its expiry after an hour sends it to Kommo) and, when the deal has one, its company; it sends the list moves the mapping asks for and one event per change, which carries the profile's new attributes. A contact seen for the first time, or read again, costs a contact read and a profile import. What is left to save: the company read (companies are not cached yet: a company's change would have to be traced to the deals it belongs to), and the list calls of a move (one add, one removal).",
     );
   }
   for (const backfill of product.backfill) {
