@@ -10,6 +10,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "@/lib/db/embedded";
+import { yieldToWebServer } from "@/lib/jobs/host-priority";
 import { ConfigError, parseEnv } from "@/lib/env";
 import { fillLocalSecrets } from "@/lib/local-secrets";
 import { createLogger } from "@/lib/log";
@@ -116,7 +117,9 @@ async function main() {
     const worker = path.join(root, "lib/jobs/run-worker.ts");
     // Production: one node process with tsx's loader, so signals reach the worker itself.
     // Development: the tsx CLI, which restarts the worker when a file changes.
-    children.push(runNode(dev ? [require.resolve("tsx/cli"), "watch", worker] : ["--import", "tsx", worker], childEnv));
+    const workerProcess = runNode(dev ? [require.resolve("tsx/cli"), "watch", worker] : ["--import", "tsx", worker], childEnv);
+    if (withWeb) yieldToWebServer(workerProcess.pid);
+    children.push(workerProcess);
   }
 
   let stopping = false;

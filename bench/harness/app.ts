@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { yieldToWebServer } from "../../lib/jobs/host-priority";
 import { cleanEnvironment } from "../../tests/helpers/processes";
 import { nextBin } from "./build";
 import { projectRoot } from "./paths";
@@ -162,6 +163,8 @@ export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_
 /** One worker process (lib/jobs/run-worker.ts); resolves when it has started fetching jobs. */
 export async function startWorker(config: AppConfig, name: string, timeoutMs = 90_000): Promise<AppProcess> {
   const worker = spawnLogged(name, ["--import", "tsx", "lib/jobs/run-worker.ts"], appEnvironment(config), config.logDir);
+  // On one host with the web server, as `npm start` runs them: the worker yields the CPU to it.
+  yieldToWebServer(worker.child.pid);
   try {
     await worker.waitForOutput("worker started", timeoutMs);
   } catch (error) {
