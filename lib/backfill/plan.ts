@@ -4,9 +4,10 @@
 // one thing history adds: a deal that is already won or lost got there at Kommo's `closed_at`,
 // not at its creation, so its Deal Won / Deal Lost event carries that time.
 import type { KommoCompany, KommoContact, KommoLead, KommoPipeline } from "@/lib/kommo/api-schemas";
-import { contactEmails, contactPhones, mainContactId } from "@/lib/kommo/fields";
+import { mainContactId } from "@/lib/kommo/fields";
 import type { EventInput, ProfileAttributes } from "@/lib/klaviyo/types";
-import { stageNameIn } from "@/lib/sync/deal-reader";
+import { contactSnapshotOf } from "@/lib/sync/contact-cache";
+import { dealSnapshotOf } from "@/lib/sync/deal-reader";
 import { eventUniqueId, LOST_STATUS_ID, mapDealToKlaviyo, WON_STATUS_ID, type DealSnapshot, type KommoAccountInfo, type NextDealState } from "@/lib/sync/mapping";
 import type { SyncSettings } from "@/lib/sync/settings";
 
@@ -31,24 +32,7 @@ export type DealPlan = {
 export type PlanOutcome = { plan: DealPlan } | { skip: string };
 
 export function dealSnapshot({ lead, contact, company }: DealParties, directory: Directory): DealSnapshot {
-  const pipeline = directory.pipelines.find((entry) => entry.id === lead.pipeline_id);
-  return {
-    lead: {
-      id: lead.id,
-      name: lead.name ?? null,
-      price: lead.price ?? null,
-      pipelineId: lead.pipeline_id,
-      statusId: lead.status_id,
-      responsibleUserName: lead.responsible_user_id ? directory.users.get(lead.responsible_user_id) || null : null,
-      lossReason: lead._embedded?.loss_reason?.[0]?.name ?? null,
-    },
-    stageName: stageNameIn(directory, lead.pipeline_id, lead.status_id),
-    pipelineName: pipeline?.name ?? null,
-    mainContact: contact
-      ? { id: contact.id, firstName: contact.first_name ?? null, lastName: contact.last_name ?? null, emails: contactEmails(contact), phones: contactPhones(contact) }
-      : null,
-    companyName: company?.name ?? null,
-  };
+  return dealSnapshotOf(lead, contact ? contactSnapshotOf(contact) : null, company?.name ?? null, directory);
 }
 
 export function planHistoricalDeal(parties: DealParties, directory: Directory, account: KommoAccountInfo, settings: SyncSettings): PlanOutcome {

@@ -4,6 +4,7 @@
 // webhook leaves the cache behind Kommo for at most CONTACT_CACHE_TTL_MS.
 import { z } from "zod";
 import { db } from "@/lib/db/client";
+import type { KommoContact } from "@/lib/kommo/api-schemas";
 import type { KommoClient } from "@/lib/kommo/client";
 import { contactEmails, contactPhones } from "@/lib/kommo/fields";
 import type { DealSnapshot } from "./mapping";
@@ -18,6 +19,11 @@ const cachedSnapshot = z.object({
   emails: z.array(z.string()),
   phones: z.array(z.string()),
 });
+
+/** A Kommo contact as the mapping needs it (and as it is cached). */
+export function contactSnapshotOf(contact: KommoContact): ContactSnapshot {
+  return { id: contact.id, firstName: contact.first_name ?? null, lastName: contact.last_name ?? null, emails: contactEmails(contact), phones: contactPhones(contact) };
+}
 
 /**
  * The contact as the mapping needs it. `fresh`: read it from Kommo whatever the cache holds (the
@@ -34,7 +40,7 @@ export async function readContact(accountId: string, kommo: KommoClient, contact
     await db().kommoContactCache.deleteMany({ where: { accountId, contactId } });
     return null;
   }
-  const snapshot = { firstName: contact.first_name ?? null, lastName: contact.last_name ?? null, emails: contactEmails(contact), phones: contactPhones(contact) };
+  const { id: _id, ...snapshot } = contactSnapshotOf(contact);
   await db().kommoContactCache.upsert({
     where: { accountId_contactId: { accountId, contactId } },
     create: { accountId, contactId, snapshot, readAt: new Date() },

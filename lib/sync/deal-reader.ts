@@ -2,7 +2,7 @@
 // contact and its company, plus stage, pipeline and user names. Pipelines and users change rarely
 // and cost a call each, so each worker keeps them for a few minutes per account.
 import type { KommoClient } from "@/lib/kommo/client";
-import type { KommoPipeline, KommoUser } from "@/lib/kommo/api-schemas";
+import type { KommoLead, KommoPipeline, KommoUser } from "@/lib/kommo/api-schemas";
 import { mainContactId } from "@/lib/kommo/fields";
 import { KommoError } from "@/lib/kommo/errors";
 import { readContact } from "./contact-cache";
@@ -42,6 +42,31 @@ export function stageNameIn(directory: Pick<Directory, "pipelines">, pipelineId:
   return pipeline?._embedded.statuses.find((status) => status.id === statusId)?.name ?? null;
 }
 
+/** What the mapping needs of a lead, its main contact and its company: live syncs and the backfill alike. */
+export function dealSnapshotOf(
+  lead: KommoLead,
+  mainContact: DealSnapshot["mainContact"],
+  companyName: string | null,
+  directory: Pick<Directory, "pipelines" | "users">,
+): DealSnapshot {
+  const pipeline = directory.pipelines.find((entry) => entry.id === lead.pipeline_id);
+  return {
+    lead: {
+      id: lead.id,
+      name: lead.name ?? null,
+      price: lead.price ?? null,
+      pipelineId: lead.pipeline_id,
+      statusId: lead.status_id,
+      responsibleUserName: lead.responsible_user_id ? directory.users.get(lead.responsible_user_id) || null : null,
+      lossReason: lead._embedded?.loss_reason?.[0]?.name ?? null,
+    },
+    stageName: stageNameIn(directory, lead.pipeline_id, lead.status_id),
+    pipelineName: pipeline?.name ?? null,
+    mainContact,
+    companyName,
+  };
+}
+
 export type DealRead = {
   snapshot: DealSnapshot;
   /** Stage names of the account, to name the stages of past changes. */
@@ -62,23 +87,8 @@ export async function readDeal(accountId: string, kommo: KommoClient, leadId: nu
     companyId === undefined ? null : kommo.getCompany(companyId),
     directoryFor(accountId, kommo, { pipelineId: lead.pipeline_id, statusId: lead.status_id }),
   ]);
-  const pipeline = directory.pipelines.find((entry) => entry.id === lead.pipeline_id);
   return {
-    snapshot: {
-      lead: {
-        id: lead.id,
-        name: lead.name ?? null,
-        price: lead.price ?? null,
-        pipelineId: lead.pipeline_id,
-        statusId: lead.status_id,
-        responsibleUserName: lead.responsible_user_id ? directory.users.get(lead.responsible_user_id) || null : null,
-        lossReason: lead._embedded?.loss_reason?.[0]?.name ?? null,
-      },
-      stageName: stageNameIn(directory, lead.pipeline_id, lead.status_id),
-      pipelineName: pipeline?.name ?? null,
-      mainContact: contact,
-      companyName: company?.name ?? null,
-    },
+    snapshot: dealSnapshotOf(lead, contact, company?.name ?? null, directory),
     stageName: (pipelineId, statusId) => stageNameIn(directory, pipelineId, statusId),
   };
 }
