@@ -5,6 +5,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import { widgetHeaders, type HarnessContext, type Tenant } from "../../bench/harness/accounts";
+import { mulberry32 } from "../simulators/klaviyo/faults";
 import type { FaultEnvironment } from "./environment";
 import { newTenants } from "./scenario";
 
@@ -23,16 +24,7 @@ type Probe = { category: Category; variant: string; url: string; method: "GET" |
 export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
 
 /** Seeded, so that every run sends the same mix of inputs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 const FORM = "application/x-www-form-urlencoded";
 const enc = encodeURIComponent;

@@ -3,11 +3,28 @@
 import { expect } from "vitest";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
+import { resetEnvForTests } from "@/lib/env";
 import { widgetToken } from "../helpers/widget-token";
+import { startKlaviyoSimulator, type KlaviyoSimulator, type KlaviyoSimulatorOptions } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";
-import type { InstalledAccount } from "./kommo-fixtures";
+import { closeConnections, startKommo, type InstalledAccount } from "./kommo-fixtures";
 
 type RouteHandler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
+
+/** Both simulators, each wired in as the API base URL of this process's clients. */
+export async function startSimulators(klaviyoOptions: KlaviyoSimulatorOptions = {}): Promise<{ kommo: KommoSimulator; klaviyo: KlaviyoSimulator }> {
+  const kommo = await startKommo();
+  const klaviyo = await startKlaviyoSimulator(klaviyoOptions);
+  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
+  resetEnvForTests();
+  return { kommo, klaviyo };
+}
+
+/** Stop both simulators and close what the app's modules opened in this process. */
+export async function stopSimulators(simulators: { kommo?: KommoSimulator; klaviyo?: KlaviyoSimulator }): Promise<void> {
+  await simulators.klaviyo?.close();
+  await closeConnections(simulators.kommo);
+}
 
 /** Call a widget route as the account's admin from its Kommo page. */
 export async function callWidget(

@@ -9,17 +9,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as getBackfill, POST as postBackfill } from "@/app/api/widget/backfill/route";
-import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
 import { resetEnvForTests } from "@/lib/env";
 import { resumeBackfills } from "@/lib/jobs/account-tick";
 import { jobHandlers } from "@/lib/jobs/handlers";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
-import { callWidget, connectKlaviyo } from "./account-fixtures";
-import { closeConnections, installAccount, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { callWidget, connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
+import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
 import { cleanEnvironment, projectRoot } from "../helpers/processes";
-import { startKlaviyoSimulator, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
+import type { KlaviyoSimulator, SimAccount } from "../simulators/klaviyo";
 import { LOST, WON, type KommoSimulator } from "../simulators/kommo";
 
 const LARGE_RUN = Number(process.env.BACKFILL_TEST_DEALS ?? 10_000);
@@ -33,10 +32,7 @@ const accounts: string[] = [];
 type Handler = Parameters<typeof callWidget>[2];
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator();
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators());
 });
 
 afterAll(async () => {
@@ -44,8 +40,7 @@ afterAll(async () => {
   await worker?.stop({ timeoutMs: 2000 });
   // Leave nothing due for later test files' workers: these accounts' simulators are about to go.
   if (accounts.length > 0) await sql(`UPDATE "Account" SET paused = true WHERE id = ANY($1::uuid[])`, [accounts]);
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 const startInProcessWorker = async () =>
@@ -222,15 +217,10 @@ describe("historical backfill", () => {
     // The deal is won in Kommo: the live sync moves it from the imported state, with a live event.
     kommo.advanceTime(1000);
     kommo.updateLead(installed.kommoAccountId, negotiating.leadId, { status_id: WON });
-    const response = await webhookRoute(
-      new Request(`http://127.0.0.1/api/kommo/webhooks/${installed.hookKey}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: kommo.leadWebhookBody(installed.kommoAccountId, negotiating.leadId, "status", { oldStatusId: scenario_.stages.negotiation }),
-      }),
-      { params: Promise.resolve({ hookKey: installed.hookKey }) },
+    await deliverCrmWebhook(
+      installed.hookKey,
+      kommo.leadWebhookBody(installed.kommoAccountId, negotiating.leadId, "status", { oldStatusId: scenario_.stages.negotiation }),
     );
-    expect(response.status).toBe(200);
     const deadline = Date.now() + 20_000;
     while (store.eventsNamed("Stage Changed", negotiating.email!).length === 0) {
       if (Date.now() > deadline) throw new Error("the live sync after the backfill did not run");

@@ -6,14 +6,13 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollAccountActivity } from "@/lib/activity/poll";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
 import { senderBoss } from "@/lib/jobs/boss";
 import { jobHandlers } from "@/lib/jobs/handlers";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker } from "@/lib/jobs/worker";
-import { connectKlaviyo, syncedDeal } from "./account-fixtures";
-import { closeConnections, installAccount, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
-import { startKlaviyoSimulator, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
+import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";
+import { installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
+import type { KlaviyoSimulator, SimAccount } from "../simulators/klaviyo";
 import { LOST, WON, type KommoSimulator } from "../simulators/kommo";
 
 let kommo: KommoSimulator;
@@ -21,17 +20,13 @@ let klaviyo: KlaviyoSimulator;
 const accounts: string[] = [];
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator({ jobDelayMs: 20 });
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators({ jobDelayMs: 20 }));
 });
 
 afterAll(async () => {
   // Leave nothing due for later test files' workers: these accounts' simulators are about to go.
   await sql(`UPDATE "Account" SET paused = true WHERE id = ANY($1::uuid[])`, [accounts]);
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 type Setup = { installed: InstalledAccount; store: SimAccount; leads: { adaOpen: number; adaWon: number; bobWon: number; bobLost: number } };

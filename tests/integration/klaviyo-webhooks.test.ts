@@ -6,10 +6,9 @@ import { POST as klaviyoWebhook } from "@/app/api/klaviyo/webhooks/[hookKey]/rou
 import { klaviyoHookKey, klaviyoWebhookRegistration, klaviyoWebhookSecret } from "@/lib/activity/klaviyo-webhook";
 import { pollAccountActivity } from "@/lib/activity/poll";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
-import { connectKlaviyo, syncedDeal } from "./account-fixtures";
-import { closeConnections, installAccount, jobsOf, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
-import { startKlaviyoSimulator, systemWebhookDelivery, type KlaviyoSimulator, type SimAccount, type SystemWebhookDelivery } from "../simulators/klaviyo";
+import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";
+import { installAccount, jobsOf, sql, type InstalledAccount } from "./kommo-fixtures";
+import { systemWebhookDelivery, type KlaviyoSimulator, type SimAccount, type SystemWebhookDelivery } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";
 
 let kommo: KommoSimulator;
@@ -19,10 +18,7 @@ let store: SimAccount;
 let leadId: number;
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator();
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators());
   installed = await installAccount(kommo);
   store = klaviyo.createAccount("Webhook store");
   klaviyo.addKey("pk_webhooks_0123456789abcd", { account: store });
@@ -38,8 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sql(`UPDATE "Account" SET paused = true WHERE id = $1`, [installed.accountId]);
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 async function send(delivery: SystemWebhookDelivery, hookKey = klaviyoHookKey(installed.accountId)) {

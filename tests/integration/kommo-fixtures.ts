@@ -2,6 +2,8 @@
 // installed accounts, and the queue rows the tests look at.
 import { randomInt } from "node:crypto";
 import pg from "pg";
+import { expect } from "vitest";
+import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
 import { getEnv, resetEnvForTests } from "@/lib/env";
 import { senderBoss } from "@/lib/jobs/boss";
@@ -56,6 +58,15 @@ export async function jobsOf(queue: string, accountId: string): Promise<JobRow[]
 
 export async function sql<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
   return (await pool.query<Row>(text, values)).rows;
+}
+
+/** Post a Kommo CRM webhook body to the account's hook address, as Kommo does; Kommo needs a 200. */
+export async function deliverCrmWebhook(hookKey: string, body: string): Promise<void> {
+  const response = await webhookRoute(
+    new Request(`http://127.0.0.1/api/kommo/webhooks/${hookKey}`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body }),
+    { params: Promise.resolve({ hookKey }) },
+  );
+  expect(response.status).toBe(200);
 }
 
 /** Close everything the Kommo modules opened in this process. */

@@ -4,16 +4,14 @@
 // contact is erased from Klaviyo only when the account asked for it.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
 import { jobHandlers } from "@/lib/jobs/handlers";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { reconcileAccount } from "@/lib/reconcile/reconcile";
-import { connectKlaviyo } from "./account-fixtures";
-import { closeConnections, installAccount, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
-import { deletionRequests, startKlaviyoSimulator, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
+import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
+import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
+import { deletionRequests, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
 import { deleteContact, deleteLead, LOST, WON, type KommoSimulator } from "../simulators/kommo";
 
 let kommo: KommoSimulator;
@@ -22,10 +20,7 @@ let worker: RunningWorker;
 const accounts: string[] = [];
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator();
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators());
   worker = await startWorker({
     databaseUrl: process.env.DATABASE_URL!,
     handlers: jobHandlers,
@@ -38,8 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.stop({ timeoutMs: 2000 });
   if (accounts.length > 0) await sql(`UPDATE "Account" SET paused = true WHERE id = ANY($1::uuid[])`, [accounts]);
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 type Scenario = { installed: InstalledAccount; store: SimAccount; pipelineId: number; incoming: number; negotiation: number; lists: { negotiation: string; won: string; lost: string; all: string } };
@@ -67,12 +61,7 @@ async function setUp(key: string, settings: Record<string, unknown> = {}): Promi
 }
 
 async function deliver(scenario: Scenario, body: string) {
-  const { hookKey } = scenario.installed;
-  const response = await webhookRoute(
-    new Request(`http://127.0.0.1/api/kommo/webhooks/${hookKey}`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body }),
-    { params: Promise.resolve({ hookKey }) },
-  );
-  expect(response.status).toBe(200);
+  await deliverCrmWebhook(scenario.installed.hookKey, body);
 }
 
 const leadBody = (scenario: Scenario, leadId: number, action: "add" | "status" | "delete", oldStatusId?: number) =>

@@ -2,15 +2,13 @@
 // to Klaviyo that carries the profile's new stage (plus the list moves the mapping asks for). The
 // contact comes from our cache until Kommo reports a change of it; then it is read again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
-import { resetEnvForTests } from "@/lib/env";
 import { QUEUES } from "@/lib/jobs/queues";
 import { logger } from "@/lib/log";
 import { handleSyncLeadJob } from "@/lib/sync/sync-lead";
-import { ALL_SCOPES, startKlaviyoSimulator, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
+import { ALL_SCOPES, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
 import { WON, type KommoSimulator } from "../simulators/kommo";
-import { connectKlaviyo } from "./account-fixtures";
-import { closeConnections, installAccount, jobsOf, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
+import { deliverCrmWebhook, installAccount, jobsOf, type InstalledAccount } from "./kommo-fixtures";
 
 const KEY = "pk_sync_calls_test_000001";
 
@@ -22,10 +20,7 @@ let pipeline: { id: number; statuses: { id: number; name: string }[] };
 let lists: { qualified: string; negotiation: string; won: string; all: string };
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator();
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators());
   installed = await installAccount(kommo);
   store = klaviyo.createAccount("Calls Store");
   klaviyo.addKey(KEY, { scopes: ALL_SCOPES, account: store });
@@ -49,21 +44,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
-async function deliver(body: string) {
-  const response = await webhookRoute(
-    new Request(`http://127.0.0.1/api/kommo/webhooks/${installed.hookKey}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body,
-    }),
-    { params: Promise.resolve({ hookKey: installed.hookKey }) },
-  );
-  expect(response.status).toBe(200);
-}
+const deliver = (body: string) => deliverCrmWebhook(installed.hookKey, body);
 
 /** Run the lead's queued sync job as the worker would; the calls it made, by route and operation. */
 async function syncAndCount(leadId: number) {

@@ -5,17 +5,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
 import { jobHandlers } from "@/lib/jobs/handlers";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
-import { closeConnections, installAccount, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { startSimulators, stopSimulators } from "./account-fixtures";
+import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
 import { cleanEnvironment, projectRoot } from "../helpers/processes";
 import { widgetToken } from "../helpers/widget-token";
-import { ALL_SCOPES, startKlaviyoSimulator, type KlaviyoSimulator } from "../simulators/klaviyo";
+import { ALL_SCOPES, type KlaviyoSimulator } from "../simulators/klaviyo";
 import type { SimAccount as KlaviyoAccount } from "../simulators/klaviyo";
 import { LOST, WON, type KommoSimulator } from "../simulators/kommo";
 
@@ -25,17 +24,13 @@ let inProcessWorker: RunningWorker | undefined;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator();
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators());
 });
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
   await inProcessWorker?.stop({ timeoutMs: 1000 });
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 type Scenario = {
@@ -118,15 +113,7 @@ async function finishInitialBackfill(accountId: string) {
 
 async function deliver(scenario: Scenario, leadId: number, action: "add" | "status", oldStatusId?: number) {
   const body = kommo.leadWebhookBody(scenario.installed.kommoAccountId, leadId, action, oldStatusId === undefined ? {} : { oldStatusId });
-  const response = await webhookRoute(
-    new Request(`http://127.0.0.1/api/kommo/webhooks/${scenario.installed.hookKey}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body,
-    }),
-    { params: Promise.resolve({ hookKey: scenario.installed.hookKey }) },
-  );
-  expect(response.status).toBe(200);
+  await deliverCrmWebhook(scenario.installed.hookKey, body);
 }
 
 /** Kommo moves the lead (one second later than its last change) and sends the status webhook. */

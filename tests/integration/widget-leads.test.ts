@@ -8,16 +8,16 @@ import { GET as getLists } from "@/app/api/widget/klaviyo/lists/route";
 import { GET as getPipelines } from "@/app/api/widget/kommo/pipelines/route";
 import { GET as getSettings, PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
 import { QUEUES } from "@/lib/jobs/queues";
 import { handleSyncLeadJob } from "@/lib/sync/sync-lead";
 import { sealKlaviyoKey } from "@/lib/sync/klaviyo-account";
 import { clearListNameCache } from "@/lib/widget/list-names";
 import { logger } from "@/lib/log";
 import { signWidgetToken, type WidgetTokenInput } from "@/tests/browser/harness/widget-token";
-import { startKlaviyoSimulator, type KlaviyoSimulator } from "@/tests/simulators/klaviyo";
+import type { KlaviyoSimulator } from "@/tests/simulators/klaviyo";
 import type { KommoSimulator } from "@/tests/simulators/kommo";
-import { CLIENT_ID, CLIENT_SECRET, closeConnections, installAccount, jobsOf, newKommoAccountId, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { startSimulators, stopSimulators } from "./account-fixtures";
+import { CLIENT_ID, CLIENT_SECRET, installAccount, jobsOf, newKommoAccountId, type InstalledAccount } from "./kommo-fixtures";
 
 const KEY = "pk_widget_leads_test_0001";
 const AUDIENCE = new URL(process.env.APP_URL!).origin;
@@ -28,11 +28,8 @@ let account: InstalledAccount;
 let adminId: number;
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator({ jobDelayMs: 20 });
+  ({ kommo, klaviyo } = await startSimulators({ jobDelayMs: 20 }));
   klaviyo.addKey(KEY);
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
   account = await installAccount(kommo);
   adminId = kommo.account(account.kommoAccountId).users[0]!.id;
 });
@@ -43,8 +40,7 @@ beforeEach(async () => {
 });
 
 afterAll(async () => {
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 async function connectKlaviyo(connected = true) {

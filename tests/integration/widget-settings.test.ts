@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET, OPTIONS, PUT } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
-import { closeConnections, installAccount, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { startSimulators, stopSimulators } from "./account-fixtures";
+import { installAccount, type InstalledAccount } from "./kommo-fixtures";
 import { widgetToken } from "../helpers/widget-token";
-import { startKlaviyoSimulator, type KlaviyoSimulator } from "../simulators/klaviyo";
+import type { KlaviyoSimulator } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";
 
 let kommo: KommoSimulator;
@@ -17,10 +17,7 @@ const GOOD_KEY = "pk_settings_good_0123456789";
 const params = { params: Promise.resolve({}) };
 
 beforeAll(async () => {
-  kommo = await startKommo();
-  klaviyo = await startKlaviyoSimulator({ organizationName: "Acme Store" });
-  process.env.KLAVIYO_API_BASE_URL = klaviyo.url;
-  resetEnvForTests();
+  ({ kommo, klaviyo } = await startSimulators({ organizationName: "Acme Store" }));
   klaviyo.addKey(GOOD_KEY);
   klaviyo.addKey("pk_settings_noaccounts_0123", { scopes: ["lists:read"] });
   installed = await installAccount(kommo);
@@ -28,8 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await klaviyo.close();
-  await closeConnections(kommo);
+  await stopSimulators({ kommo, klaviyo });
 });
 
 const origin = () => `https://${installed.subdomain}.kommo.com`;

@@ -20,7 +20,7 @@ export type FaultOptions = {
 type Rule = FaultOptions & { fault: Fault; remaining: number; probability: number; random: () => number };
 
 /** Deterministic pseudo-random numbers so that a failing run can be repeated. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
