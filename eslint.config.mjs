@@ -1,5 +1,69 @@
 import tseslint from "typescript-eslint";
 
+/**
+ * The layers of lib/, top to bottom. A module may import from its own folder and from the layers
+ * below its own, never from a layer above or beside it: so there is no import cycle between
+ * folders, and a new one fails `npm run lint`. Features sit above the integrations they use; a
+ * feature may use a feature listed below it, and the few cross-feature triggers live in
+ * lib/orchestration.ts. (The same picture, in words, is in README.md.)
+ */
+const LAYERS = [
+  ["entry", ["lib/worker.ts", "lib/worker-main.ts", "lib/migrate.ts"]],
+  ["features/dashboard", ["lib/features/dashboard/**"]],
+  ["features/widget-api", ["lib/features/widget-api/**"]],
+  ["features/schedule", ["lib/features/schedule/**"]],
+  ["features/install", ["lib/features/install/**"]],
+  ["orchestration", ["lib/orchestration.ts"]],
+  ["features/backfill", ["lib/features/backfill/**"]],
+  ["features/reconcile", ["lib/features/reconcile/**"]],
+  ["features/activity", ["lib/features/activity/**"]],
+  ["features/intake", ["lib/features/intake/**"]],
+  ["features/sync", ["lib/features/sync/**"]],
+  ["features/health", ["lib/features/health/**"]],
+  ["integrations/kommo", ["lib/integrations/kommo/**"]],
+  ["integrations/klaviyo", ["lib/integrations/klaviyo/**"]],
+  ["outcomes", ["lib/outcomes.ts"]],
+  ["jobs", ["lib/jobs/**"]],
+  ["rate-limit", ["lib/rate-limit/**"]],
+  ["db", ["lib/db/**"]],
+  ["platform", ["lib/platform/**"]],
+];
+
+/** The import specifiers that reach a layer's modules. */
+const specifiersOf = (name) =>
+  name === "entry"
+    ? ["@/lib/worker", "@/lib/worker-main", "@/lib/migrate"]
+    : name.includes("/") || !["orchestration", "outcomes"].includes(name)
+      ? [`@/lib/${name}`, `@/lib/${name}/*`]
+      : [`@/lib/${name}`];
+
+const outsideLib = ["@/app/*", "@/tests/*", "@/scripts/*", "@/bench/*", "@/widget/*"];
+
+const layerRules = LAYERS.map(([name, files], index) => ({
+  files,
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: [
+          ...(index === 0 ? [] : [{
+            group: LAYERS.slice(0, index + 1)
+              .filter(([other]) => other !== name)
+              .flatMap(([other]) => specifiersOf(other)),
+            message: `lib/${name} may import only the layers below it (see the LAYERS list in eslint.config.mjs)`,
+          }]),
+          // Two integrations side by side know nothing of each other.
+          ...(name.startsWith("integrations/")
+            ? [{ group: LAYERS.filter(([other]) => other.startsWith("integrations/") && other !== name).flatMap(([other]) => specifiersOf(other)), message: "one integration never imports another" }]
+            : []),
+          { group: ["../*", "../../*"], message: "import another folder through @/lib/..., so that the layer rule sees it" },
+          { group: outsideLib, message: "lib/ never imports the app, the tests, the scripts or the widget" },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ["node_modules/", ".next/", ".data/", "lib/db/generated/", "widget/", "next-env.d.ts"] },
   ...tseslint.configs.recommended,
@@ -8,4 +72,5 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  ...layerRules,
 );

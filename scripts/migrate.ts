@@ -1,5 +1,5 @@
 // `npm run db:migrate`: apply committed migrations and create the queues in DATABASE_URL.
-import { migrateDatabase } from "@/lib/db/migrate";
+import { migrateDatabase } from "@/lib/migrate";
 
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {

@@ -8,12 +8,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { migrateDatabase } from "@/lib/migrate";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "@/lib/db/embedded";
 import { yieldToWebServer } from "@/lib/jobs/host-priority";
-import { ConfigError, parseEnv } from "@/lib/env";
-import { fillLocalSecrets } from "@/lib/local-secrets";
-import { createLogger } from "@/lib/log";
+import { ConfigError, parseEnv } from "@/lib/platform/env";
+import { fillLocalSecrets } from "@/lib/platform/local-secrets";
+import { createLogger } from "@/lib/platform/log";
 
 type Role = "all" | "web" | "worker";
 
@@ -114,7 +114,7 @@ async function main() {
     log.info(`web listening on http://${env.HOST}:${env.PORT} (public URL ${env.APP_URL})`);
   }
   if (withWorker) {
-    const worker = path.join(root, "lib/jobs/run-worker.ts");
+    const worker = path.join(root, "lib/worker-main.ts");
     // Production: one node process with tsx's loader, so signals reach the worker itself.
     // Development: the tsx CLI, which restarts the worker when a file changes.
     const workerProcess = runNode(dev ? [require.resolve("tsx/cli"), "watch", worker] : ["--import", "tsx", worker], childEnv);

@@ -3,12 +3,12 @@
 // app's host (its CSRF protection for actions), and the session cookie is SameSite=Lax; each
 // action then checks the session and the account itself, as if it were a public endpoint.
 import { notFound, redirect } from "next/navigation";
-import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/dashboard/access";
-import { failureSelectionFrom, returnPath } from "@/lib/dashboard/action-input";
-import { SIGN_IN_PAGE } from "@/lib/dashboard/auth/options";
-import { currentViewer } from "@/lib/dashboard/auth/session";
-import type { FlashCode } from "@/lib/dashboard/flash";
-import { dismissFailures, OperationRefusedError, reregisterWebhook, replayFailures, setPaused } from "@/lib/dashboard/operations";
+import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { failureSelectionFrom, returnPath } from "@/lib/features/dashboard/action-input";
+import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/options";
+import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import type { FlashCode } from "@/lib/features/dashboard/flash";
+import { dismissFailures, OperationRefusedError, reregisterWebhook, replayFailures, setPaused } from "@/lib/features/dashboard/operations";
 
 async function accountOf(form: FormData): Promise<AuthorizedAccount> {
   const viewer = await currentViewer();

@@ -1,6 +1,6 @@
 // The dashboard's frame: the top bar (product, navigation, who is signed in) around every page.
 import type { ReactNode } from "react";
-import { currentViewer } from "@/lib/dashboard/auth/session";
+import { currentViewer } from "@/lib/features/dashboard/auth/session";
 import { SignOutButton } from "./_components/auth-buttons";
 import "./dashboard.css";
 

@@ -1,10 +1,10 @@
 // The dashboard's first screen. An account admin goes straight to their account; an operator sees
 // every account, the ones that need a person first, with the figures that tell them apart.
 import { redirect } from "next/navigation";
-import { listVisibleAccounts } from "@/lib/dashboard/access";
-import { diagnose } from "@/lib/dashboard/diagnosis";
-import { backfillLabel, formatCount, formatPercent, plural, relativeTime } from "@/lib/dashboard/format";
-import { accountsHealth } from "@/lib/dashboard/health";
+import { listVisibleAccounts } from "@/lib/features/dashboard/access";
+import { diagnose } from "@/lib/features/dashboard/diagnosis";
+import { backfillLabel, formatCount, formatPercent, plural, relativeTime } from "@/lib/features/dashboard/format";
+import { accountsHealth } from "@/lib/features/dashboard/health";
 import { accountState } from "./_components/account-header";
 import { requireViewer } from "./_components/page-access";
 import { Card, Empty, Pill, Stat } from "./_components/ui";

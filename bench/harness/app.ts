@@ -160,9 +160,9 @@ export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_
   }
 }
 
-/** One worker process (lib/jobs/run-worker.ts); resolves when it has started fetching jobs. */
+/** One worker process (lib/worker-main.ts); resolves when it has started fetching jobs. */
 export async function startWorker(config: AppConfig, name: string, timeoutMs = 90_000): Promise<AppProcess> {
-  const worker = spawnLogged(name, ["--import", "tsx", "lib/jobs/run-worker.ts"], appEnvironment(config), config.logDir);
+  const worker = spawnLogged(name, ["--import", "tsx", "lib/worker-main.ts"], appEnvironment(config), config.logDir);
   // On one host with the web server, as `npm start` runs them: the worker yields the CPU to it.
   yieldToWebServer(worker.child.pid);
   try {

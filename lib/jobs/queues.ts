@@ -1,7 +1,7 @@
 // The durable queues (pg-boss on the product's own Postgres) and how each retries. Retries use
 // pg-boss's exponential backoff: the n-th retry waits retryDelay * 2^n seconds (with jitter).
 import type PgBoss from "pg-boss";
-import { syncJobTimeoutSeconds } from "@/lib/env";
+import { syncJobTimeoutSeconds } from "@/lib/platform/env";
 
 export type QueueDefinition = {
   name: string;

@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
+import { resetEnvForTests } from "@/lib/platform/env";
 import { widgetToken } from "../helpers/widget-token";
 import { startKlaviyoSimulator, type KlaviyoSimulator, type KlaviyoSimulatorOptions } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";

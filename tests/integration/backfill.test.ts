@@ -10,9 +10,9 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as getBackfill, POST as postBackfill } from "@/app/api/widget/backfill/route";
 import { db } from "@/lib/db/client";
-import { resetEnvForTests } from "@/lib/env";
-import { resumeBackfills } from "@/lib/jobs/account-tick";
-import { jobHandlers } from "@/lib/jobs/handlers";
+import { resetEnvForTests } from "@/lib/platform/env";
+import { resumeBackfills } from "@/lib/features/schedule/account-tick";
+import { jobHandlers } from "@/lib/worker";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { callWidget, connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
@@ -307,7 +307,7 @@ describe("historical backfill", () => {
     });
     const startChild = () => {
       // One process (node with tsx's loader; the tsx CLI would fork a second one that a kill misses).
-      const child = spawn(process.execPath, ["--import", "tsx", "lib/jobs/run-worker.ts"], { cwd: projectRoot, env: environment, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "lib/worker-main.ts"], { cwd: projectRoot, env: environment, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout!.on("data", (chunk) => (output += chunk));
       child.stderr!.on("data", (chunk) => (output += chunk));

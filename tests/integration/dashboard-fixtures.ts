@@ -2,9 +2,9 @@
 // into the database (the dashboard only reads them), and session cookies as next-auth sets them.
 import { randomInt, randomUUID } from "node:crypto";
 import { db } from "@/lib/db/client";
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import { sessionCookie } from "@/lib/dashboard/auth/session";
-import type { SessionClaims } from "@/lib/dashboard/auth/viewer";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { sessionCookie } from "@/lib/features/dashboard/auth/session";
+import type { SessionClaims } from "@/lib/features/dashboard/auth/viewer";
 import { sql } from "./kommo-fixtures";
 
 /** An installed account row without a Kommo behind it (for tests that never call Kommo). */

@@ -3,7 +3,7 @@
 // process answers the same whatever worker did the work.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/metrics/route";
-import { resetEnvForTests } from "@/lib/env";
+import { resetEnvForTests } from "@/lib/platform/env";
 import { senderBoss } from "@/lib/jobs/boss";
 import { DEAD_LETTER_QUEUE, QUEUES } from "@/lib/jobs/queues";
 import { createAccountRow, insertLogRows } from "./dashboard-fixtures";

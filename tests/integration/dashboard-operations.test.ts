@@ -2,12 +2,12 @@
 // time, all), dismiss, pause and resume, register the webhook again, and what each refuses.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import { dismissFailures, OperationRefusedError, replayFailures, reregisterWebhook, setPaused } from "@/lib/dashboard/operations";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { dismissFailures, OperationRefusedError, replayFailures, reregisterWebhook, setPaused } from "@/lib/features/dashboard/operations";
 import { db } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
 import { DEAD_LETTER_QUEUE, QUEUES } from "@/lib/jobs/queues";
-import { syncLeadSingletonKey } from "@/lib/kommo/lead-jobs";
+import { syncLeadSingletonKey } from "@/lib/features/sync/lead-jobs";
 import type { KommoSimulator } from "../simulators/kommo";
 import { insertLogRows } from "./dashboard-fixtures";
 import { closeConnections, installAccount, jobsOf, sql, startKommo } from "./kommo-fixtures";

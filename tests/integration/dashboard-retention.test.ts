@@ -2,8 +2,8 @@
 // an old failure that a later sync of its deal covered is marked superseded and goes too. The
 // scheduled job is registered with the worker and runs daily.
 import { afterAll, describe, expect, it } from "vitest";
-import { handlePruneSyncLogJob, pruneSyncLog } from "@/lib/dashboard/retention";
-import { jobHandlers } from "@/lib/jobs/handlers";
+import { handlePruneSyncLogJob, pruneSyncLog } from "@/lib/features/dashboard/retention";
+import { jobHandlers } from "@/lib/worker";
 import { ALL_QUEUES, QUEUES } from "@/lib/jobs/queues";
 import { createAccountRow, insertLogRows } from "./dashboard-fixtures";
 import { closeConnections, sql } from "./kommo-fixtures";

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import { decodeCursor, logPageQuery, parseLogQuery, readLogPage, type LogFilters, type LogCursor } from "@/lib/dashboard/sync-log";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { decodeCursor, logPageQuery, parseLogQuery, readLogPage, type LogFilters, type LogCursor } from "@/lib/features/dashboard/sync-log";
 import { createAccountRow, insertLogRows, type LogInput } from "./dashboard-fixtures";
 import { closeConnections, sql } from "./kommo-fixtures";
 

@@ -4,10 +4,10 @@
 // not in the CRM costs pages of events and nothing else.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollAccountActivity } from "@/lib/activity/poll";
+import { pollAccountActivity } from "@/lib/features/activity/poll";
 import { db } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
-import { jobHandlers } from "@/lib/jobs/handlers";
+import { jobHandlers } from "@/lib/worker";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker } from "@/lib/jobs/worker";
 import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";

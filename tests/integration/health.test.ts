@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/health/route";
 import { createPrismaClient, db } from "@/lib/db/client";
-import { checkHealth } from "@/lib/health";
+import { checkHealth } from "@/lib/features/health/health";
 import { ALL_QUEUES } from "@/lib/jobs/queues";
 
 const unreachable = createPrismaClient("postgresql://postgres:secret-password@127.0.0.1:1/none", 1);

@@ -4,9 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { KlaviyoClient, KlaviyoError, KlaviyoScopeError, type KlaviyoClientOptions } from "@/lib/klaviyo";
-import { mapDealToKlaviyo, type DealSnapshot, type MappingInput, type SyncOperation } from "@/lib/sync/mapping";
-import { syncSettingsSchema } from "@/lib/sync/settings";
+import { KlaviyoClient, KlaviyoError, KlaviyoScopeError, type KlaviyoClientOptions } from "@/lib/integrations/klaviyo";
+import { mapDealToKlaviyo, type DealSnapshot, type MappingInput, type SyncOperation } from "@/lib/features/sync/mapping";
+import { syncSettingsSchema } from "@/lib/features/sync/settings";
 import { ALL_SCOPES, startKlaviyoSimulator, type KlaviyoSimulator } from "@/tests/simulators/klaviyo";
 
 const KEY = "pk_integration_full_0001";

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { KlaviyoClient } from "@/lib/klaviyo";
+import { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { startKlaviyoSimulator, type KlaviyoSimulator, type KlaviyoSimulatorOptions } from "@/tests/simulators/klaviyo";
 
 const KEY = "pk_integration_limits_0001";

@@ -3,8 +3,8 @@
 // and the poll that follows notes the event once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as klaviyoWebhook } from "@/app/api/klaviyo/webhooks/[hookKey]/route";
-import { klaviyoHookKey, klaviyoWebhookRegistration, klaviyoWebhookSecret } from "@/lib/activity/klaviyo-webhook";
-import { pollAccountActivity } from "@/lib/activity/poll";
+import { klaviyoHookKey, klaviyoWebhookRegistration, klaviyoWebhookSecret } from "@/lib/features/activity/klaviyo-webhook";
+import { pollAccountActivity } from "@/lib/features/activity/poll";
 import { db } from "@/lib/db/client";
 import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";
 import { installAccount, jobsOf, sql, type InstalledAccount } from "./kommo-fixtures";

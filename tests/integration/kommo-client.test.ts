@@ -3,10 +3,10 @@
 // Kommo error reaches the caller.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { kommoClientFor } from "@/lib/kommo/account-client";
-import { KommoApiError, KommoBlockedError, KommoRateLimitedError } from "@/lib/kommo/errors";
-import { contactEmails, contactPhones } from "@/lib/kommo/fields";
-import { KOMMO_RATE_LIMIT } from "@/lib/kommo/rate";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { KommoApiError, KommoBlockedError, KommoRateLimitedError } from "@/lib/integrations/kommo/errors";
+import { contactEmails, contactPhones } from "@/lib/integrations/kommo/fields";
+import { KOMMO_RATE_LIMIT } from "@/lib/integrations/kommo/rate";
 import type { KommoSimulator } from "../simulators/kommo";
 import { closeConnections, installAccount, startKommo, type InstalledAccount } from "./kommo-fixtures";
 

@@ -5,10 +5,10 @@ import pg from "pg";
 import { expect } from "vitest";
 import { POST as webhookRoute } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
-import { getEnv, resetEnvForTests } from "@/lib/env";
+import { getEnv, resetEnvForTests } from "@/lib/platform/env";
 import { senderBoss } from "@/lib/jobs/boss";
-import { advanceInstall, beginInstall } from "@/lib/kommo/install";
-import { closeSqlPool } from "@/lib/kommo/sql-pool";
+import { advanceInstall, beginInstall } from "@/lib/features/install/install";
+import { closeSqlPool } from "@/lib/db/sql-pool";
 import { KommoSimulator, type KommoSimulatorOptions } from "../simulators/kommo";
 
 export const CLIENT_ID = process.env.KOMMO_CLIENT_ID!;

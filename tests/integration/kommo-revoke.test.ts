@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as revoke } from "@/app/api/kommo/revoke/route";
 import { POST as webhook } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
-import { encryptSecret } from "@/lib/crypto";
+import { encryptSecret } from "@/lib/platform/crypto";
 import { QUEUES } from "@/lib/jobs/queues";
-import { kommoClientFor } from "@/lib/kommo/account-client";
-import { enqueueLeadSyncs } from "@/lib/kommo/lead-jobs";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { fireWebhook, type KommoSimulator } from "../simulators/kommo";
 import { CLIENT_ID, CLIENT_SECRET, closeConnections, installAccount, jobsOf, newKommoAccountId, startKommo, type InstalledAccount } from "./kommo-fixtures";
 

@@ -2,10 +2,10 @@
 // refresh when two workers race, and a revoked refresh token taking the account to needs_reauth.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { decryptSecret, encryptSecret } from "@/lib/crypto";
-import { kommoClientFor } from "@/lib/kommo/account-client";
-import { KommoAccountUnavailableError } from "@/lib/kommo/errors";
-import { tokenContext } from "@/lib/kommo/tokens";
+import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { KommoAccountUnavailableError } from "@/lib/integrations/kommo/errors";
+import { tokenContext } from "@/lib/integrations/kommo/tokens";
 import type { KommoSimulator } from "../simulators/kommo";
 import { closeConnections, installAccount, startKommo } from "./kommo-fixtures";
 

@@ -5,10 +5,10 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { jobHandlers } from "@/lib/jobs/handlers";
+import { jobHandlers } from "@/lib/worker";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
-import { reconcileAccount } from "@/lib/reconcile/reconcile";
+import { reconcileAccount } from "@/lib/features/reconcile/reconcile";
 import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
 import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
 import { deletionRequests, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";

@@ -3,8 +3,8 @@
 // contact comes from our cache until Kommo reports a change of it; then it is read again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUES } from "@/lib/jobs/queues";
-import { logger } from "@/lib/log";
-import { handleSyncLeadJob } from "@/lib/sync/sync-lead";
+import { logger } from "@/lib/platform/log";
+import { handleSyncLeadJob } from "@/lib/features/sync/sync-lead";
 import { ALL_SCOPES, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
 import { WON, type KommoSimulator } from "../simulators/kommo";
 import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";

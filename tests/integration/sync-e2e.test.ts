@@ -7,7 +7,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { jobHandlers } from "@/lib/jobs/handlers";
+import { jobHandlers } from "@/lib/worker";
 import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { startSimulators, stopSimulators } from "./account-fixtures";
@@ -261,7 +261,7 @@ describe("Kommo deals to Klaviyo, end to end", () => {
     });
     const startChildWorker = () => {
       // One process (node with tsx's loader, not the tsx CLI, which forks): SIGKILL must leave no child behind.
-      const child = spawn(process.execPath, ["--import", "tsx", "lib/jobs/run-worker.ts"], {
+      const child = spawn(process.execPath, ["--import", "tsx", "lib/worker-main.ts"], {
         cwd: projectRoot,
         env: workerEnvironment,
         stdio: ["ignore", "pipe", "pipe"],

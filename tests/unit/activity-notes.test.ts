@@ -1,7 +1,7 @@
 // The words of an activity note and the deals it goes on.
 import { describe, expect, it } from "vitest";
-import { noteTargets } from "@/lib/activity/notes";
-import { activityMetricNamed, activityNoteText, campaignOf, subjectOf } from "@/lib/activity/note-text";
+import { noteTargets } from "@/lib/features/activity/notes";
+import { activityMetricNamed, activityNoteText, campaignOf, subjectOf } from "@/lib/features/activity/note-text";
 
 describe("activity note text", () => {
   it("names what happened and the email's subject", () => {

@@ -1,11 +1,11 @@
 // What the historical import sends for one existing deal, its scope rules and its batching.
 import { describe, expect, it } from "vitest";
-import { sizedBatches } from "@/lib/backfill/klaviyo-writes";
-import { planHistoricalDeal, type DealParties, type Directory } from "@/lib/backfill/plan";
-import { backfillRequestSchema, backfillView, readCursor } from "@/lib/backfill/scope";
-import type { KommoContact, KommoLead } from "@/lib/kommo/api-schemas";
-import { eventUniqueId, type KommoAccountInfo } from "@/lib/sync/mapping";
-import { syncSettingsSchema } from "@/lib/sync/settings";
+import { sizedBatches } from "@/lib/features/backfill/klaviyo-writes";
+import { planHistoricalDeal, type DealParties, type Directory } from "@/lib/features/backfill/plan";
+import { backfillRequestSchema, backfillView, readCursor } from "@/lib/features/backfill/scope";
+import type { KommoContact, KommoLead } from "@/lib/integrations/kommo/api-schemas";
+import { eventUniqueId, type KommoAccountInfo } from "@/lib/features/sync/mapping";
+import { syncSettingsSchema } from "@/lib/features/sync/settings";
 
 const account: KommoAccountInfo = { kommoAccountId: 31_234_567, host: "acme.kommo.com", currency: "USD", country: "US" };
 const PIPELINE = 7001;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { buildKeyRing, DecryptionError, keyId, needsResealing, open, seal } from "@/lib/crypto/secret-box";
+import { buildKeyRing, DecryptionError, keyId, needsResealing, open, seal } from "@/lib/platform/crypto/secret-box";
 
 const keyA = randomBytes(32).toString("base64");
 const keyB = randomBytes(32).toString("base64");

@@ -1,8 +1,8 @@
 // What the first screen of an account says: the notices derived from the account and its open
 // failures, most serious first, each with what it affects and how to fix it.
 import { describe, expect, it } from "vitest";
-import { diagnose, keyHintIn } from "@/lib/dashboard/diagnosis";
-import type { FailureGroup } from "@/lib/dashboard/health";
+import { diagnose, keyHintIn } from "@/lib/features/dashboard/diagnosis";
+import type { FailureGroup } from "@/lib/features/dashboard/health";
 
 const healthy = {
   status: "installed" as const,

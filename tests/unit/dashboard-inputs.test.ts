@@ -3,15 +3,15 @@
 // and how times and operations are worded.
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { failureSelectionFrom, returnPath, utcFromLocalInput } from "@/lib/dashboard/action-input";
-import { readCookie, sessionCookieName, stateCookieName } from "@/lib/dashboard/auth/cookies";
-import { entryLink, verifyEntryTicket } from "@/lib/dashboard/auth/entry";
-import { viewerFromClaims } from "@/lib/dashboard/auth/viewer";
-import { flashFromQuery } from "@/lib/dashboard/flash";
-import { describeOperations, describeTrigger, formatPercent, formatUtc, relativeTime } from "@/lib/dashboard/format";
-import { bearerMatches } from "@/lib/dashboard/metrics-auth";
-import { decodeCursor, encodeCursor } from "@/lib/dashboard/sync-log";
-import { getEnv, parseEnv } from "@/lib/env";
+import { failureSelectionFrom, returnPath, utcFromLocalInput } from "@/lib/features/dashboard/action-input";
+import { readCookie, sessionCookieName, stateCookieName } from "@/lib/features/dashboard/auth/cookies";
+import { entryLink, verifyEntryTicket } from "@/lib/features/dashboard/auth/entry";
+import { viewerFromClaims } from "@/lib/features/dashboard/auth/viewer";
+import { flashFromQuery } from "@/lib/features/dashboard/flash";
+import { describeOperations, describeTrigger, formatPercent, formatUtc, relativeTime } from "@/lib/features/dashboard/format";
+import { bearerMatches } from "@/lib/features/dashboard/metrics-auth";
+import { decodeCursor, encodeCursor } from "@/lib/features/dashboard/sync-log";
+import { getEnv, parseEnv } from "@/lib/platform/env";
 
 const ACCOUNT = "7b0d6f2e-1c3a-4e5b-9f8d-0a1b2c3d4e5f";
 const ROW = "1f2e3d4c-5b6a-4789-8abc-def012345678";

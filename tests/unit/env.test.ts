@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "@/lib/env";
+import { ConfigError, parseEnv } from "@/lib/platform/env";
 
 const key = Buffer.alloc(32, 1).toString("base64");
 const production = {

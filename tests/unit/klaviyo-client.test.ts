@@ -1,11 +1,11 @@
 // The Klaviyo client's requests (headers, URLs, bodies as in the spec), paging, retries and limits,
 // against a scripted fetch and an in-memory limiter.
 import { afterEach, describe, expect, it } from "vitest";
-import { resetEnvForTests } from "@/lib/env";
-import { KlaviyoClient, type KlaviyoClientOptions } from "@/lib/klaviyo/client";
-import { KlaviyoError, KlaviyoInvalidInputError, KlaviyoRateLimitError } from "@/lib/klaviyo/errors";
-import { bucketLimits, OPERATIONS } from "@/lib/klaviyo/operations";
-import type { RateLimiter } from "@/lib/klaviyo/transport";
+import { resetEnvForTests } from "@/lib/platform/env";
+import { KlaviyoClient, type KlaviyoClientOptions } from "@/lib/integrations/klaviyo/client";
+import { KlaviyoError, KlaviyoInvalidInputError, KlaviyoRateLimitError } from "@/lib/integrations/klaviyo/errors";
+import { bucketLimits, OPERATIONS } from "@/lib/integrations/klaviyo/operations";
+import type { RateLimiter } from "@/lib/integrations/klaviyo/transport";
 
 const API_KEY = "pk_unit_0123456789abcdef9f3a";
 const BASE = "https://klaviyo.test";

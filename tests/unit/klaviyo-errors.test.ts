@@ -10,8 +10,8 @@ import {
   networkError,
   parseErrorBody,
   parseRetryAfter,
-} from "@/lib/klaviyo/errors";
-import { OPERATIONS } from "@/lib/klaviyo/operations";
+} from "@/lib/integrations/klaviyo/errors";
+import { OPERATIONS } from "@/lib/integrations/klaviyo/operations";
 
 const klaviyoError = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ errors: [{ id: "e1", status, code, title: "t", detail, source: { pointer: "/data/" }, links: {}, meta: {}, ...extra }] });

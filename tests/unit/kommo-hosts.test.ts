@@ -1,6 +1,6 @@
 // Only Kommo account hosts may receive our client secret in a token exchange.
 import { describe, expect, it } from "vitest";
-import { parseKommoHost } from "@/lib/kommo/hosts";
+import { parseKommoHost } from "@/lib/integrations/kommo/hosts";
 
 describe("Kommo account host", () => {
   it("accepts Kommo and legacy amoCRM account hosts", () => {

@@ -1,7 +1,7 @@
 // The revoke hook's signature: hex(HMAC-SHA256(client_secret, "<client_id>|<account_id>")).
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { revokeSignature, verifyRevokeSignature } from "@/lib/kommo/revoke";
+import { revokeSignature, verifyRevokeSignature } from "@/lib/features/install/revoke";
 
 const credentials = { clientId: "01d01160-d7a0-4087-b4af-6a1bb83fcd1d", clientSecret: "a-secret-of-the-integration" };
 

@@ -1,6 +1,6 @@
 // Parsing Kommo's form-encoded CRM webhook bodies into the changes we record.
 import { describe, expect, it } from "vitest";
-import { parseWebhookBody } from "@/lib/kommo/webhook-payload";
+import { parseWebhookBody } from "@/lib/integrations/kommo/webhook-payload";
 import { encodeKommoForm } from "../simulators/kommo/webhooks";
 
 const statusDelivery = (overrides: Record<string, string | number> = {}) =>

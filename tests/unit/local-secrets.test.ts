@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fillLocalSecrets } from "@/lib/local-secrets";
+import { fillLocalSecrets } from "@/lib/platform/local-secrets";
 
 describe("local secrets", () => {
   it("generates them once, owner-readable only, and reuses them on the next start", () => {

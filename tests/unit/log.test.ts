@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "@/lib/log";
+import { createLogger } from "@/lib/platform/log";
 
 function capture(write: (log: ReturnType<typeof createLogger>) => void): string {
   const stream = new PassThrough();

@@ -1,7 +1,7 @@
 // Which changes of Kommo's events feed no webhook covered, and the rows reconciliation records for them.
 import { describe, expect, it } from "vitest";
-import { kommoEventSchema, type KommoEvent } from "@/lib/reconcile/kommo-events";
-import { missedChanges, reconcileDue, reconcileWindow, type LeadFacts } from "@/lib/reconcile/reconcile";
+import { kommoEventSchema, type KommoEvent } from "@/lib/features/reconcile/kommo-events";
+import { missedChanges, reconcileDue, reconcileWindow, type LeadFacts } from "@/lib/features/reconcile/reconcile";
 
 const T = 1_780_000_000;
 const at = (seconds: number) => new Date(seconds * 1000);

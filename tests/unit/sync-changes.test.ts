@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changesFromEvents, type RecordedEvent } from "@/lib/sync/changes";
+import { changesFromEvents, type RecordedEvent } from "@/lib/features/sync/changes";
 
 const names: Record<string, string> = { "7001:100": "Incoming", "7001:101": "Negotiation", "7001:142": "Closed - won" };
 const stageName = (pipelineId: number, statusId: number) => names[`${pipelineId}:${statusId}`] ?? null;

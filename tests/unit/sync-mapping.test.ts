@@ -10,9 +10,9 @@ import {
   type MappingResult,
   type PreviousDealState,
   type SyncOperation,
-} from "@/lib/sync/mapping";
-import { syncSettingsSchema, type SyncSettings } from "@/lib/sync/settings";
-import type { EventInput, ProfileAttributes } from "@/lib/klaviyo/types";
+} from "@/lib/features/sync/mapping";
+import { syncSettingsSchema, type SyncSettings } from "@/lib/features/sync/settings";
+import type { EventInput, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
 
 const PIPELINE = 7001;
 const NEW = 54;

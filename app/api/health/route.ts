@@ -1,6 +1,6 @@
 // GET /api/health: for load balancers. 200 { db: "ok", queue: "ok" }, or 503 naming what is down.
 import { NextResponse } from "next/server";
-import { checkHealth } from "@/lib/health";
+import { checkHealth } from "@/lib/features/health/health";
 
 export const dynamic = "force-dynamic";
 

@@ -1,11 +1,11 @@
 // GET /api/metrics: Prometheus text format for the operator's scraper, behind METRICS_TOKEN
 // (Authorization: Bearer …). Unset METRICS_TOKEN turns the endpoint off. What each metric means:
-// lib/dashboard/metrics.ts and the README.
-import { getEnv } from "@/lib/env";
-import { jsonError } from "@/lib/http/errors";
-import { bearerMatches } from "@/lib/dashboard/metrics-auth";
-import { renderMetrics } from "@/lib/dashboard/metrics";
-import { logger } from "@/lib/log";
+// lib/features/dashboard/metrics.ts and the README.
+import { getEnv } from "@/lib/platform/env";
+import { jsonError } from "@/lib/platform/http/errors";
+import { bearerMatches } from "@/lib/features/dashboard/metrics-auth";
+import { renderMetrics } from "@/lib/features/dashboard/metrics";
+import { logger } from "@/lib/platform/log";
 
 export const dynamic = "force-dynamic";
 

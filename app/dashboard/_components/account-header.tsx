@@ -1,8 +1,8 @@
 // The top of every account page: where it is, what it is, its state, and the account's tabs.
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import type { Viewer } from "@/lib/dashboard/auth/viewer";
-import type { Notice } from "@/lib/dashboard/diagnosis";
-import { formatUtc } from "@/lib/dashboard/format";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import type { Viewer } from "@/lib/features/dashboard/auth/viewer";
+import type { Notice } from "@/lib/features/dashboard/diagnosis";
+import { formatUtc } from "@/lib/features/dashboard/format";
 import { Pill, type Tone } from "./ui";
 
 export type AccountTab = "overview" | "log" | "failures" | "deal";

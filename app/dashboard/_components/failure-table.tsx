@@ -1,8 +1,8 @@
 // Open failures with their controls: tick rows and replay or dismiss them together, or use a row's
-// own Replay button. Replay and dismiss act on whole deals (see lib/dashboard/operations.ts).
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import { describeErrorCode, describeTrigger } from "@/lib/dashboard/format";
-import type { LogRow } from "@/lib/dashboard/sync-log";
+// own Replay button. Replay and dismiss act on whole deals (see lib/features/dashboard/operations.ts).
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { describeErrorCode, describeTrigger } from "@/lib/features/dashboard/format";
+import type { LogRow } from "@/lib/features/dashboard/sync-log";
 import { dismissFailuresAction, replayFailuresAction } from "../actions";
 import { Time } from "./ui";
 

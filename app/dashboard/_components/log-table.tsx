@@ -1,7 +1,7 @@
 // Rows of the sync log: when, which deal, what triggered it, how it ended, what was sent to Klaviyo
 // or the exact error, and what it cost (API calls, time).
-import type { LogRow } from "@/lib/dashboard/sync-log";
-import { describeErrorCode, describeOperations, describeTrigger, formatDuration } from "@/lib/dashboard/format";
+import type { LogRow } from "@/lib/features/dashboard/sync-log";
+import { describeErrorCode, describeOperations, describeTrigger, formatDuration } from "@/lib/features/dashboard/format";
 import { OutcomePill, Time } from "./ui";
 
 type ListNames = ReadonlyMap<string, string> | null | undefined;

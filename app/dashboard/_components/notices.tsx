@@ -1,7 +1,7 @@
 // The account's notices: what is wrong, what it affects, how to fix it, and the button that
 // finishes the fix from here (replay, resume, register the webhook again).
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
-import type { Notice } from "@/lib/dashboard/diagnosis";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
+import type { Notice } from "@/lib/features/dashboard/diagnosis";
 import { replayFailuresAction, reregisterWebhookAction, resumeAction } from "../actions";
 
 const ICONS = { critical: "!", warning: "!", info: "i" } as const;

@@ -1,10 +1,10 @@
 // The first lines of every dashboard page: who is asking (else the sign-in page), and whether the
 // account in the URL is theirs (else 404, as for an account that does not exist).
 import { notFound, redirect } from "next/navigation";
-import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/dashboard/access";
-import { SIGN_IN_PAGE } from "@/lib/dashboard/auth/options";
-import { currentViewer } from "@/lib/dashboard/auth/session";
-import type { Viewer } from "@/lib/dashboard/auth/viewer";
+import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/features/dashboard/access";
+import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/options";
+import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import type { Viewer } from "@/lib/features/dashboard/auth/viewer";
 
 export async function requireViewer(returnTo: string): Promise<Viewer> {
   const viewer = await currentViewer();

@@ -1,8 +1,8 @@
 // Small presentational pieces shared by the dashboard pages.
 import type { ReactNode } from "react";
 import type { SyncStatus } from "@/lib/db/client";
-import type { Flash } from "@/lib/dashboard/flash";
-import { formatUtc, formatUtcShort, OUTCOME_LABELS, relativeTime } from "@/lib/dashboard/format";
+import type { Flash } from "@/lib/features/dashboard/flash";
+import { formatUtc, formatUtcShort, OUTCOME_LABELS, relativeTime } from "@/lib/features/dashboard/format";
 
 export type Tone = "success" | "critical" | "warning" | "info" | "neutral";
 

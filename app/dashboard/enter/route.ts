@@ -1,12 +1,12 @@
-// GET /dashboard/enter?ticket=…: the link the widget opened (see lib/dashboard/auth/entry.ts).
+// GET /dashboard/enter?ticket=…: the link the widget opened (see lib/features/dashboard/auth/entry.ts).
 // A valid ticket becomes a dashboard session cookie and a redirect to the account's page, so the
 // ticket never stays in the address bar; anything else goes to the sign-in page with the reason.
 import { NextResponse } from "next/server";
 import { db } from "@/lib/db/client";
-import { verifyEntryTicket } from "@/lib/dashboard/auth/entry";
-import { SIGN_IN_PAGE } from "@/lib/dashboard/auth/options";
-import { sessionCookie } from "@/lib/dashboard/auth/session";
-import { getEnv } from "@/lib/env";
+import { verifyEntryTicket } from "@/lib/features/dashboard/auth/entry";
+import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/options";
+import { sessionCookie } from "@/lib/features/dashboard/auth/session";
+import { getEnv } from "@/lib/platform/env";
 
 export const dynamic = "force-dynamic";
 

@@ -1,9 +1,9 @@
 // The dashboard's sign-in page: one button, "Sign in with Kommo", and the reason when a sign-in
 // was refused or failed (?error=…).
 import { redirect } from "next/navigation";
-import { signInErrorMessage } from "@/lib/dashboard/auth/sign-in-policy";
-import { currentViewer } from "@/lib/dashboard/auth/session";
-import { getEnv } from "@/lib/env";
+import { signInErrorMessage } from "@/lib/features/dashboard/auth/sign-in-policy";
+import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import { getEnv } from "@/lib/platform/env";
 import { SignInWithKommo } from "../_components/auth-buttons";
 
 export const dynamic = "force-dynamic";

@@ -1,5 +1,5 @@
 // The product's own processes for browser tests: the built web app (`next start`) and the worker
-// (`tsx lib/jobs/run-worker.ts`), each on loopback, with test configuration and quiet logs.
+// (`tsx lib/worker-main.ts`), each on loopback, with test configuration and quiet logs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -56,7 +56,7 @@ export async function startApp(environment: Record<string, string>, port?: numbe
     log = (log + text).slice(-200_000);
   };
   const web = spawnNode([path.join(projectRoot, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], env, sink);
-  const worker = spawnNode([path.join(projectRoot, "node_modules/tsx/dist/cli.mjs"), path.join(projectRoot, "lib/jobs/run-worker.ts")], { ...env, LOG_LEVEL: "info" }, sink);
+  const worker = spawnNode([path.join(projectRoot, "node_modules/tsx/dist/cli.mjs"), path.join(projectRoot, "lib/worker-main.ts")], { ...env, LOG_LEVEL: "info" }, sink);
   const children = [web, worker];
   const stop = async () => {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");

@@ -1,8 +1,8 @@
 // /api/auth/*: next-auth (sign-in with Kommo, callback, CSRF token, sign-out). Its configuration is
-// lib/dashboard/auth/options.ts, built per request because the build has no secrets to read.
+// lib/features/dashboard/auth/options.ts, built per request because the build has no secrets to read.
 import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
-import { authOptions } from "@/lib/dashboard/auth/options";
+import { authOptions } from "@/lib/features/dashboard/auth/options";
 
 export const dynamic = "force-dynamic";
 

@@ -1,9 +1,9 @@
 // GET /api/dashboard/accounts: the accounts the signed-in user may see, with their health (the
 // overview page as JSON, e.g. for scripts). Operators get every account, an admin their own.
-import { listVisibleAccounts } from "@/lib/dashboard/access";
-import { dashboardRoute } from "@/lib/dashboard/api-route";
-import { accountsHealth } from "@/lib/dashboard/health";
-import { accountJson } from "@/lib/dashboard/json";
+import { listVisibleAccounts } from "@/lib/features/dashboard/access";
+import { dashboardRoute } from "@/lib/features/dashboard/api-route";
+import { accountsHealth } from "@/lib/features/dashboard/health";
+import { accountJson } from "@/lib/features/dashboard/json";
 
 export const dynamic = "force-dynamic";
 

@@ -1,5 +1,5 @@
 // Kommo's "access revoked" hook (HMAC-signed).
-import { handleRevoke } from "@/lib/kommo/revoke";
+import { handleRevoke } from "@/lib/features/install/revoke";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

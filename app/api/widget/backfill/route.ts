@@ -1,11 +1,11 @@
 // POST /api/widget/backfill: an account admin starts the import of existing deals (202, or 409 while
 // one is queued or running). GET: the latest run's progress, which the settings panel polls.
 import { NextResponse } from "next/server";
-import { startBackfill, BackfillConflictError, BackfillNotReadyError, latestBackfill } from "@/lib/backfill/runs";
-import { backfillRequestSchema, backfillView } from "@/lib/backfill/scope";
-import { jsonError } from "@/lib/http/errors";
-import { zodMessage } from "@/lib/http/zod";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { startBackfill, BackfillConflictError, BackfillNotReadyError, latestBackfill } from "@/lib/features/backfill/runs";
+import { backfillRequestSchema, backfillView } from "@/lib/features/backfill/scope";
+import { jsonError } from "@/lib/platform/http/errors";
+import { zodMessage } from "@/lib/platform/http/zod";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
 

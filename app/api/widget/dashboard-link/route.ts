@@ -1,8 +1,8 @@
 // POST /api/widget/dashboard-link: the widget's advanced settings page asks for a one-minute link
 // that opens the dashboard of its account, signed in as the current Kommo admin (see
-// lib/dashboard/auth/entry.ts). Admins only; the token, origin and account checks are widgetRoute's.
-import { entryLink, ENTRY_TICKET_TTL_SECONDS } from "@/lib/dashboard/auth/entry";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+// lib/features/dashboard/auth/entry.ts). Admins only; the token, origin and account checks are widgetRoute's.
+import { entryLink, ENTRY_TICKET_TTL_SECONDS } from "@/lib/features/dashboard/auth/entry";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
 

@@ -1,12 +1,13 @@
 // GET/PUT /api/widget/settings: the account's Klaviyo key (write-only), stage -> list mappings,
 // event names and toggles. An omitted field keeps its value.
 import { NextResponse } from "next/server";
-import { jsonError } from "@/lib/http/errors";
-import { KlaviyoError } from "@/lib/klaviyo";
-import { KlaviyoKeyRejectedError, loadSettings, settingsView, updateSettings } from "@/lib/sync/account-settings";
-import { settingsUpdateSchema } from "@/lib/sync/settings";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
-import { zodMessage } from "@/lib/http/zod";
+import { jsonError } from "@/lib/platform/http/errors";
+import { KlaviyoError } from "@/lib/integrations/klaviyo";
+import { loadSettings, settingsView } from "@/lib/features/sync/account-settings";
+import { KlaviyoKeyRejectedError, updateSettings } from "@/lib/features/widget-api/settings-save";
+import { settingsUpdateSchema } from "@/lib/features/sync/settings";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
+import { zodMessage } from "@/lib/platform/http/zod";
 
 export const dynamic = "force-dynamic";
 

@@ -1,12 +1,12 @@
 // An account at a glance: what is wrong and how to fix it (first, in red when a person must act),
 // the health figures, the open failures, the latest syncs, the settings and the account controls.
-import { diagnose } from "@/lib/dashboard/diagnosis";
-import { flashFromQuery } from "@/lib/dashboard/flash";
-import { backfillLabel, formatCount, formatPercent, plural, relativeTime } from "@/lib/dashboard/format";
-import { accountHealth, ERROR_RATE_WINDOW_HOURS, pendingDeals, type AccountHealth } from "@/lib/dashboard/health";
-import { settingsSummary, type SettingsSummary } from "@/lib/dashboard/settings-summary";
-import { readLogPage } from "@/lib/dashboard/sync-log";
-import type { AuthorizedAccount } from "@/lib/dashboard/access";
+import { diagnose } from "@/lib/features/dashboard/diagnosis";
+import { flashFromQuery } from "@/lib/features/dashboard/flash";
+import { backfillLabel, formatCount, formatPercent, plural, relativeTime } from "@/lib/features/dashboard/format";
+import { accountHealth, ERROR_RATE_WINDOW_HOURS, pendingDeals, type AccountHealth } from "@/lib/features/dashboard/health";
+import { settingsSummary, type SettingsSummary } from "@/lib/features/dashboard/settings-summary";
+import { readLogPage } from "@/lib/features/dashboard/sync-log";
+import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { pauseAction, reregisterWebhookAction, resumeAction } from "../../actions";
 import { AccountHeader } from "../../_components/account-header";
 import { FailureTable } from "../../_components/failure-table";

@@ -1,8 +1,8 @@
 // Klaviyo system webhooks (email activity) for accounts whose Klaviyo plan has them; the signed
 // deliveries feed the same activity store as the poll.
-import { handleKlaviyoWebhook } from "@/lib/activity/klaviyo-webhook";
-import { jsonError } from "@/lib/http/errors";
-import { logger } from "@/lib/log";
+import { handleKlaviyoWebhook } from "@/lib/features/activity/klaviyo-webhook";
+import { jsonError } from "@/lib/platform/http/errors";
+import { logger } from "@/lib/platform/log";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,5 +1,5 @@
 // Starts the browser consent flow: a fresh one-time state, then Kommo's consent page.
-import { handleOAuthStart } from "@/lib/kommo/oauth-start";
+import { handleOAuthStart } from "@/lib/features/install/oauth-start";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,5 +1,5 @@
 // Kommo CRM webhooks; the unguessable hook key in the path identifies (and authenticates) the account.
-import { handleCrmWebhook } from "@/lib/kommo/webhook-intake";
+import { handleCrmWebhook } from "@/lib/features/intake/webhook-intake";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

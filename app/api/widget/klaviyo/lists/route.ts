@@ -1,9 +1,9 @@
 // GET /api/widget/klaviyo/lists: every list of the connected Klaviyo account, for the mapping UI.
 import { NextResponse } from "next/server";
-import { jsonError } from "@/lib/http/errors";
-import { KlaviyoError } from "@/lib/klaviyo";
-import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/sync/klaviyo-account";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { jsonError } from "@/lib/platform/http/errors";
+import { KlaviyoError } from "@/lib/integrations/klaviyo";
+import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/integrations/klaviyo/account-client";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
 

@@ -1,9 +1,9 @@
 // GET /api/widget/kommo/pipelines: the account's pipelines and their stages, for the mapping UI.
 import { NextResponse } from "next/server";
-import { jsonError } from "@/lib/http/errors";
-import { kommoClientFor } from "@/lib/kommo/account-client";
-import { KommoApiError } from "@/lib/kommo/errors";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { jsonError } from "@/lib/platform/http/errors";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { KommoApiError } from "@/lib/integrations/kommo/errors";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
 

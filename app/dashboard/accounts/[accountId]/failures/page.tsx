@@ -1,10 +1,10 @@
 // The account's failures that nobody has dealt with yet (its dead letters): replay one, the ones
 // ticked, everything since a time, or everything; or dismiss them.
-import { diagnose } from "@/lib/dashboard/diagnosis";
-import { flashFromQuery } from "@/lib/dashboard/flash";
-import { utcInputValue } from "@/lib/dashboard/format";
-import { accountHealth } from "@/lib/dashboard/health";
-import { decodeCursor, readLogPage } from "@/lib/dashboard/sync-log";
+import { diagnose } from "@/lib/features/dashboard/diagnosis";
+import { flashFromQuery } from "@/lib/features/dashboard/flash";
+import { utcInputValue } from "@/lib/features/dashboard/format";
+import { accountHealth } from "@/lib/features/dashboard/health";
+import { decodeCursor, readLogPage } from "@/lib/features/dashboard/sync-log";
 import { replayFailuresAction } from "../../../actions";
 import { AccountHeader } from "../../../_components/account-header";
 import { FailureTable } from "../../../_components/failure-table";

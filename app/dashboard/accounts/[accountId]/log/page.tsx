@@ -1,11 +1,11 @@
 // The account's sync log: every sync attempt, newest first, filtered by outcome, deal and time
 // range, a page at a time (keyset pagination: "Older" carries the position, not an offset).
-import { diagnose } from "@/lib/dashboard/diagnosis";
-import { utcInputValue } from "@/lib/dashboard/format";
-import { accountHealth } from "@/lib/dashboard/health";
-import { klaviyoListNames } from "@/lib/widget/list-names";
-import { OUTCOME_LABELS } from "@/lib/dashboard/format";
-import { parseLogQuery, readLogPage, SYNC_STATUSES, type LogFilters } from "@/lib/dashboard/sync-log";
+import { diagnose } from "@/lib/features/dashboard/diagnosis";
+import { utcInputValue } from "@/lib/features/dashboard/format";
+import { accountHealth } from "@/lib/features/dashboard/health";
+import { klaviyoListNames } from "@/lib/features/widget-api/list-names";
+import { OUTCOME_LABELS } from "@/lib/features/dashboard/format";
+import { parseLogQuery, readLogPage, SYNC_STATUSES, type LogFilters } from "@/lib/features/dashboard/sync-log";
 import { AccountHeader } from "../../../_components/account-header";
 import { LogTable } from "../../../_components/log-table";
 import { requireAccount } from "../../../_components/page-access";

@@ -1,8 +1,8 @@
 // GET /api/dashboard/accounts/{id}/sync-log?status=&lead=&from=&to=&cursor=: one page of the
 // account's sync log, newest first; `next` is the cursor of the following page (null at the end).
-import { accountRoute } from "@/lib/dashboard/api-route";
-import { parseLogQuery, readLogPage } from "@/lib/dashboard/sync-log";
-import { jsonError } from "@/lib/http/errors";
+import { accountRoute } from "@/lib/features/dashboard/api-route";
+import { parseLogQuery, readLogPage } from "@/lib/features/dashboard/sync-log";
+import { jsonError } from "@/lib/platform/http/errors";
 
 export const dynamic = "force-dynamic";
 

@@ -1,11 +1,11 @@
 // GET /api/widget/leads/{leadId}/activity: the deal-card pane's data (profile, stage, lists, email
 // activity, sync status), from our database.
 import { NextResponse } from "next/server";
-import { jsonError } from "@/lib/http/errors";
-import { zodMessage } from "@/lib/http/zod";
-import { dealActivity } from "@/lib/widget/activity";
-import { leadParamsSchema } from "@/lib/widget/lead-id";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
+import { jsonError } from "@/lib/platform/http/errors";
+import { zodMessage } from "@/lib/platform/http/zod";
+import { dealActivity } from "@/lib/features/widget-api/activity";
+import { leadParamsSchema } from "@/lib/features/widget-api/lead-id";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
 

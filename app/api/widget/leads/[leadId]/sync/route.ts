@@ -1,11 +1,11 @@
 // POST /api/widget/leads/{leadId}/sync: "Sync now" in the deal card. Records the press and queues
 // the lead's sync job; answers 202 at once (the pane watches the activity route for the outcome).
 import { NextResponse } from "next/server";
-import { jsonError } from "@/lib/http/errors";
-import { zodMessage } from "@/lib/http/zod";
-import { leadParamsSchema } from "@/lib/widget/lead-id";
-import { widgetPreflight, widgetRoute } from "@/lib/widget/route";
-import { requestSyncNow, SyncNowRefusedError } from "@/lib/widget/sync-now";
+import { jsonError } from "@/lib/platform/http/errors";
+import { zodMessage } from "@/lib/platform/http/zod";
+import { leadParamsSchema } from "@/lib/features/widget-api/lead-id";
+import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
+import { requestSyncNow, SyncNowRefusedError } from "@/lib/features/widget-api/sync-now";
 
 export const dynamic = "force-dynamic";
 

@@ -2,11 +2,11 @@
 import { z } from "zod";
 import { notFound } from "next/navigation";
 import { db } from "@/lib/db/client";
-import { diagnose } from "@/lib/dashboard/diagnosis";
-import { flashFromQuery } from "@/lib/dashboard/flash";
-import { accountHealth } from "@/lib/dashboard/health";
-import { klaviyoListNames } from "@/lib/widget/list-names";
-import { decodeCursor, readLogPage } from "@/lib/dashboard/sync-log";
+import { diagnose } from "@/lib/features/dashboard/diagnosis";
+import { flashFromQuery } from "@/lib/features/dashboard/flash";
+import { accountHealth } from "@/lib/features/dashboard/health";
+import { klaviyoListNames } from "@/lib/features/widget-api/list-names";
+import { decodeCursor, readLogPage } from "@/lib/features/dashboard/sync-log";
 import { replayFailuresAction } from "../../../../actions";
 import { AccountHeader } from "../../../../_components/account-header";
 import { LogTable } from "../../../../_components/log-table";

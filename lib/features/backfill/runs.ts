@@ -1,0 +1,73 @@
+// Backfill runs as the widget and the install see them: start one (at most one queued or running
+// per account), read the latest, and the run every new install gets. A run waits in "queued"
+// until the account has a Klaviyo key; the minute tick (lib/features/schedule/account-tick.ts) starts it then.
+import type { Account, BackfillRun } from "@/lib/db/client";
+import { db, Prisma } from "@/lib/db/client";
+import { senderBoss } from "@/lib/jobs/boss";
+import { QUEUES } from "@/lib/jobs/queues";
+import type { BackfillScope } from "./scope";
+
+export class BackfillConflictError extends Error {
+  readonly code = "backfill_running";
+  constructor(readonly run: BackfillRun) {
+    super("a backfill is already queued or running for this account; wait for it to finish");
+    this.name = "BackfillConflictError";
+  }
+}
+
+export class BackfillNotReadyError extends Error {
+  readonly code = "klaviyo_not_connected";
+  constructor() {
+    super("connect Klaviyo first: save a Klaviyo private API key in the settings, then start the import");
+    this.name = "BackfillNotReadyError";
+  }
+}
+
+const ACTIVE = ["queued", "running"] as const;
+
+/** Queue the run's next job (at most one waits per run; a running job may queue its successor). */
+export async function enqueueBackfill(runId: string): Promise<void> {
+  const boss = await senderBoss();
+  await boss.send(QUEUES.backfill.name, { runId }, { singletonKey: runId });
+}
+
+/** Start a backfill from the widget. Throws BackfillConflictError / BackfillNotReadyError. */
+export async function startBackfill(account: Pick<Account, "id">, scope: BackfillScope): Promise<BackfillRun> {
+  const run = await db().$transaction(async (tx) => {
+    // The account row's lock makes "is one running? no: create one" atomic between two clicks.
+    const [locked] = await tx.$queryRaw<{ klaviyoApiKeyEnc: string | null }[]>`
+      SELECT "klaviyoApiKeyEnc" FROM "Account" WHERE "id" = ${account.id}::uuid FOR UPDATE`;
+    if (!locked?.klaviyoApiKeyEnc) throw new BackfillNotReadyError();
+    const active = await tx.backfillRun.findFirst({ where: { accountId: account.id, status: { in: [...ACTIVE] } }, orderBy: { createdAt: "desc" } });
+    if (active) throw new BackfillConflictError(active);
+    return tx.backfillRun.create({ data: { accountId: account.id, status: "queued", scope: scope as Prisma.InputJsonObject } });
+  });
+  await enqueueBackfill(run.id);
+  return run;
+}
+
+export function latestBackfill(accountId: string): Promise<BackfillRun | null> {
+  return db().backfillRun.findFirst({ where: { accountId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+}
+
+/**
+ * After an install: import the account's existing deals, once. A reinstall of an account that
+ * already had a run starts nothing (the admin can start another from the widget).
+ */
+export async function requestInitialBackfill(accountId: string): Promise<BackfillRun | null> {
+  const run = await db().$transaction(async (tx) => {
+    const [account] = await tx.$queryRaw<{ klaviyoApiKeyEnc: string | null }[]>`
+      SELECT "klaviyoApiKeyEnc" FROM "Account" WHERE "id" = ${accountId}::uuid FOR UPDATE`;
+    if (!account || (await tx.backfillRun.count({ where: { accountId } })) > 0) return null;
+    return tx.backfillRun.create({ data: { accountId, status: "queued", scope: {} } });
+  });
+  const connected = run && (await db().account.findUnique({ where: { id: accountId }, select: { klaviyoApiKeyEnc: true } }))?.klaviyoApiKeyEnc;
+  if (run && connected) await enqueueBackfill(run.id);
+  return run;
+}
+
+/** Queue the account's runs that wait for Klaviyo (called when a Klaviyo key is saved). */
+export async function startWaitingBackfills(accountId: string): Promise<void> {
+  const waiting = await db().backfillRun.findMany({ where: { accountId, status: "queued" }, select: { id: true } });
+  for (const run of waiting) await enqueueBackfill(run.id);
+}

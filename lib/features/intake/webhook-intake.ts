@@ -1,0 +1,116 @@
+// POST /api/kommo/webhooks/{hookKey}: Kommo's CRM webhooks. Kommo waits 2 s and disables a hook
+// after 100 bad answers, so this only authenticates, records and enqueues (two round trips plus one
+// transaction); the sync itself happens in the sync-lead job.
+//
+// Crash safety: the InboundEvent rows and their sync-lead jobs are written in one transaction
+// (pg-boss inserts through the same connection), so either both exist or neither does and Kommo's
+// retry brings the delivery again. A retry of a delivery that was recorded hits the unique
+// (accountId, dedupeKey), inserts nothing and therefore enqueues nothing.
+import { jsonError } from "@/lib/platform/http/errors";
+import { logger } from "@/lib/platform/log";
+import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { answeringErrors } from "@/lib/platform/http/answering-errors";
+import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
+import { parseWebhookBody, type ParsedDelivery } from "@/lib/integrations/kommo/webhook-payload";
+
+const HOOK_KEY = /^[A-Za-z0-9_-]{20,128}$/;
+/** Kommo's deliveries are a few kilobytes; this is generous and still bounded. */
+const MAX_BODY_BYTES = 1_000_000;
+
+type HookAccount = { id: string; kommoAccountId: number; status: "installed" | "needs_reauth" | "disconnected"; paused: boolean };
+
+type EventRow = {
+  kind: string;
+  leadId: number | null;
+  contactId: number | null;
+  changedAt: string | null;
+  payload: Record<string, unknown>;
+  dedupeKey: string;
+  /** Recorded as already processed: there is nothing to sync for it (a contact with no known deal). */
+  processed: boolean;
+};
+
+// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
+const INSERT_EVENTS = `
+  INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt", "processedAt")
+  SELECT gen_random_uuid(), $1::uuid, 'kommo_webhook'::"InboundSource", e.kind, e."leadId", e."contactId",
+         e."changedAt" AT TIME ZONE 'UTC', e.payload, e."dedupeKey", now() AT TIME ZONE 'UTC',
+         CASE WHEN e.processed THEN now() AT TIME ZONE 'UTC' END
+  FROM jsonb_to_recordset($2::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
+  ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
+  RETURNING "leadId"`;
+
+const DEALS_OF_CONTACTS = `
+  SELECT "leadId", "mainContactId" FROM "Deal"
+  WHERE "accountId" = $1::uuid AND "mainContactId" = ANY($2::int[]) AND "deletedAt" IS NULL`;
+
+/** Record the delivery's changes; enqueue a sync for every lead with a change new to us. */
+export async function recordDelivery(accountId: string, delivery: ParsedDelivery, enqueue: boolean): Promise<{ stored: number }> {
+  return inTransaction(async (client, asBossDb) => {
+    const leadsOfContact = new Map<number, number[]>();
+    if (delivery.contacts.length > 0) {
+      const { rows } = await client.query<{ leadId: number; mainContactId: number }>(DEALS_OF_CONTACTS, [
+        accountId,
+        delivery.contacts.map((change) => change.contactId),
+      ]);
+      for (const row of rows) leadsOfContact.set(row.mainContactId, [...(leadsOfContact.get(row.mainContactId) ?? []), row.leadId]);
+    }
+    const events: EventRow[] = delivery.leads.map((change) => ({
+      kind: change.kind,
+      leadId: change.leadId,
+      contactId: null,
+      changedAt: change.changedAt?.toISOString() ?? null,
+      payload: change.payload,
+      dedupeKey: change.dedupeKey,
+      processed: false,
+    }));
+    for (const change of delivery.contacts) {
+      const base = { kind: change.kind, contactId: change.contactId, changedAt: change.changedAt?.toISOString() ?? null, payload: change.payload };
+      const leadIds = leadsOfContact.get(change.contactId) ?? [];
+      if (leadIds.length === 0) events.push({ ...base, leadId: null, dedupeKey: change.dedupeBase, processed: true });
+      for (const leadId of leadIds) events.push({ ...base, leadId, dedupeKey: `${change.dedupeBase}:${leadId}`, processed: false });
+    }
+    if (events.length === 0) return { stored: 0 };
+
+    const { rows } = await client.query<{ leadId: number | null }>(INSERT_EVENTS, [accountId, JSON.stringify(events)]);
+    if (enqueue) {
+      const newLeads = rows.map((row) => row.leadId).filter((leadId): leadId is number => leadId !== null);
+      await enqueueLeadSyncs(accountId, newLeads, asBossDb);
+    }
+    return { stored: rows.length };
+  });
+}
+
+export const handleCrmWebhook = answeringErrors("kommo-webhook", async (request: Request, hookKey: string): Promise<Response> => {
+  if (!HOOK_KEY.test(hookKey)) return jsonError(404, "unknown_hook", "No webhook at this address");
+  const { rows } = await sqlPool().query<HookAccount>(
+    `SELECT "id", "kommoAccountId", "status", "paused" FROM "Account" WHERE "hookKey" = $1`,
+    [hookKey],
+  );
+  const account = rows[0];
+  if (!account) return jsonError(404, "unknown_hook", "No webhook at this address");
+
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!contentType.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    return jsonError(415, "unsupported_media_type", "Expected an application/x-www-form-urlencoded body");
+  }
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return jsonError(413, "body_too_large", "The body is too large");
+  const body = await request.text();
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) return jsonError(413, "body_too_large", "The body is too large");
+
+  const parsed = parseWebhookBody(body);
+  if (!parsed.ok) return jsonError(400, "malformed_body", `Not a Kommo webhook body (${parsed.message})`);
+  if (parsed.delivery.kommoAccountId !== account.kommoAccountId) {
+    logger().warn({ accountId: account.id }, "CRM webhook for another account rejected");
+    return jsonError(401, "account_mismatch", "This webhook address belongs to a different account");
+  }
+
+  // An error status would only make Kommo retry and finally disable the hook, so every account
+  // state answers 200. Disconnected: nothing is kept, we hold no access. Paused or awaiting
+  // re-authorization: the changes are kept but not enqueued; resuming or reinstalling enqueues the
+  // leads with unprocessed changes (enqueuePendingLeadSyncs).
+  if (account.status === "disconnected") return Response.json({ received: true });
+  const enqueue = account.status === "installed" && !account.paused;
+  await recordDelivery(account.id, parsed.delivery, enqueue);
+  return Response.json({ received: true });
+});

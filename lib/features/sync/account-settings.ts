@@ -1,0 +1,30 @@
+// An account's sync settings as every feature reads them: stage -> list mappings in their own
+// table (one list per stage, enforced by the database), the rest as validated JSON. Saving them is
+// the settings panel's (lib/features/widget-api/settings-save.ts).
+import type { Account } from "@/lib/db/client";
+import { db } from "@/lib/db/client";
+import { readStoredSettings, type SyncSettings } from "./settings";
+
+export type SettingsView = SyncSettings & {
+  klaviyo: { connected: boolean; keyHint: string | null; accountName: string | null };
+};
+
+export async function loadSettings(account: Pick<Account, "id" | "settings">): Promise<SyncSettings> {
+  const mappings = await db().stageListMapping.findMany({
+    where: { accountId: account.id },
+    orderBy: [{ pipelineId: "asc" }, { statusId: "asc" }],
+    select: { pipelineId: true, statusId: true, listId: true },
+  });
+  return { ...readStoredSettings(account.settings), stageLists: mappings };
+}
+
+export function settingsView(account: Pick<Account, "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "klaviyoAccountName">, settings: SyncSettings): SettingsView {
+  return {
+    ...settings,
+    klaviyo: {
+      connected: account.klaviyoApiKeyEnc !== null,
+      keyHint: account.klaviyoApiKeyEnc ? account.klaviyoKeyHint : null,
+      accountName: account.klaviyoApiKeyEnc ? account.klaviyoAccountName : null,
+    },
+  };
+}
