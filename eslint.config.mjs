@@ -22,11 +22,12 @@ const LAYERS = [
   ["features/health", ["lib/features/health/**"]],
   ["integrations/kommo", ["lib/integrations/kommo/**"]],
   ["integrations/klaviyo", ["lib/integrations/klaviyo/**"]],
-  ["outcomes", ["lib/outcomes.ts"]],
   ["jobs", ["lib/jobs/**"]],
   ["rate-limit", ["lib/rate-limit/**"]],
   ["db", ["lib/db/**"]],
   ["platform", ["lib/platform/**"]],
+  // The typed error codes and skip reasons: a leaf every layer may use.
+  ["outcomes", ["lib/outcomes.ts"]],
 ];
 
 /** The import specifiers that reach a layer's modules. */

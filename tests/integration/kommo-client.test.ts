@@ -207,7 +207,7 @@ describe("Kommo errors", () => {
   it("gives up on 5xx after a few tries with a retryable error", async () => {
     const kommoClient = await client();
     kommo.failNext({ status: 502, times: 3, route: "GET /api/v4/account" });
-    await expect(kommoClient.getAccount()).rejects.toMatchObject({ status: 502, retryable: true, code: "kommo_http_502" });
+    await expect(kommoClient.getAccount()).rejects.toMatchObject({ status: 502, retryable: true, code: "kommo_server_error" });
     expect(kommoClient.requestCount).toBe(3);
   });
 

@@ -182,7 +182,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
         status: "retrying",
         lastSyncedAt: syncedAt.toISOString(),
         lastAttemptAt: "2026-03-02T11:00:01.000Z",
-        problem: { code: "klaviyo_server_error", reason: null, message: "Klaviyo answered 503; retrying" },
+        problem: { code: "klaviyo_server_error", reason: null, retryable: true, message: "Klaviyo answered 503; retrying" },
         history: [
           { status: "retrying", trigger: "update_lead", errorCode: "klaviyo_server_error" },
           { status: "ok", trigger: "status_lead", errorCode: null },
@@ -211,14 +211,17 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
     const leadId = 777003;
     klaviyo.faults.failNext(10, { kind: "status", status: 500 }, { operation: "get_lists" });
     await db().deal.create({
-      data: { accountId: account.accountId, leadId, klaviyoProfileId: "01PROFILEB", listIds: ["LsGone"], lastSyncedAt: new Date(), lastSyncStatus: "skipped", lastError: "contact has no email" },
+      data: { accountId: account.accountId, leadId, klaviyoProfileId: "01PROFILEB", listIds: ["LsGone"], lastSyncedAt: new Date(), lastSyncStatus: "skipped", lastError: "the contact has no email" },
     });
-    await db().syncLog.create({ data: { accountId: account.accountId, leadId, trigger: "update_contact", status: "skipped", errorCode: "skipped", error: "contact has no email" } });
+    await db().syncLog.create({ data: { accountId: account.accountId, leadId, trigger: "update_contact", status: "skipped", errorCode: "no_email", error: "the contact has no email" } });
     const { body } = await call(getActivity as Handler, { leadId: String(leadId) });
     expect(body).toMatchObject({
-      sync: { status: "skipped", problem: { code: "skipped", reason: "no_email" } },
+      sync: { status: "skipped", problem: { code: "no_email", reason: "no_email", retryable: false } },
       profile: { lists: [{ id: "LsGone", name: null }] },
     });
+    // A row written before skip reasons had codes says only "skipped": the pane gets "other", never a guess from its sentence.
+    await db().syncLog.create({ data: { accountId: account.accountId, leadId, trigger: "update_contact", status: "skipped", errorCode: "skipped", error: "contact has no email" } });
+    expect((await call(getActivity as Handler, { leadId: String(leadId) })).body).toMatchObject({ sync: { problem: { code: "skipped", reason: "other" } } });
     klaviyo.faults.clear();
   });
 
@@ -297,7 +300,17 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
       klaviyo.addKey(KEY);
     }
     expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({
-      sync: { status: "failed", pending: false, problem: { code: "klaviyo_invalid_key", reason: null } },
+      sync: { status: "failed", pending: false, problem: { code: "klaviyo_invalid_key", reason: null, retryable: false } },
+    });
+
+    // An answer Klaviyo's API never gives is final too: the pane must not promise an automatic retry.
+    klaviyo.faults.failNext(1, { kind: "garbled" }, { operation: "create_or_update_profile" });
+    expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
+    const garbled = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+    await handleSyncLeadJob(garbled.data, { id: garbled.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
+    klaviyo.faults.clear();
+    expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({
+      sync: { status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } },
     });
   });
 });

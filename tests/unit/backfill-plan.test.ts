@@ -89,9 +89,9 @@ describe("a historical deal", () => {
   });
 
   it("is skipped, with the mapping's reason, without a usable contact", () => {
-    expect(planHistoricalDeal(parties({ _embedded: { contacts: [] } }, null), directory, account, settings)).toEqual({ skip: "deal has no main contact" });
-    expect(planHistoricalDeal(parties({}, null), directory, account, settings)).toEqual({ skip: "the deal's main contact could not be read" });
-    expect(planHistoricalDeal(parties({}, { ...contact, custom_fields_values: [] }), directory, account, settings)).toEqual({ skip: "contact has no email" });
+    expect(planHistoricalDeal(parties({ _embedded: { contacts: [] } }, null), directory, account, settings)).toEqual({ skip: "no_contact" });
+    expect(planHistoricalDeal(parties({}, null), directory, account, settings)).toEqual({ skip: "contact_unreadable" });
+    expect(planHistoricalDeal(parties({}, { ...contact, custom_fields_values: [] }), directory, account, settings)).toEqual({ skip: "no_email" });
   });
 });
 

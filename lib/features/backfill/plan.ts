@@ -3,6 +3,7 @@
 // deal, with `backfill: true` so that no Klaviyo flow fires for a deal that happened long ago. The
 // one thing history adds: a deal that is already won or lost got there at Kommo's `closed_at`,
 // not at its creation, so its Deal Won / Deal Lost event carries that time.
+import type { SkipReason } from "@/lib/outcomes";
 import type { KommoCompany, KommoContact, KommoLead, KommoPipeline } from "@/lib/integrations/kommo/api-schemas";
 import { mainContactId } from "@/lib/integrations/kommo/fields";
 import type { EventInput, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
@@ -29,7 +30,7 @@ export type DealPlan = {
   warnings: string[];
 };
 
-export type PlanOutcome = { plan: DealPlan } | { skip: string };
+export type PlanOutcome = { plan: DealPlan } | { skip: SkipReason };
 
 export function dealSnapshot({ lead, contact, company }: DealParties, directory: Directory): DealSnapshot {
   return dealSnapshotOf(lead, contact ? contactSnapshotOf(contact) : null, company?.name ?? null, directory);
@@ -37,7 +38,7 @@ export function dealSnapshot({ lead, contact, company }: DealParties, directory:
 
 export function planHistoricalDeal(parties: DealParties, directory: Directory, account: KommoAccountInfo, settings: SyncSettings): PlanOutcome {
   const { lead } = parties;
-  if (parties.contact === null && mainContactId(lead) !== null) return { skip: "the deal's main contact could not be read" };
+  if (parties.contact === null && mainContactId(lead) !== null) return { skip: "contact_unreadable" };
   const result = mapDealToKlaviyo({
     account,
     deal: dealSnapshot(parties, directory),
@@ -57,7 +58,7 @@ export function planHistoricalDeal(parties: DealParties, directory: Directory, a
     else if (operation.type === "addToList") listIds.push(operation.listId);
     else if (operation.type === "createEvent") events.push(closedAt ? atClosing(operation.event, lead, closedAt, account) : operation.event);
   }
-  if (!profile || !result.nextState.email) return { skip: "nothing to send for this deal" };
+  if (!profile || !result.nextState.email) return { skip: "nothing_to_send" };
   return {
     plan: {
       leadId: lead.id,

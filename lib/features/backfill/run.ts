@@ -15,12 +15,12 @@ import type { Account, BackfillRun } from "@/lib/db/client";
 import { db, Prisma } from "@/lib/db/client";
 import { getEnv } from "@/lib/platform/env";
 import type { JobContext } from "@/lib/jobs/worker";
-import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
+import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import { isRetryable, KommoError } from "@/lib/integrations/kommo/errors";
+import { isRetryable } from "@/lib/outcomes";
 import { loadSettings } from "@/lib/features/sync/account-settings";
-import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/integrations/klaviyo/account-client";
+import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import type { SyncSettings } from "@/lib/features/sync/settings";
 import { addListMembers, importProfiles, sendHistoricalEvents, type PendingLists } from "./klaviyo-writes";
 import { readChunk, readDirectory, type Chunk } from "./kommo-reads";
@@ -280,12 +280,6 @@ async function finish(context: Context): Promise<void> {
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
 }
 
-/** Errors that a later attempt cannot fix without a person (bad key, missing scope, revoked access). */
-function isFinal(error: unknown): boolean {
-  if (error instanceof KlaviyoError || error instanceof KlaviyoNotConnectedError) return !error.retryable;
-  if (error instanceof KommoError) return !isRetryable(error);
-  return false;
-}
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -301,7 +295,7 @@ export async function handleBackfillJob(data: unknown, context: JobContext): Pro
       context.log.warn({ runId }, "backfill taken over by a newer job; this one stops");
       return;
     }
-    const final = isFinal(error) || context.retryCount >= context.retryLimit;
+    const final = !isRetryable(error) || context.retryCount >= context.retryLimit;
     await db().backfillRun.updateMany({
       where: { id: runId, status: "running" },
       data: { lastError: message(error), ...(final && { status: "failed", finishedAt: new Date() }) },

@@ -5,21 +5,18 @@ import type { Account, BackfillRun } from "@/lib/db/client";
 import { db, Prisma } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
 import { QUEUES } from "@/lib/jobs/queues";
+import { OutcomeError } from "@/lib/outcomes";
 import type { BackfillScope } from "./scope";
 
-export class BackfillConflictError extends Error {
-  readonly code = "backfill_running";
+export class BackfillConflictError extends OutcomeError {
   constructor(readonly run: BackfillRun) {
-    super("a backfill is already queued or running for this account; wait for it to finish");
-    this.name = "BackfillConflictError";
+    super("backfill_running", "a backfill is already queued or running for this account; wait for it to finish");
   }
 }
 
-export class BackfillNotReadyError extends Error {
-  readonly code = "klaviyo_not_connected";
+export class BackfillNotReadyError extends OutcomeError {
   constructor() {
-    super("connect Klaviyo first: save a Klaviyo private API key in the settings, then start the import");
-    this.name = "BackfillNotReadyError";
+    super("klaviyo_not_connected", "connect Klaviyo first: save a Klaviyo private API key in the settings, then start the import", { httpStatus: 422 });
   }
 }
 

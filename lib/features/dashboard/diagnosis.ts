@@ -21,14 +21,10 @@ export type Notice = {
   fixInKommo?: boolean;
 };
 
-type AccountFacts = Pick<Account, "status" | "statusReason" | "paused" | "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "webhookRegisteredAt">;
+type AccountFacts = Pick<Account, "status" | "statusReason" | "paused" | "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "klaviyoKeySetAt" | "webhookRegisteredAt">;
 
 export const WIDGET_SETTINGS_PATH = "Kommo → Settings → Integrations → Klaviyo Sync";
 
-/** The key hint a Klaviyo error message names (e.g. "pk_…1a2b"), if any. */
-export function keyHintIn(message: string): string | null {
-  return /\bpk_…[A-Za-z0-9]{1,8}\b/.exec(message)?.[0] ?? /…[A-Za-z0-9]{4}\b/.exec(message)?.[0] ?? null;
-}
 
 const deals = (count: number) => `${count} ${count === 1 ? "deal" : "deals"}`;
 
@@ -37,20 +33,21 @@ function failureNotice(group: FailureGroup, account: AccountFacts): Notice {
   const replay = { affectedDeals: group.deals, action: "replay_all" as const };
   switch (group.errorCode) {
     case "klaviyo_invalid_key": {
-      const rejected = keyHintIn(group.example);
-      if (connected && rejected && account.klaviyoKeyHint && rejected !== account.klaviyoKeyHint) {
+      // A key is saved only after Klaviyo accepts it: one saved after the last rejection replaced the bad one.
+      const replacedSince = connected && account.klaviyoKeySetAt !== null && account.klaviyoKeySetAt > group.lastAt;
+      if (replacedSince) {
         return {
           tone: "warning",
           kind: "key_replaced",
           title: `The Klaviyo key was replaced: replay the ${deals(group.deals)} that failed`,
-          body: `Klaviyo rejected the old key ${rejected}. The key now set is ${account.klaviyoKeyHint}; replay the failed deals to send them with it.`,
+          body: `Klaviyo rejected the key used before. The key now set is ${account.klaviyoKeyHint ?? "a new one"}; replay the failed deals to send them with it.`,
           ...replay,
         };
       }
       return {
         tone: "critical",
         kind: "invalid_key",
-        title: `Klaviyo rejects the key ${rejected ?? account.klaviyoKeyHint ?? ""}`.trim(),
+        title: `Klaviyo rejects the key ${account.klaviyoKeyHint ?? ""}`.trim(),
         body: `${deals(group.deals)} could not be sent to Klaviyo because Klaviyo does not accept this private API key (wrong, revoked, or not a private key). Nothing is sent until the key is replaced.`,
         fix: `Create a private API key in Klaviyo (Settings → API keys, full access to Profiles, Lists and Events), paste it in ${WIDGET_SETTINGS_PATH}, then replay the failed deals here.`,
         fixInKommo: true,

@@ -1,6 +1,7 @@
 // How the dashboard words things: times (always UTC, so that two people reading one screen see the
 // same numbers), durations, outcomes, triggers and the Klaviyo operations of a sync.
 import { z } from "zod";
+import { describeCode } from "@/lib/outcomes";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const pad = (value: number) => String(value).padStart(2, "0");
@@ -81,29 +82,8 @@ export function describeTrigger(trigger: string): string {
     .join(", ");
 }
 
-const ERROR_CODE_LABELS: Record<string, string> = {
-  klaviyo_invalid_key: "Klaviyo key rejected",
-  klaviyo_missing_scope: "Klaviyo key lacks a scope",
-  klaviyo_not_connected: "Klaviyo not connected",
-  klaviyo_rate_limited: "Klaviyo rate limit",
-  klaviyo_invalid_input: "Klaviyo refused the data",
-  klaviyo_server_error: "Klaviyo error",
-  klaviyo_network: "Klaviyo unreachable",
-  klaviyo_timeout: "Klaviyo timeout",
-  kommo_reauth_required: "Kommo access withdrawn",
-  kommo_token_revoked: "Kommo access withdrawn",
-  kommo_disconnected: "Uninstalled in Kommo",
-  kommo_rate_limited: "Kommo rate limit",
-  kommo_blocked: "Kommo blocked requests",
-  kommo_network: "Kommo unreachable",
-  internal: "Internal error",
-  skipped: "Skipped",
-};
-
-export function describeErrorCode(code: string | null): string {
-  if (!code) return "";
-  return ERROR_CODE_LABELS[code] ?? code.replace(/_/g, " ");
-}
+/** The words for a sync log's code (lib/outcomes.ts holds them). */
+export const describeErrorCode = describeCode;
 
 const operationSchema = z.object({ type: z.string(), target: z.string() });
 

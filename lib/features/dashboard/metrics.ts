@@ -6,6 +6,7 @@
 // Because the sync log is pruned (SYNC_LOG_RETENTION_DAYS), its figures are gauges over sliding
 // windows (label `window`: 5m, 1h, 24h) rather than ever-growing counters: alert on them directly,
 // e.g. `kss_sync_runs{status="failed",window="1h"} > 0`.
+import type { SyncErrorCode } from "@/lib/outcomes";
 import { Gauge, Registry } from "prom-client";
 import { db, Prisma } from "@/lib/db/client";
 import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
@@ -16,7 +17,7 @@ type WindowName = keyof typeof METRIC_WINDOWS;
 const WINDOWS = Object.keys(METRIC_WINDOWS) as WindowName[];
 
 /** Error codes of attempts that ended on an API's 429 after the in-place retries (lib/features/sync/sync-lead.ts). */
-const RATE_LIMIT_CODES = { kommo: "kommo_rate_limited", klaviyo: "klaviyo_rate_limited" } as const;
+const RATE_LIMIT_CODES = { kommo: "kommo_rate_limited", klaviyo: "klaviyo_rate_limited" } as const satisfies Record<string, SyncErrorCode>;
 
 /** What each metric means; also the HELP line Prometheus shows. */
 export const METRIC_HELP = {

@@ -15,18 +15,16 @@ import { registerCrmWebhook } from "@/lib/features/install/install";
 import { enqueueLeadSyncs, enqueuePendingLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
 import { logger } from "@/lib/platform/log";
+import { OutcomeError } from "@/lib/outcomes";
 import type { AuthorizedAccount } from "./access";
 
 export type RefusalCode = "account_disconnected" | "account_paused" | "kommo_reauth_required";
 
 /** A request the account's state does not allow; the message says what to do instead. */
-export class OperationRefusedError extends Error {
-  constructor(
-    readonly code: RefusalCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "OperationRefusedError";
+export class OperationRefusedError extends OutcomeError {
+  declare readonly code: RefusalCode;
+  constructor(code: RefusalCode, message: string) {
+    super(code, message, { httpStatus: 409 });
   }
 }
 

@@ -12,7 +12,7 @@ import { getEnv } from "@/lib/platform/env";
 import { logger } from "@/lib/platform/log";
 import { clientWithToken, kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoAccount } from "@/lib/integrations/kommo/api-schemas";
-import { isRetryable } from "@/lib/integrations/kommo/errors";
+import { isRetryable } from "@/lib/outcomes";
 import { afterInstall } from "@/lib/orchestration";
 import { exchangeAuthorizationCode, type TokenPair } from "@/lib/integrations/kommo/oauth";
 import { hostRateKey, takeSlot } from "@/lib/integrations/kommo/rate";

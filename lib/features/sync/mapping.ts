@@ -1,5 +1,6 @@
 // Kommo deal -> Klaviyo operations (SPEC §3), as a pure function: the same input always gives the
 // same operations, unique_ids included, so a retried sync sends exactly what the first try sent.
+import type { SkipReason } from "@/lib/outcomes";
 import { createHash } from "node:crypto";
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { EventInput, JsonValue, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
@@ -114,7 +115,8 @@ export type NextDealState = {
 };
 
 export type MappingResult =
-  | { skip: string; warnings: string[] }
+  /** Nothing to send, and why; `detail` adds what the reason alone does not say (the bad address). */
+  | { skip: SkipReason; detail?: string; warnings: string[] }
   | { operations: SyncOperation[]; warnings: string[]; nextState: NextDealState };
 
 type Stage = { pipelineId: number | null; statusId: number | null; name: string | null };
@@ -198,15 +200,15 @@ export function eventUniqueId(
 export function mapDealToKlaviyo(input: MappingInput): MappingResult {
   const { account, deal, settings, previous } = input;
   const warnings: string[] = [];
-  if (input.changes.length === 0) return { skip: "no change to sync", warnings };
+  if (input.changes.length === 0) return { skip: "no_change", warnings };
   if (input.changes.some((change) => change.kind === "deleted")) return mapDeletion(input);
-  if (!deal) return { skip: "deal not found in Kommo", warnings };
+  if (!deal) return { skip: "deleted", warnings };
 
   const contact = deal.mainContact;
-  if (!contact) return { skip: "deal has no main contact", warnings };
+  if (!contact) return { skip: "no_contact", warnings };
   const email = contact.emails.map((value) => value.trim()).find(Boolean);
-  if (!email) return { skip: "contact has no email", warnings };
-  if (!EMAIL_PATTERN.test(email)) return { skip: `contact email "${email}" is not a valid address`, warnings };
+  if (!email) return { skip: "no_email", warnings };
+  if (!EMAIL_PATTERN.test(email)) return { skip: "invalid_email", detail: `"${email.slice(0, 254)}"`, warnings };
 
   const { lead } = deal;
   const current: Stage = { pipelineId: lead.pipelineId, statusId: lead.statusId, name: stageLabel(lead.statusId, deal.stageName) };
@@ -396,7 +398,7 @@ function previousStageRemoval(
 function mapDeletion(input: MappingInput): MappingResult {
   const { previous } = input;
   const removal = previous?.profileId ? previousStageRemoval(input, [], true) : null;
-  if (!removal || !previous) return { skip: "deal deleted in Kommo; nothing to change in Klaviyo", warnings: [] };
+  if (!removal || !previous) return { skip: "deleted_unsynced", warnings: [] };
   return {
     operations: [removal],
     warnings: [],

@@ -5,15 +5,15 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { db, type Account, type SyncStatus } from "@/lib/db/client";
 import type { JobContext } from "@/lib/jobs/worker";
-import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
+import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import { KommoError } from "@/lib/integrations/kommo/errors";
+import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
 import { loadSettings } from "./account-settings";
 import { applyOperations, type AppliedOperation } from "./apply";
 import { changesFromEvents } from "./changes";
 import { readDeal } from "./deal-reader";
-import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/integrations/klaviyo/account-client";
+import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { acquireDealLease, releaseDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
@@ -24,20 +24,11 @@ type Outcome = {
   trigger: string;
   operations: AppliedOperation[];
   error?: string;
-  errorCode?: string;
+  /** An error code for a failed attempt, the skip reason for a skipped one. */
+  errorCode?: ErrorCode | SkipReason;
 };
 
-/** Errors a person must act on (bad key, missing scope, revoked access): retrying cannot help. */
-function isFinal(error: unknown): boolean {
-  return (error instanceof KlaviyoError || error instanceof KommoError || error instanceof KlaviyoNotConnectedError) && !error.retryable;
-}
-
-function errorCode(error: unknown): string {
-  if (error instanceof KlaviyoError) return `klaviyo_${error.kind}`;
-  if (error instanceof KommoError) return error.code;
-  if (error instanceof KlaviyoNotConnectedError) return "klaviyo_not_connected";
-  return "internal";
-}
+const skipSentence = (reason: SkipReason, detail?: string) => (detail ? `${SKIP_REASONS[reason]}: ${detail}` : SKIP_REASONS[reason]);
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -135,7 +126,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
 
     if ("skip" in plan) {
       await record(
-        { status: "skipped", trigger, operations: [], error: [plan.skip, ...plan.warnings].join("; "), errorCode: "skipped" },
+        { status: "skipped", trigger, operations: [], error: [skipSentence(plan.skip, plan.detail), ...plan.warnings].join("; "), errorCode: plan.skip },
         true,
         { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null },
       );
@@ -154,10 +145,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
       await rememberProfile(account.id, deal.snapshot.mainContact.id, plan.nextState.email, result.profileId);
     }
   } catch (error) {
-    const final = isFinal(error);
+    // Errors a person must act on (bad key, missing scope, revoked access): retrying cannot help.
+    const final = !isRetryable(error);
     const status: SyncStatus = final || finalAttempt ? "failed" : "retrying";
     // A final error leaves the changes pending: fixing the cause and replaying the deal applies them.
-    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCode(error) }, false);
+    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCodeOf(error) }, false);
     if (!final) throw error;
     context.log.warn({ leadId, err: error }, "deal sync failed; it needs a person");
   }

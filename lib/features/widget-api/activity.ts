@@ -4,6 +4,7 @@
 // stored.
 import type { Account, SyncStatus } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
+import { isSkipReason, type SkipReason } from "@/lib/outcomes";
 import { klaviyoListNames } from "./list-names";
 
 export const ACTIVITY_LIMIT = 20;
@@ -23,25 +24,13 @@ const KIND_OF_METRIC: Record<string, EmailActivityKind> = {
 
 export const emailActivityKind = (metricName: string): EmailActivityKind => KIND_OF_METRIC[metricName] ?? "other";
 
-/**
- * Why a deal was skipped, as a reason the widget can put in the user's language. The sync job
- * records its skip reason as a sentence; these are the ones a sales manager can act on.
- */
-export type SkipReason = "no_contact" | "no_email" | "invalid_email" | "deleted" | "other";
-
-export function skipReason(message: string | null): SkipReason {
-  if (!message) return "other";
-  if (/^deal has no main contact/.test(message)) return "no_contact";
-  if (/^contact has no email/.test(message)) return "no_email";
-  if (/^contact email .* is not a valid address/.test(message)) return "invalid_email";
-  if (/^deal (not found|deleted) in Kommo/.test(message)) return "deleted";
-  return "other";
-}
-
 export type SyncProblem = {
-  /** SyncLog.errorCode of the last attempt, e.g. klaviyo_invalid_key, kommo_reauth_required, skipped. */
+  /** SyncLog.errorCode of the last attempt: an error code, or the skip reason when it was skipped. */
   code: string;
-  reason: SkipReason | null;
+  /** Why the deal was skipped ("other" for rows written before reasons had codes). */
+  reason: SkipReason | "other" | null;
+  /** The sync will be tried again by itself; false when a person must act (or a replay is due). */
+  retryable: boolean;
   /** The sync job's own sentence (English), shown when the widget has no words of its own for the code. */
   message: string;
 };
@@ -121,10 +110,13 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
   const latest = logs[0];
   const status = deal?.lastSyncStatus ?? "never";
   const failing = status !== "never" && status !== "ok";
+  const code = latest?.errorCode ?? (status === "skipped" ? "skipped" : "internal");
   const problem: SyncProblem | null = failing
     ? {
-        code: latest?.errorCode ?? (status === "skipped" ? "skipped" : "internal"),
-        reason: status === "skipped" ? skipReason(deal?.lastError ?? latest?.error ?? null) : null,
+        code,
+        reason: status === "skipped" ? (isSkipReason(code) ? code : "other") : null,
+        // The queue retries an attempt logged as "retrying"; "failed" has used its retries or needs a person.
+        retryable: status === "retrying",
         message: deal?.lastError ?? latest?.error ?? "",
       }
     : null;

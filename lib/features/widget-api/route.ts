@@ -3,7 +3,8 @@
 import type { Account } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
 import { ConfigError, getEnv } from "@/lib/platform/env";
-import { jsonError } from "@/lib/platform/http/errors";
+import { errorResponse, jsonError } from "@/lib/platform/http/errors";
+import { OutcomeError } from "@/lib/outcomes";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
 import { corsHeaders, isAccountOrigin, isKommoOrigin } from "./cors";
@@ -41,17 +42,18 @@ export function widgetRoute<Params = Record<string, never>>(
       const claims = await verifyWidgetToken(request.headers.get("x-auth-token"), getEnv());
       const account = await db().account.findUnique({ where: { kommoAccountId: claims.account_id } });
       if (!account || account.status === "disconnected") {
-        throw new WidgetAuthError(403, "not_installed", "the integration is not installed in this Kommo account: install it from the Kommo marketplace");
+        throw new WidgetAuthError("not_installed", "the integration is not installed in this Kommo account: install it from the Kommo marketplace");
       }
       allowedOrigin = origin === null || isAccountOrigin(origin, account);
-      if (!allowedOrigin) throw new WidgetAuthError(403, "forbidden_origin", "requests must come from this account's Kommo page");
+      if (!allowedOrigin) throw new WidgetAuthError("forbidden_origin", "requests must come from this account's Kommo page");
       if (options.adminOnly && !(await userIsAdmin(account, claims))) {
-        throw new WidgetAuthError(403, "admin_only", "only an administrator of the Kommo account can change this");
+        throw new WidgetAuthError("admin_only", "only an administrator of the Kommo account can change this");
       }
       const response = await handler(request, { account, claims, params: await routeContext.params });
       return withCors(response, origin, allowedOrigin);
     } catch (error) {
-      if (error instanceof WidgetAuthError) return withCors(jsonError(error.status, error.code, error.message), origin, allowedOrigin);
+      // Outcomes the product defined (bad token, not installed, Klaviyo not connected, ...) carry their status.
+      if (error instanceof OutcomeError) return withCors(errorResponse(error), origin, allowedOrigin);
       if (error instanceof ConfigError) return withCors(jsonError(503, "not_configured", error.message), origin, allowedOrigin);
       logger().error({ err: error, path: new URL(request.url).pathname }, "widget API request failed");
       return withCors(jsonError(500, "internal_error", "something went wrong on our side; try again in a minute"), origin, allowedOrigin);

@@ -7,12 +7,12 @@ import { applySettingsUpdate, type SettingsUpdate } from "@/lib/features/sync/se
 import { KlaviyoClient, KlaviyoError, keyHint } from "@/lib/integrations/klaviyo";
 import { sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
 import { afterKlaviyoKeySaved } from "@/lib/orchestration";
+import { OutcomeError } from "@/lib/outcomes";
 
 /** A key Klaviyo refused, with the reason in words the admin can act on (answered as 422). */
-export class KlaviyoKeyRejectedError extends Error {
+export class KlaviyoKeyRejectedError extends OutcomeError {
   constructor(message: string) {
-    super(message);
-    this.name = "KlaviyoKeyRejectedError";
+    super("klaviyo_key_rejected", message);
   }
 }
 
@@ -52,6 +52,7 @@ export async function updateSettings(account: Account, update: SettingsUpdate): 
           klaviyoAccount && {
             klaviyoApiKeyEnc: sealKlaviyoKey(account.id, update.klaviyoApiKey),
             klaviyoKeyHint: keyHint(update.klaviyoApiKey),
+            klaviyoKeySetAt: new Date(),
             klaviyoAccountId: klaviyoAccount.id,
             klaviyoAccountName: klaviyoAccount.organizationName,
           }),

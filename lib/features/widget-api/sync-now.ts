@@ -3,14 +3,14 @@
 // all. The sync job treats a `sync_now` change as a forced re-send of the deal as it is in Kommo.
 import { randomUUID } from "node:crypto";
 import type { Account } from "@/lib/db/client";
+import { OutcomeError } from "@/lib/outcomes";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
 
 /** A press that cannot lead to a sync; answered as 409 with words the widget can show. */
-export class SyncNowRefusedError extends Error {
-  constructor(readonly code: "klaviyo_not_connected" | "kommo_reauth_required" | "sync_paused", message: string) {
-    super(message);
-    this.name = "SyncNowRefusedError";
+export class SyncNowRefusedError extends OutcomeError {
+  constructor(code: "klaviyo_not_connected" | "kommo_reauth_required" | "sync_paused", message: string) {
+    super(code, message, { httpStatus: 409 });
   }
 }
 

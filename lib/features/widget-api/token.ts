@@ -3,12 +3,13 @@
 // for 30 minutes, naming the account and the user.
 import { errors as joseErrors, jwtVerify } from "jose";
 import { z } from "zod";
+import { OutcomeError } from "@/lib/outcomes";
 import { requireKommoCredentials, type Env } from "@/lib/platform/env";
 
-export class WidgetAuthError extends Error {
-  constructor(readonly status: 401 | 403, readonly code: string, message: string) {
-    super(message);
-    this.name = "WidgetAuthError";
+/** The request is not from a user of an installed account; answered 401 or 403 by its code. */
+export class WidgetAuthError extends OutcomeError {
+  constructor(code: "missing_token" | "token_expired" | "invalid_token" | "not_installed" | "forbidden_origin" | "admin_only", message: string) {
+    super(code, message);
   }
 }
 
@@ -32,7 +33,7 @@ export type WidgetClaims = z.infer<typeof claimsSchema>;
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export async function verifyWidgetToken(token: string | null, env: Env): Promise<WidgetClaims> {
-  if (!token) throw new WidgetAuthError(401, "missing_token", "X-Auth-Token header is missing; call this API through $authorizedAjax");
+  if (!token) throw new WidgetAuthError("missing_token", "X-Auth-Token header is missing; call this API through $authorizedAjax");
   const { clientId, clientSecret, redirectUri } = requireKommoCredentials(env);
   let payload: unknown;
   try {
@@ -43,16 +44,16 @@ export async function verifyWidgetToken(token: string | null, env: Env): Promise
       requiredClaims: ["exp", "iat", "aud"],
     }));
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw new WidgetAuthError(401, "token_expired", "the widget token has expired; reload the page");
+    if (error instanceof joseErrors.JWTExpired) throw new WidgetAuthError("token_expired", "the widget token has expired; reload the page");
     if (error instanceof joseErrors.JWTClaimValidationFailed) {
-      throw new WidgetAuthError(401, "invalid_token", `the widget token is not for this integration (${error.claim})`);
+      throw new WidgetAuthError("invalid_token", `the widget token is not for this integration (${error.claim})`);
     }
-    throw new WidgetAuthError(401, "invalid_token", "the widget token is invalid");
+    throw new WidgetAuthError("invalid_token", "the widget token is invalid");
   }
   const claims = claimsSchema.safeParse(payload);
-  if (!claims.success) throw new WidgetAuthError(401, "invalid_token", "the widget token lacks the account or user it is for");
+  if (!claims.success) throw new WidgetAuthError("invalid_token", "the widget token lacks the account or user it is for");
   if (claims.data.client_uuid !== clientId) {
-    throw new WidgetAuthError(401, "invalid_token", "the widget token was issued for another integration");
+    throw new WidgetAuthError("invalid_token", "the widget token was issued for another integration");
   }
   return claims.data;
 }

@@ -2,12 +2,11 @@
 import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
 import type { Account } from "@/lib/db/client";
 import { KlaviyoClient } from "@/lib/integrations/klaviyo";
+import { OutcomeError } from "@/lib/outcomes";
 
-export class KlaviyoNotConnectedError extends Error {
-  readonly retryable = false;
+export class KlaviyoNotConnectedError extends OutcomeError {
   constructor() {
-    super("no Klaviyo private key is set: enter one in the widget settings in Kommo");
-    this.name = "KlaviyoNotConnectedError";
+    super("klaviyo_not_connected", "no Klaviyo private key is set: enter one in the widget settings in Kommo");
   }
 }
 

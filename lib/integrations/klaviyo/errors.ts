@@ -1,6 +1,7 @@
 // Klaviyo failures as typed errors. Each says whether a later retry can succeed and carries a
 // message a person can act on; none ever contains the API key (at most its hint, "pk_…1a2b").
 import { z } from "zod";
+import { OutcomeError, type SyncErrorCode } from "@/lib/outcomes";
 import type { KlaviyoOperation } from "./operations";
 
 export type KlaviyoErrorKind =
@@ -27,9 +28,24 @@ export type KlaviyoErrorObject = {
   meta?: Record<string, unknown>;
 };
 
-export class KlaviyoError extends Error {
+/** The product-wide code of each kind (lib/outcomes.ts). */
+const CODE_OF_KIND = {
+  invalid_key: "klaviyo_invalid_key",
+  missing_scope: "klaviyo_missing_scope",
+  blocked: "klaviyo_blocked",
+  rate_limited: "klaviyo_rate_limited",
+  duplicate_profile: "klaviyo_duplicate_profile",
+  invalid_input: "klaviyo_invalid_input",
+  not_found: "klaviyo_not_found",
+  server_error: "klaviyo_server_error",
+  network: "klaviyo_network",
+  timeout: "klaviyo_timeout",
+  unexpected_response: "klaviyo_unexpected_response",
+} as const satisfies Record<KlaviyoErrorKind, SyncErrorCode>;
+
+export class KlaviyoError extends OutcomeError {
+  declare readonly code: SyncErrorCode;
   readonly kind: KlaviyoErrorKind;
-  readonly retryable: boolean;
   /** HTTP status, or null when no response arrived. */
   readonly status: number | null;
   /** Klaviyo operationId of the failed call. */
@@ -41,10 +57,9 @@ export class KlaviyoError extends Error {
     message: string,
     details: { retryable: boolean; status: number | null; operation: string; errors?: KlaviyoErrorObject[]; cause?: unknown },
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(CODE_OF_KIND[kind], message, { retryable: details.retryable, cause: details.cause });
     this.name = "KlaviyoError";
     this.kind = kind;
-    this.retryable = details.retryable;
     this.status = details.status;
     this.operation = details.operation;
     this.errors = details.errors ?? [];

@@ -1,5 +1,6 @@
 // Every failure of a Kommo call is a KommoError that says whether trying again later can help
 // (`retryable`), so that a job handler can retry a 429 or a 5xx but stop at once on a revoked grant.
+import { OutcomeError, type SyncErrorCode } from "@/lib/outcomes";
 
 export type KommoProblem = {
   title?: string;
@@ -9,16 +10,11 @@ export type KommoProblem = {
   validationErrors?: unknown;
 };
 
-export class KommoError extends Error {
-  /** Stable machine-readable code, e.g. for SyncLog.errorCode. */
-  readonly code: string;
-  readonly retryable: boolean;
+export class KommoError extends OutcomeError {
+  declare readonly code: SyncErrorCode;
 
-  constructor(code: string, message: string, options: { retryable: boolean; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retryable = options.retryable;
+  constructor(code: SyncErrorCode, message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -28,8 +24,8 @@ export class KommoApiError extends KommoError {
   readonly detail?: string;
   readonly problem?: KommoProblem;
 
-  constructor(status: number, message: string, options: { retryable: boolean; problem?: KommoProblem; code?: string }) {
-    super(options.code ?? `kommo_http_${status}`, message, { retryable: options.retryable });
+  constructor(status: number, message: string, options: { retryable: boolean; problem?: KommoProblem; code?: SyncErrorCode }) {
+    super(options.code ?? (status >= 500 ? "kommo_server_error" : "kommo_client_error"), message, { retryable: options.retryable });
     this.status = status;
     this.problem = options.problem;
     this.detail = options.problem?.detail;
@@ -59,7 +55,7 @@ export class KommoBlockedError extends KommoApiError {
 /** The token endpoint refused a grant or our client credentials. */
 export class KommoOAuthError extends KommoError {
   constructor(
-    code: string,
+    code: "kommo_oauth_unavailable" | "kommo_client_rejected" | "kommo_code_rejected" | "kommo_token_revoked",
     message: string,
     readonly status: number,
     readonly hint: string | undefined,
@@ -109,9 +105,4 @@ export class KommoAbortedError extends KommoError {
 
 export function isKommoError(error: unknown): error is KommoError {
   return error instanceof KommoError;
-}
-
-/** Unknown errors (bugs, database hiccups) are retried: the queue's retry limit bounds them. */
-export function isRetryable(error: unknown): boolean {
-  return isKommoError(error) ? error.retryable : true;
 }

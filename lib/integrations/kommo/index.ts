@@ -22,6 +22,5 @@ export {
   KommoRateLimitedError,
   KommoResponseError,
   isKommoError,
-  isRetryable,
 } from "./errors";
 export { contactEmails, contactPhones, mainContactId, LOST_STATUS_ID, WON_STATUS_ID } from "./fields";

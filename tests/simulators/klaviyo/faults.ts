@@ -8,7 +8,9 @@ export type Fault =
   /** Answer normally, but only after a delay. */
   | { kind: "slow"; delayMs: number }
   /** Drop the connection without an answer. */
-  | { kind: "reset" };
+  | { kind: "reset" }
+  /** A 200 whose body is not the JSON:API document the operation answers with (a proxy's page, a changed API). */
+  | { kind: "garbled" };
 
 export type FaultOptions = {
   /** Only calls of this operation (Klaviyo operationId). */

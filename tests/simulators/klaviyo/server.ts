@@ -297,6 +297,7 @@ function validationResponse(errors: { pointer: string; detail: string }[]): SimR
 }
 
 function faultResponse(fault: Exclude<Fault, { kind: "reset" | "slow" }>): SimResponse {
+  if (fault.kind === "garbled") return { status: 200, headers: {}, body: { unexpected: true } };
   if (fault.kind === "html403") {
     return {
       status: 403,

@@ -1,7 +1,7 @@
 // POST /api/widget/backfill: an account admin starts the import of existing deals (202, or 409 while
 // one is queued or running). GET: the latest run's progress, which the settings panel polls.
 import { NextResponse } from "next/server";
-import { startBackfill, BackfillConflictError, BackfillNotReadyError, latestBackfill } from "@/lib/features/backfill/runs";
+import { startBackfill, latestBackfill } from "@/lib/features/backfill/runs";
 import { backfillRequestSchema, backfillView } from "@/lib/features/backfill/scope";
 import { jsonError } from "@/lib/platform/http/errors";
 import { zodMessage } from "@/lib/platform/http/zod";
@@ -31,14 +31,9 @@ export const POST = widgetRoute(
     }
     const parsed = backfillRequestSchema.safeParse(body);
     if (!parsed.success) return jsonError(400, "invalid_backfill", zodMessage(parsed.error));
-    try {
-      const run = await startBackfill(account, parsed.data.scope ?? {});
-      return NextResponse.json({ id: run.id, status: "queued" }, { status: 202 });
-    } catch (error) {
-      if (error instanceof BackfillConflictError) return jsonError(409, error.code, error.message);
-      if (error instanceof BackfillNotReadyError) return jsonError(422, error.code, error.message);
-      throw error;
-    }
+    // A run already going (409) or Klaviyo not connected (422) is answered by widgetRoute from the error.
+    const run = await startBackfill(account, parsed.data.scope ?? {});
+    return NextResponse.json({ id: run.id, status: "queued" }, { status: 202 });
   },
   { adminOnly: true },
 );

@@ -4,7 +4,7 @@ import { NextResponse } from "next/server";
 import { jsonError } from "@/lib/platform/http/errors";
 import { KlaviyoError } from "@/lib/integrations/klaviyo";
 import { loadSettings, settingsView } from "@/lib/features/sync/account-settings";
-import { KlaviyoKeyRejectedError, updateSettings } from "@/lib/features/widget-api/settings-save";
+import { updateSettings } from "@/lib/features/widget-api/settings-save";
 import { settingsUpdateSchema } from "@/lib/features/sync/settings";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 import { zodMessage } from "@/lib/platform/http/zod";
@@ -30,7 +30,7 @@ export const PUT = widgetRoute(
     try {
       return NextResponse.json(await updateSettings(account, update.data));
     } catch (error) {
-      if (error instanceof KlaviyoKeyRejectedError) return jsonError(422, "klaviyo_key_rejected", error.message);
+      // A rejected key is answered 422 by widgetRoute; Klaviyo failing to answer is said here in its own words.
       if (error instanceof KlaviyoError) return jsonError(502, "klaviyo_unavailable", `Klaviyo could not check the key right now (${error.message}); try again`);
       throw error;
     }

@@ -2,7 +2,7 @@
 import { NextResponse } from "next/server";
 import { jsonError } from "@/lib/platform/http/errors";
 import { KlaviyoError } from "@/lib/integrations/klaviyo";
-import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/integrations/klaviyo/account-client";
+import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
 export const dynamic = "force-dynamic";
@@ -18,9 +18,8 @@ export const GET = widgetRoute(async (_request, { account }) => {
         .sort((a, b) => a.name.localeCompare(b.name)),
     });
   } catch (error) {
-    if (error instanceof KlaviyoNotConnectedError) return jsonError(409, "klaviyo_not_connected", error.message);
     if (error instanceof KlaviyoError) {
-      return jsonError(error.retryable ? 502 : 422, `klaviyo_${error.kind}`, `Klaviyo did not return the lists: ${error.message}`);
+      return jsonError(error.retryable ? 502 : 422, error.code, `Klaviyo did not return the lists: ${error.message}`);
     }
     throw error;
   }

@@ -5,7 +5,7 @@ import { jsonError } from "@/lib/platform/http/errors";
 import { zodMessage } from "@/lib/platform/http/zod";
 import { leadParamsSchema } from "@/lib/features/widget-api/lead-id";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
-import { requestSyncNow, SyncNowRefusedError } from "@/lib/features/widget-api/sync-now";
+import { requestSyncNow } from "@/lib/features/widget-api/sync-now";
 
 export const dynamic = "force-dynamic";
 
@@ -14,11 +14,7 @@ export const OPTIONS = widgetPreflight;
 export const POST = widgetRoute<{ leadId: string }>(async (_request, { account, params }) => {
   const parsed = leadParamsSchema.safeParse(params);
   if (!parsed.success) return jsonError(400, "invalid_lead_id", zodMessage(parsed.error));
-  try {
-    await requestSyncNow(account, parsed.data.leadId);
-  } catch (error) {
-    if (error instanceof SyncNowRefusedError) return jsonError(409, error.code, error.message);
-    throw error;
-  }
+  // A press that cannot lead to a sync is answered 409 by widgetRoute from its SyncNowRefusedError.
+  await requestSyncNow(account, parsed.data.leadId);
   return NextResponse.json({ status: "queued", leadId: parsed.data.leadId }, { status: 202 });
 });

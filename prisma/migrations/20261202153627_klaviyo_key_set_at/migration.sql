@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Account" ADD COLUMN     "klaviyoKeySetAt" TIMESTAMPTZ(3);
