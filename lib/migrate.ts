@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { createBoss } from "@/lib/jobs/boss";
 import { prepareQueues } from "@/lib/jobs/queues";
+import { ALL_JOBS } from "@/lib/worker";
 
 const projectRoot = path.resolve(__dirname, "..");
 
@@ -32,7 +33,7 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
   const boss = createBoss(databaseUrl, "migrator");
   await boss.start();
   try {
-    await prepareQueues(boss);
+    await prepareQueues(boss, ALL_JOBS);
   } finally {
     await boss.stop({ graceful: false, wait: true });
   }

@@ -1,7 +1,7 @@
 // Entry point of the worker role (`npm run start:worker`, or started by `npm start`).
 import { getEnv } from "@/lib/platform/env";
 import { logger } from "@/lib/platform/log";
-import { jobHandlers } from "./worker";
+import { ALL_JOBS } from "./worker";
 import { startWorker } from "@/lib/jobs/worker";
 
 async function main() {
@@ -10,7 +10,7 @@ async function main() {
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
   const worker = await startWorker({
     databaseUrl: env.DATABASE_URL,
-    handlers: jobHandlers,
+    jobs: ALL_JOBS,
     log,
     concurrency: env.WORKER_CONCURRENCY,
     maintenanceIntervalSeconds: env.QUEUE_MAINTENANCE_SECONDS,

@@ -1,20 +1,15 @@
-// Which function runs the jobs of which queue. Domain modules own the handlers; this is the index.
-import { handleActivityPollJob } from "@/lib/features/activity/poll";
-import { handleBackfillJob } from "@/lib/features/backfill/run";
-import { handlePruneSyncLogJob } from "@/lib/features/dashboard/retention";
-import { handleKommoInstallJob } from "@/lib/features/install/install-job";
-import { handleReconcileJob } from "@/lib/features/reconcile/reconcile";
-import { handleSyncLeadJob } from "@/lib/features/sync/sync-lead";
-import { handleAccountTickJob } from "@/lib/features/schedule/account-tick";
-import { QUEUES } from "@/lib/jobs/queues";
-import type { JobHandler } from "@/lib/jobs/worker";
+// Every job of the product, each defined in its feature (defineJob). The workers run these; the
+// migration creates their queues from the same list.
+import { activityPollJob } from "@/lib/features/activity/poll";
+import { backfillJob } from "@/lib/features/backfill/backfill-job";
+import { pruneSyncLogJob } from "@/lib/features/dashboard/retention";
+import { kommoInstallJob } from "@/lib/features/install/install-job";
+import { reconcileJob } from "@/lib/features/reconcile/reconcile";
+import { accountTickJob } from "@/lib/features/schedule/account-tick";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
+import type { Job } from "@/lib/jobs/define-job";
 
-export const jobHandlers: Partial<Record<string, JobHandler>> = {
-  [QUEUES.kommoInstall.name]: handleKommoInstallJob,
-  [QUEUES.syncLead.name]: handleSyncLeadJob,
-  [QUEUES.pruneSyncLog.name]: handlePruneSyncLogJob,
-  [QUEUES.accountTick.name]: handleAccountTickJob,
-  [QUEUES.activityPoll.name]: handleActivityPollJob,
-  [QUEUES.reconcile.name]: handleReconcileJob,
-  [QUEUES.backfill.name]: handleBackfillJob,
-};
+export const ALL_JOBS = [syncLeadJob, kommoInstallJob, pruneSyncLogJob, accountTickJob, activityPollJob, reconcileJob, backfillJob] as readonly Job[];
+
+/** The queues a healthy installation has (the dead-letter queue besides). */
+export const JOB_NAMES: readonly string[] = ALL_JOBS.map((job) => job.name);

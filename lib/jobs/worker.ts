@@ -4,25 +4,17 @@
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { createBoss } from "./boss";
-import { ALL_QUEUES, prepareQueues, type QueueDefinition } from "./queues";
+import type { Job } from "./define-job";
+import { prepareQueues } from "./queues";
 
-export type JobContext = {
-  id: string;
-  queue: string;
-  /** 0 on the first run, n on the n-th retry. */
-  retryCount: number;
-  retryLimit: number;
-  log: Logger;
-};
-
-export type JobHandler = (data: unknown, context: JobContext) => Promise<void>;
+export type { JobContext } from "./define-job";
 
 export type WorkerOptions = {
   databaseUrl: string;
-  handlers: Partial<Record<string, JobHandler>>;
+  /** The jobs this worker runs (lib/worker.ts lists them all). */
+  jobs: readonly Job[];
   log: Logger;
   concurrency: number;
-  queues?: QueueDefinition[];
   /** How often an idle worker looks for new jobs. */
   pollingIntervalSeconds?: number;
   /** How often it looks for jobs of dead workers. */
@@ -38,23 +30,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const boss = createBoss(options.databaseUrl, "worker", options.maintenanceIntervalSeconds);
   boss.on("error", (error) => options.log.error({ err: error }, "queue error"));
   await boss.start();
-  const queues = options.queues ?? ALL_QUEUES;
-  await prepareQueues(boss, queues);
+  await prepareQueues(boss, options.jobs);
 
-  for (const queue of queues) {
-    const handler = options.handlers[queue.name];
-    if (!handler) continue;
-    const slots = queue.concurrency ?? options.concurrency;
+  for (const definition of options.jobs) {
+    const slots = definition.concurrency ?? options.concurrency;
     for (let slot = 0; slot < slots; slot++) {
       await boss.work(
-        queue.name,
+        definition.name,
         { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
         async ([job]) => {
           if (!job) return;
-          const log = options.log.child({ queue: queue.name, jobId: job.id, retry: job.retryCount });
+          const log = options.log.child({ queue: definition.name, jobId: job.id, retry: job.retryCount });
           const startedAt = Date.now();
           try {
-            await handler(job.data, { id: job.id, queue: queue.name, retryCount: job.retryCount, retryLimit: job.retryLimit, log });
+            await definition.handle(job.data, { id: job.id, queue: definition.name, retryCount: job.retryCount, retryLimit: job.retryLimit, log });
             log.debug({ ms: Date.now() - startedAt }, "job done");
           } catch (error) {
             const final = job.retryCount >= job.retryLimit;

@@ -12,14 +12,14 @@ import { GET as getBackfill, POST as postBackfill } from "@/app/api/widget/backf
 import { db } from "@/lib/db/client";
 import { resetEnvForTests } from "@/lib/platform/env";
 import { resumeBackfills } from "@/lib/features/schedule/account-tick";
-import { jobHandlers } from "@/lib/worker";
-import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { callWidget, connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
 import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
 import { cleanEnvironment, projectRoot } from "../helpers/processes";
 import type { KlaviyoSimulator, SimAccount } from "../simulators/klaviyo";
 import { LOST, WON, type KommoSimulator } from "../simulators/kommo";
+import { backfillJob } from "@/lib/features/backfill/backfill-job";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 const LARGE_RUN = Number(process.env.BACKFILL_TEST_DEALS ?? 10_000);
 
@@ -46,11 +46,10 @@ afterAll(async () => {
 const startInProcessWorker = async () =>
   (worker ??= await startWorker({
     databaseUrl: process.env.DATABASE_URL!,
-    handlers: jobHandlers,
+    jobs: [backfillJob, syncLeadJob],
     log: pino({ level: "silent" }),
     concurrency: 2,
-    queues: [QUEUES.deadLetter, QUEUES.backfill, QUEUES.syncLead],
-  }));
+      }));
 
 type Seeded = {
   leadId: number;

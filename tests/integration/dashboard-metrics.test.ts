@@ -5,9 +5,10 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/metrics/route";
 import { resetEnvForTests } from "@/lib/platform/env";
 import { senderBoss } from "@/lib/jobs/boss";
-import { DEAD_LETTER_QUEUE, QUEUES } from "@/lib/jobs/queues";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { createAccountRow, insertLogRows } from "./dashboard-fixtures";
 import { closeConnections, sql } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 const TOKEN = "metrics-token-for-the-integration-tests";
 
@@ -60,7 +61,7 @@ describe("GET /api/metrics", () => {
       { leadId: 5, status: "failed", createdAt: recent(90), errorCode: "klaviyo_invalid_key", klaviyoCalls: 1 },
     ]);
     const boss = await senderBoss();
-    await boss.send(QUEUES.syncLead.name, { accountId: account.id, leadId: 6 });
+    await boss.send(syncLeadJob.name, { accountId: account.id, leadId: 6 });
     await boss.send(DEAD_LETTER_QUEUE, { accountId: account.id, leadId: 5 });
 
     const response = await scrape(`Bearer ${TOKEN}`);
@@ -78,10 +79,10 @@ describe("GET /api/metrics", () => {
     expect(grew("kss_api_calls", { api: "klaviyo", window: "24h" })).toBe(10);
     expect(grew("kss_rate_limited_syncs", { api: "klaviyo", window: "5m" })).toBe(1);
     expect(grew("kss_rate_limited_syncs", { api: "kommo", window: "1h" })).toBe(1);
-    expect(grew("kss_queue_jobs", { queue: QUEUES.syncLead.name, state: "created" })).toBe(1);
+    expect(grew("kss_queue_jobs", { queue: syncLeadJob.name, state: "created" })).toBe(1);
     expect(grew("kss_queue_jobs", { queue: DEAD_LETTER_QUEUE, state: "created" })).toBe(1);
     expect(grew("kss_open_failures")).toBe(1);
-    expect(after("kss_queue_oldest_waiting_seconds", { queue: QUEUES.syncLead.name })).toBeGreaterThanOrEqual(0);
+    expect(after("kss_queue_oldest_waiting_seconds", { queue: syncLeadJob.name })).toBeGreaterThanOrEqual(0);
     expect(after("kss_sync_duration_seconds", { quantile: "0.5", window: "5m" })).toBeGreaterThan(0);
 
     // Cross-check against the database as a whole, not only this test's rows.

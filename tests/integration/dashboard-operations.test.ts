@@ -6,11 +6,12 @@ import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { dismissFailures, OperationRefusedError, replayFailures, reregisterWebhook, setPaused } from "@/lib/features/dashboard/operations";
 import { db } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
-import { DEAD_LETTER_QUEUE, QUEUES } from "@/lib/jobs/queues";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { syncLeadSingletonKey } from "@/lib/features/sync/lead-jobs";
 import type { KommoSimulator } from "../simulators/kommo";
 import { insertLogRows } from "./dashboard-fixtures";
 import { closeConnections, installAccount, jobsOf, sql, startKommo } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 let kommo: KommoSimulator;
 
@@ -46,7 +47,7 @@ const resolutions = async (accountId: string) =>
   );
 
 const queuedLeads = async (accountId: string) =>
-  (await jobsOf(QUEUES.syncLead.name, accountId)).filter((job) => job.state === "created").map((job) => job.singleton_key);
+  (await jobsOf(syncLeadJob.name, accountId)).filter((job) => job.state === "created").map((job) => job.singleton_key);
 
 async function deadLetter(accountId: string, leadId: number) {
   await (await senderBoss()).send(DEAD_LETTER_QUEUE, { accountId, leadId });
@@ -92,7 +93,7 @@ describe("replay", () => {
     expect(await replayFailures(mine, { kind: "ids", ids: [foreign!] })).toEqual({ deals: 0 });
     expect(await dismissFailures(mine, { kind: "ids", ids: [foreign!] })).toEqual({ deals: 0 });
     expect(await resolutions(theirs.id)).toEqual({ 9: null });
-    expect(await jobsOf(QUEUES.syncLead.name, theirs.id)).toEqual([]);
+    expect(await jobsOf(syncLeadJob.name, theirs.id)).toEqual([]);
   });
 
   it("is refused while the account is paused or uninstalled, and changes nothing", async () => {
@@ -104,7 +105,7 @@ describe("replay", () => {
       expect((refused as OperationRefusedError).code).toBe(state.paused ? "account_paused" : "account_disconnected");
     }
     expect(await resolutions(account.id)).toEqual({ 1: null });
-    expect(await jobsOf(QUEUES.syncLead.name, account.id)).toEqual([]);
+    expect(await jobsOf(syncLeadJob.name, account.id)).toEqual([]);
   });
 });
 
@@ -123,7 +124,7 @@ describe("dismiss", () => {
     expect(await resolutions(account.id)).toEqual({ 7: "dismissed", 8: null });
     const pending = await sql<{ leadId: number }>(`SELECT "leadId" FROM "InboundEvent" WHERE "accountId" = $1 AND "processedAt" IS NULL`, [account.id]);
     expect(pending.map((row) => row.leadId)).toEqual([8]);
-    expect(await jobsOf(QUEUES.syncLead.name, account.id)).toEqual([]);
+    expect(await jobsOf(syncLeadJob.name, account.id)).toEqual([]);
     expect(await jobsOf(DEAD_LETTER_QUEUE, account.id)).toEqual([]);
   });
 });

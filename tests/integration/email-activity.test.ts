@@ -4,11 +4,9 @@
 // not in the CRM costs pages of events and nothing else.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollAccountActivity } from "@/lib/features/activity/poll";
+import { pollAccountActivity, activityPollJob } from "@/lib/features/activity/poll";
 import { db } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
-import { jobHandlers } from "@/lib/worker";
-import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker } from "@/lib/jobs/worker";
 import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";
 import { installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
@@ -128,14 +126,13 @@ describe("email activity to Kommo notes", () => {
     const pollViaWorker = async () => {
       const worker = await startWorker({
         databaseUrl: process.env.DATABASE_URL!,
-        handlers: jobHandlers,
+        jobs: [activityPollJob],
         log: pino({ level: "silent" }),
         concurrency: 1,
         pollingIntervalSeconds: 0.5,
-        queues: [QUEUES.deadLetter, QUEUES.activityPoll],
-      });
+              });
       try {
-        const jobId = await (await senderBoss()).send(QUEUES.activityPoll.name, { accountId: installed.accountId }, { singletonKey: installed.accountId });
+        const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId }, { singletonKey: installed.accountId });
         const deadline = Date.now() + 20_000;
         for (;;) {
           const [row] = await sql<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [jobId]);

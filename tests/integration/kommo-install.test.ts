@@ -7,8 +7,6 @@ import { GET as callback } from "@/app/api/kommo/oauth/callback/route";
 import { GET as startConsent } from "@/app/api/kommo/oauth/start/route";
 import { db } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/platform/crypto";
-import { jobHandlers } from "@/lib/worker";
-import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { beginInstall } from "@/lib/features/install/install";
 import { installWithin } from "@/lib/features/install/install-runner";
@@ -16,6 +14,7 @@ import { createOAuthState } from "@/lib/features/install/oauth-state";
 import { tokenContext } from "@/lib/integrations/kommo/tokens";
 import type { KommoSimulator } from "../simulators/kommo";
 import { CLIENT_ID, closeConnections, newKommoAccountId, sql, startKommo } from "./kommo-fixtures";
+import { kommoInstallJob } from "@/lib/features/install/install-job";
 
 let kommo: KommoSimulator;
 let worker: RunningWorker | undefined;
@@ -27,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop({ timeoutMs: 1000 });
   // The install jobs of these tests are finished or cancelled; they would only pin the queue.
-  await sql("DELETE FROM pgboss.job WHERE name = $1", [QUEUES.kommoInstall.name]);
+  await sql("DELETE FROM pgboss.job WHERE name = $1", [kommoInstallJob.name]);
   await closeConnections(kommo);
 });
 
@@ -72,7 +71,7 @@ async function eventually<T>(read: () => Promise<T>, expected: T): Promise<T> {
 const installJobs = (host: string) =>
   sql<{ state: string; data: Record<string, string> }>(
     "SELECT state, data FROM pgboss.job WHERE name = $1 AND data->>'host' = $2 ORDER BY created_on",
-    [QUEUES.kommoInstall.name, host],
+    [kommoInstallJob.name, host],
   );
 
 describe("install by the widget's server-to-server call", () => {
@@ -216,11 +215,10 @@ describe("install by the widget's server-to-server call", () => {
 
     worker = await startWorker({
       databaseUrl: process.env.DATABASE_URL!,
-      handlers: jobHandlers,
+      jobs: [kommoInstallJob],
       log: pino({ level: "silent" }),
       concurrency: 1,
-      queues: [QUEUES.deadLetter, QUEUES.kommoInstall],
-      pollingIntervalSeconds: 0.5,
+            pollingIntervalSeconds: 0.5,
     });
     const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });

@@ -6,11 +6,11 @@ import { GET as revoke } from "@/app/api/kommo/revoke/route";
 import { POST as webhook } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
 import { encryptSecret } from "@/lib/platform/crypto";
-import { QUEUES } from "@/lib/jobs/queues";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { fireWebhook, type KommoSimulator } from "../simulators/kommo";
 import { CLIENT_ID, CLIENT_SECRET, closeConnections, installAccount, jobsOf, newKommoAccountId, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 let kommo: KommoSimulator;
 
@@ -67,7 +67,7 @@ describe("revoke hook", () => {
     }
 
     expect(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } })).toEqual(before);
-    expect(await jobsOf(QUEUES.syncLead.name, installed.accountId)).toHaveLength(2);
+    expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(2);
   });
 
   it("disconnects the account on a signed call: tokens, Klaviyo key and queued syncs are gone", async () => {
@@ -91,9 +91,9 @@ describe("revoke hook", () => {
     });
     expect(row.statusReason).toContain("revoked in Kommo");
     expect(row.disconnectedAt).toBeInstanceOf(Date);
-    expect(await jobsOf(QUEUES.syncLead.name, installed.accountId)).toHaveLength(0);
+    expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(0);
     // Another account is untouched.
-    expect(await jobsOf(QUEUES.syncLead.name, bystander.accountId)).toHaveLength(2);
+    expect(await jobsOf(syncLeadJob.name, bystander.accountId)).toHaveLength(2);
     expect((await db().account.findUniqueOrThrow({ where: { id: bystander.accountId } })).status).toBe("installed");
 
     // Nothing can call Kommo for it any more, and its webhooks are answered but not recorded.
@@ -109,7 +109,7 @@ describe("revoke hook", () => {
     );
     expect(late.status).toBe(200);
     expect(await db().inboundEvent.count({ where: { accountId: installed.accountId } })).toBe(0);
-    expect(await jobsOf(QUEUES.syncLead.name, installed.accountId)).toHaveLength(0);
+    expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(0);
   });
 
   it("answers 200 to a signed call for an account it never had", async () => {

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/kommo/webhooks/[hookKey]/route";
 import { db } from "@/lib/db/client";
-import { QUEUES } from "@/lib/jobs/queues";
 import { encodeKommoForm, fireWebhook, type KommoSimulator } from "../simulators/kommo";
 import { closeConnections, installAccount, jobsOf, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 let kommo: KommoSimulator;
 let account: InstalledAccount;
@@ -32,7 +32,7 @@ const deliver = (body: string, hookKey = account.hookKey, contentType?: string) 
   fireWebhook((request) => POST(request, { params: Promise.resolve({ hookKey }) }), body, contentType);
 
 const eventsOf = (accountId = account.accountId) => db().inboundEvent.findMany({ where: { accountId }, orderBy: { receivedAt: "asc" } });
-const syncJobs = (accountId = account.accountId) => jobsOf(QUEUES.syncLead.name, accountId);
+const syncJobs = (accountId = account.accountId) => jobsOf(syncLeadJob.name, accountId);
 
 function seedWonLead() {
   const contact = kommo.seedContact(account.kommoAccountId, { firstName: "Ada", lastName: "Lovelace", emails: ["ada@example.com"] });
@@ -78,7 +78,7 @@ describe("CRM webhook intake", () => {
     expect((await deliver(body)).status).toBe(200);
     // The first sync already ran, so the queue's one-job-per-lead rule no longer stands in the way.
     await sql("UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE name = $1 AND data->>'accountId' = $2", [
-      QUEUES.syncLead.name,
+      syncLeadJob.name,
       account.accountId,
     ]);
 
@@ -203,7 +203,7 @@ describe("CRM webhook intake", () => {
     const { lead } = seedWonLead();
     const body = kommo.leadWebhookBody(account.kommoAccountId, lead.id, "status");
     // Make the job insert fail inside the transaction (the queue's partition refuses new rows).
-    await sql(`ALTER TABLE pgboss.job ADD CONSTRAINT kommo_test_no_jobs CHECK (name <> '${QUEUES.syncLead.name}') NOT VALID`);
+    await sql(`ALTER TABLE pgboss.job ADD CONSTRAINT kommo_test_no_jobs CHECK (name <> '${syncLeadJob.name}') NOT VALID`);
     try {
       const failed = await deliver(body);
       expect(failed.status).toBe(503);

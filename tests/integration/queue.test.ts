@@ -4,7 +4,8 @@ import pg from "pg";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
-import type { QueueDefinition } from "@/lib/jobs/queues";
+import { z } from "zod";
+import { defineJob } from "@/lib/jobs/define-job";
 
 const databaseUrl = process.env.DATABASE_URL!;
 const pool = new pg.Pool({ connectionString: databaseUrl });
@@ -35,24 +36,18 @@ async function jobRow(id: string) {
 
 describe("durable queue", () => {
   it("retries a failing job with backoff until it succeeds", async () => {
-    const queue: QueueDefinition = {
-      name: "test-flaky",
-      options: { retryLimit: 3, retryDelay: 1, retryBackoff: true },
-      concurrency: 1,
-    };
     const attempts: number[] = [];
-    worker = await startWorker({
-      databaseUrl,
-      log,
+    const flaky = defineJob({
+      name: "test-flaky",
+      payload: z.object({ hello: z.string() }),
+      queue: { retryLimit: 3, retryDelay: 1, retryBackoff: true },
       concurrency: 1,
-      queues: [queue],
-      handlers: {
-        "test-flaky": async (_data, context) => {
-          attempts.push(Date.now());
-          if (context.retryCount < 2) throw new Error(`attempt ${context.retryCount + 1} fails`);
-        },
+      run: async (_payload, context) => {
+        attempts.push(Date.now());
+        if (context.retryCount < 2) throw new Error(`attempt ${context.retryCount + 1} fails`);
       },
     });
+    worker = await startWorker({ databaseUrl, log, concurrency: 1, jobs: [flaky] });
     const id = await worker.boss.send("test-flaky", { hello: "world" });
     expect(id).toBeTruthy();
 
@@ -68,27 +63,19 @@ describe("durable queue", () => {
 
   it("on stop, lets a running job finish and hands back one that runs past the grace period", async () => {
     await worker?.stop({ timeoutMs: 1000 });
-    const queues: QueueDefinition[] = [
-      { name: "test-short-job", options: { retryLimit: 2, retryDelay: 1 }, concurrency: 1 },
-      { name: "test-long-job", options: { retryLimit: 2, retryDelay: 1 }, concurrency: 1 },
-    ];
     const finished: string[] = [];
-    const stopping = await startWorker({
-      databaseUrl,
-      log,
-      concurrency: 1,
-      queues,
-      handlers: {
-        "test-short-job": async () => {
-          await sleep(1500);
-          finished.push("short");
+    const slowJob = (name: string, ms: number, label: string) =>
+      defineJob({
+        name,
+        payload: z.object({}),
+        queue: { retryLimit: 2, retryDelay: 1 },
+        concurrency: 1,
+        run: async () => {
+          await sleep(ms);
+          finished.push(label);
         },
-        "test-long-job": async () => {
-          await sleep(8000);
-          finished.push("long");
-        },
-      },
-    });
+      });
+    const stopping = await startWorker({ databaseUrl, log, concurrency: 1, jobs: [slowJob("test-short-job", 1500, "short"), slowJob("test-long-job", 8000, "long")] });
     const shortId = await stopping.boss.send("test-short-job", {});
     const longId = await stopping.boss.send("test-long-job", {});
     expect((await waitForState(shortId!, "active"))?.state).toBe("active");

@@ -5,14 +5,13 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { jobHandlers } from "@/lib/worker";
-import { QUEUES } from "@/lib/jobs/queues";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { reconcileAccount } from "@/lib/features/reconcile/reconcile";
 import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
 import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
 import { deletionRequests, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
 import { deleteContact, deleteLead, LOST, WON, type KommoSimulator } from "../simulators/kommo";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 let kommo: KommoSimulator;
 let klaviyo: KlaviyoSimulator;
@@ -23,11 +22,10 @@ beforeAll(async () => {
   ({ kommo, klaviyo } = await startSimulators());
   worker = await startWorker({
     databaseUrl: process.env.DATABASE_URL!,
-    handlers: jobHandlers,
+    jobs: [syncLeadJob],
     log: pino({ level: "silent" }),
     concurrency: 2,
-    queues: [QUEUES.deadLetter, QUEUES.syncLead],
-  });
+      });
 });
 
 afterAll(async () => {

@@ -2,13 +2,12 @@
 // to Klaviyo that carries the profile's new stage (plus the list moves the mapping asks for). The
 // contact comes from our cache until Kommo reports a change of it; then it is read again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUES } from "@/lib/jobs/queues";
 import { logger } from "@/lib/platform/log";
-import { handleSyncLeadJob } from "@/lib/features/sync/sync-lead";
 import { ALL_SCOPES, type KlaviyoSimulator, type SimAccount } from "../simulators/klaviyo";
 import { WON, type KommoSimulator } from "../simulators/kommo";
 import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
 import { deliverCrmWebhook, installAccount, jobsOf, type InstalledAccount } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 const KEY = "pk_sync_calls_test_000001";
 
@@ -51,11 +50,11 @@ const deliver = (body: string) => deliverCrmWebhook(installed.hookKey, body);
 
 /** Run the lead's queued sync job as the worker would; the calls it made, by route and operation. */
 async function syncAndCount(leadId: number) {
-  const job = (await jobsOf(QUEUES.syncLead.name, installed.accountId)).find((row) => row.data.leadId === leadId && row.state === "created");
+  const job = (await jobsOf(syncLeadJob.name, installed.accountId)).find((row) => row.data.leadId === leadId && row.state === "created");
   expect(job).toBeDefined();
   kommo.resetCounters();
   const klaviyoBefore = klaviyo.requests.length;
-  await handleSyncLeadJob(job!.data, { id: job!.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: 0, log: logger() });
+  await syncLeadJob.handle(job!.data, { id: job!.id, queue: syncLeadJob.name, retryCount: 0, retryLimit: 0, log: logger() });
   return {
     leads: kommo.count("GET /api/v4/leads/:id"),
     contacts: kommo.count("GET /api/v4/contacts/:id"),

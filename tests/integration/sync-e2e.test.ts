@@ -7,8 +7,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { jobHandlers } from "@/lib/worker";
-import { QUEUES } from "@/lib/jobs/queues";
+import { ALL_JOBS } from "@/lib/worker";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { startSimulators, stopSimulators } from "./account-fixtures";
 import { deliverCrmWebhook, installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
@@ -17,6 +16,7 @@ import { widgetToken } from "../helpers/widget-token";
 import { ALL_SCOPES, type KlaviyoSimulator } from "../simulators/klaviyo";
 import type { SimAccount as KlaviyoAccount } from "../simulators/klaviyo";
 import { LOST, WON, type KommoSimulator } from "../simulators/kommo";
+import { backfillJob } from "@/lib/features/backfill/backfill-job";
 
 let kommo: KommoSimulator;
 let klaviyo: KlaviyoSimulator;
@@ -92,11 +92,10 @@ async function setUpAccount(klaviyoKey: string): Promise<Scenario> {
 async function finishInitialBackfill(accountId: string) {
   const backfillWorker = await startWorker({
     databaseUrl: process.env.DATABASE_URL!,
-    handlers: jobHandlers,
+    jobs: [backfillJob],
     log: pino({ level: "silent" }),
     concurrency: 1,
-    queues: [QUEUES.backfill],
-  });
+      });
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -213,7 +212,7 @@ function expectFinalKlaviyoState(scenario: Scenario, deals: Deals) {
 
 describe("Kommo deals to Klaviyo, end to end", () => {
   it("syncs a won deal and a lost deal: one profile each, the right lists, each event once", async () => {
-    inProcessWorker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, handlers: jobHandlers, log: pino({ level: "silent" }), concurrency: 2 });
+    inProcessWorker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: ALL_JOBS, log: pino({ level: "silent" }), concurrency: 2 });
     const scenario = await setUpAccount("pk_e2e_calm_0123456789abcd");
     const deals = seedDeals(scenario);
 

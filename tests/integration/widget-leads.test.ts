@@ -8,8 +8,6 @@ import { GET as getLists } from "@/app/api/widget/klaviyo/lists/route";
 import { GET as getPipelines } from "@/app/api/widget/kommo/pipelines/route";
 import { GET as getSettings, PUT as putSettings } from "@/app/api/widget/settings/route";
 import { db } from "@/lib/db/client";
-import { QUEUES } from "@/lib/jobs/queues";
-import { handleSyncLeadJob } from "@/lib/features/sync/sync-lead";
 import { sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
 import { clearListNameCache } from "@/lib/features/widget-api/list-names";
 import { logger } from "@/lib/platform/log";
@@ -18,6 +16,7 @@ import type { KlaviyoSimulator } from "@/tests/simulators/klaviyo";
 import type { KommoSimulator } from "@/tests/simulators/kommo";
 import { startSimulators, stopSimulators } from "./account-fixtures";
 import { CLIENT_ID, CLIENT_SECRET, installAccount, jobsOf, newKommoAccountId, type InstalledAccount } from "./kommo-fixtures";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 
 const KEY = "pk_widget_leads_test_0001";
 const AUDIENCE = new URL(process.env.APP_URL!).origin;
@@ -248,7 +247,7 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({ source: "manual", kind: "sync_now", payload: {}, processedAt: null });
     expect(events[0]!.dedupeKey).not.toBe(events[1]!.dedupeKey);
-    const jobs = (await jobsOf(QUEUES.syncLead.name, account.accountId)).filter((job) => job.data.leadId === 880001);
+    const jobs = (await jobsOf(syncLeadJob.name, account.accountId)).filter((job) => job.data.leadId === 880001);
     expect(jobs.map((job) => job.state)).toEqual(["created"]);
     expect(jobs[0]!.singleton_key).toBe(`${account.accountId}:880001`);
     // The pane sees the press as pending until the job has run.
@@ -266,7 +265,7 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     const before = (await inboundEvents()).length;
     expect(await call(postSync as Handler, { method: "POST", leadId: "880002", body: {} })).toMatchObject({ status: 409, body: { error: { code: "klaviyo_not_connected" } } });
     expect((await inboundEvents()).length).toBe(before);
-    expect((await jobsOf(QUEUES.syncLead.name, account.accountId)).filter((job) => job.data.leadId === 880002)).toEqual([]);
+    expect((await jobsOf(syncLeadJob.name, account.accountId)).filter((job) => job.data.leadId === 880002)).toEqual([]);
   });
 
   it("drives the real sync job: the deal reaches Klaviyo and the pane shows the profile and its stage", async () => {
@@ -275,9 +274,9 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     const lead = kommo.seedLead(account.kommoAccountId, { name: "Compiler licence", price: 1200, pipelineId: pipeline.id, statusId: pipeline.statuses[2]!.id, contactIds: [contact.id] });
 
     expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
-    const job = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id)!;
+    const job = (await jobsOf(syncLeadJob.name, account.accountId)).find((row) => row.data.leadId === lead.id)!;
     // What the worker does with the job.
-    await handleSyncLeadJob(job.data, { id: job.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
+    await syncLeadJob.handle(job.data, { id: job.id, queue: syncLeadJob.name, retryCount: 0, retryLimit: syncLeadJob.queue.retryLimit!, log: logger() });
 
     const profile = klaviyo.account.profileByEmail("grace@example.com");
     expect(profile?.properties).toMatchObject({ crm_stage: "Proposal", kommo_deal_id: lead.id });
@@ -294,8 +293,8 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     try {
       expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
       expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({ sync: { pending: true } });
-      const retry = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
-      await handleSyncLeadJob(retry.data, { id: retry.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
+      const retry = (await jobsOf(syncLeadJob.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+      await syncLeadJob.handle(retry.data, { id: retry.id, queue: syncLeadJob.name, retryCount: 0, retryLimit: syncLeadJob.queue.retryLimit!, log: logger() });
     } finally {
       klaviyo.addKey(KEY);
     }
@@ -306,8 +305,8 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     // An answer Klaviyo's API never gives is final too: the pane must not promise an automatic retry.
     klaviyo.faults.failNext(1, { kind: "garbled" }, { operation: "create_or_update_profile" });
     expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
-    const garbled = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
-    await handleSyncLeadJob(garbled.data, { id: garbled.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() });
+    const garbled = (await jobsOf(syncLeadJob.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+    await syncLeadJob.handle(garbled.data, { id: garbled.id, queue: syncLeadJob.name, retryCount: 0, retryLimit: syncLeadJob.queue.retryLimit!, log: logger() });
     klaviyo.faults.clear();
     expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({
       sync: { status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } },

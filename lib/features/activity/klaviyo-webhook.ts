@@ -7,13 +7,12 @@
 // five minutes (a replayed delivery is refused); `meta.klaviyo_webhook_id` must match the
 // `Klaviyo-Webhook-Id` header. The URL key and the signing secret are derived per account from
 // AUTH_SECRET, so nothing new is stored; register them in Klaviyo with klaviyoWebhookRegistration.
+import { enqueueActivityPoll } from "./poll";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { db } from "@/lib/db/client";
 import { getEnv } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
-import { senderBoss } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
 import { logger } from "@/lib/platform/log";
 import { activityMetricNamed } from "./note-text";
 import { storeEmailEvents, type IncomingEmailEvent } from "./store";
@@ -128,7 +127,7 @@ export async function handleKlaviyoWebhook(request: Request, hookKey: string): P
   }
   const stored = await storeEmailEvents(account.id, events);
   // The notes are written by the account's activity job, with Kommo's rate limit, not in this request.
-  if (stored > 0) await (await senderBoss()).send(QUEUES.activityPoll.name, { accountId: account.id }, { singletonKey: account.id });
+  if (stored > 0) await enqueueActivityPoll(account.id);
   logger().debug({ accountId: account.id, received: parsed.data.data.length, stored }, "Klaviyo webhook delivery");
   return Response.json({ received: true, stored });
 }

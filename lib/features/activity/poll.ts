@@ -8,7 +8,7 @@
 // seen twice are the same row (by Klaviyo's event id), so the overlap costs a page, not a note.
 import { z } from "zod";
 import { db } from "@/lib/db/client";
-import type { JobContext } from "@/lib/jobs/worker";
+import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
@@ -24,7 +24,19 @@ export const OVERLAP_MS = 10 * 60_000;
 /** Pages per metric per poll; a larger backlog continues at the next poll (the position moves on). */
 export const MAX_PAGES_PER_METRIC = 50;
 
-export const activityPollJobSchema = z.object({ accountId: z.uuid() });
+/** One job per account (singletonKey): new Klaviyo email events of the account's deals -> notes. */
+export const activityPollJob = defineJob({
+  name: "activity-poll",
+  payload: z.object({ accountId: z.uuid() }),
+  queue: { policy: "short", retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 900 },
+  concurrency: 2,
+  run: (payload, context) => runActivityPollJob(payload, context),
+});
+
+/** Queue the account's poll now (a waiting one is not doubled). */
+export async function enqueueActivityPoll(accountId: string): Promise<void> {
+  await activityPollJob.send({ accountId }, { singletonKey: accountId });
+}
 
 export type PollResult = { pages: number; events: number; stored: number; notes: number; noteRequests: number };
 
@@ -70,8 +82,7 @@ export async function pollAccountActivity(accountId: string): Promise<PollResult
   return result;
 }
 
-export async function handleActivityPollJob(data: unknown, context: JobContext): Promise<void> {
-  const { accountId } = activityPollJobSchema.parse(data);
+async function runActivityPollJob({ accountId }: { accountId: string }, context: JobContext): Promise<void> {
   try {
     const result = await pollAccountActivity(accountId);
     if (result) context.log.info({ accountId, ...result }, "email activity polled");

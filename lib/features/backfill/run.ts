@@ -1,4 +1,4 @@
-// The historical import job (queue `backfill`): works through a run chunk by chunk (1000 deals),
+// The historical import (its job: backfill-job.ts): works through a run chunk by chunk (1000 deals),
 // reading the next chunk from Kommo while the current one goes to Klaviyo, and saves the cursor
 // with each chunk's results in one transaction. A job stops after a time budget and queues its
 // successor. While it works it keeps the run's updatedAt fresh (its heartbeat): when a worker is
@@ -10,28 +10,23 @@
 // state. Deals the live sync owns (synced, or with a webhook recorded) get their profile and lists
 // refreshed (a second run after new list mappings is how existing deals reach the new lists), but
 // no historical events: theirs go out live.
-import { z } from "zod";
 import type { Account, BackfillRun } from "@/lib/db/client";
 import { db, Prisma } from "@/lib/db/client";
 import { getEnv } from "@/lib/platform/env";
-import type { JobContext } from "@/lib/jobs/worker";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import { isRetryable } from "@/lib/outcomes";
 import { loadSettings } from "@/lib/features/sync/account-settings";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import type { SyncSettings } from "@/lib/features/sync/settings";
 import { addListMembers, importProfiles, sendHistoricalEvents, type PendingLists } from "./klaviyo-writes";
 import { readChunk, readDirectory, type Chunk } from "./kommo-reads";
 import { planHistoricalDeal, type DealPlan, type Directory } from "./plan";
-import { enqueueBackfill } from "./runs";
 import { readCursor, storedScope, type BackfillCursor, type BackfillScope } from "./scope";
 
-export const backfillJobSchema = z.object({ runId: z.uuid() });
 
 /** Another job attempt took the run over (this one was presumed dead); stop without touching it. */
-class RunTakenOverError extends Error {}
+export class RunTakenOverError extends Error {}
 
 type Context = {
   run: BackfillRun;
@@ -280,27 +275,3 @@ async function finish(context: Context): Promise<void> {
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
 }
 
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-export async function handleBackfillJob(data: unknown, context: JobContext): Promise<void> {
-  const { runId } = backfillJobSchema.parse(data);
-  const owner = `${context.id}:${context.retryCount}`;
-  try {
-    const outcome = await runBackfillSlice(runId, owner);
-    if (outcome === "continue") await enqueueBackfill(runId);
-    if (outcome === "completed") context.log.info({ runId }, "backfill completed");
-  } catch (error) {
-    if (error instanceof RunTakenOverError) {
-      context.log.warn({ runId }, "backfill taken over by a newer job; this one stops");
-      return;
-    }
-    const final = !isRetryable(error) || context.retryCount >= context.retryLimit;
-    await db().backfillRun.updateMany({
-      where: { id: runId, status: "running" },
-      data: { lastError: message(error), ...(final && { status: "failed", finishedAt: new Date() }) },
-    });
-    context.log[final ? "error" : "warn"]({ runId, err: error }, final ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
-    if (!final) throw error;
-  }
-}

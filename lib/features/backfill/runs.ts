@@ -3,9 +3,8 @@
 // until the account has a Klaviyo key; the minute tick (lib/features/schedule/account-tick.ts) starts it then.
 import type { Account, BackfillRun } from "@/lib/db/client";
 import { db, Prisma } from "@/lib/db/client";
-import { senderBoss } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
 import { OutcomeError } from "@/lib/outcomes";
+import { enqueueBackfill } from "./backfill-job";
 import type { BackfillScope } from "./scope";
 
 export class BackfillConflictError extends OutcomeError {
@@ -22,11 +21,6 @@ export class BackfillNotReadyError extends OutcomeError {
 
 const ACTIVE = ["queued", "running"] as const;
 
-/** Queue the run's next job (at most one waits per run; a running job may queue its successor). */
-export async function enqueueBackfill(runId: string): Promise<void> {
-  const boss = await senderBoss();
-  await boss.send(QUEUES.backfill.name, { runId }, { singletonKey: runId });
-}
 
 /** Start a backfill from the widget. Throws BackfillConflictError / BackfillNotReadyError. */
 export async function startBackfill(account: Pick<Account, "id">, scope: BackfillScope): Promise<BackfillRun> {

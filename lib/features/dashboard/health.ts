@@ -4,7 +4,7 @@
 // whichever web process answers and however many workers there are.
 import { db, Prisma, type BackfillRun, type SyncStatus } from "@/lib/db/client";
 import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import type { AuthorizedAccount } from "./access";
 import { SUPERSEDED } from "./sync-log";
 
@@ -71,7 +71,7 @@ export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map
         count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS waiting,
         count(*) FILTER (WHERE state = 'active')::int AS running
       FROM ${jobTable}
-      WHERE name = ${QUEUES.syncLead.name} AND state IN ('created', 'retry', 'active')
+      WHERE name = ${syncLeadJob.name} AND state IN ('created', 'retry', 'active')
         AND data->>'accountId' = ANY(${ids}::text[])
       GROUP BY 1`,
     db().$queryRaw<GroupRow[]>`

@@ -10,7 +10,6 @@ import type { SyncErrorCode } from "@/lib/outcomes";
 import { Gauge, Registry } from "prom-client";
 import { db, Prisma } from "@/lib/db/client";
 import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { ALL_QUEUES } from "@/lib/jobs/queues";
 
 export const METRIC_WINDOWS = { "5m": 5 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
 type WindowName = keyof typeof METRIC_WINDOWS;
@@ -65,7 +64,10 @@ async function readQuantiles() {
 
 async function readQueues() {
   const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
-  const [states, oldest] = await Promise.all([
+  const queueTable = Prisma.raw(`"${QUEUE_SCHEMA}".queue`);
+  const [names, states, oldest] = await Promise.all([
+    // Every queue that exists gets its gauges, with 0 where nothing is in it.
+    db().$queryRaw<{ name: string }[]>`SELECT name FROM ${queueTable} ORDER BY name`,
     db().$queryRaw<QueueRow[]>`
       SELECT name, state::text AS state, count(*)::int AS jobs FROM ${jobTable}
       WHERE state IN ('created', 'retry', 'active', 'failed') GROUP BY 1, 2`,
@@ -73,7 +75,7 @@ async function readQueues() {
       SELECT name, extract(epoch FROM now() - min(start_after))::float8 AS seconds FROM ${jobTable}
       WHERE state IN ('created', 'retry') AND start_after <= now() GROUP BY 1`,
   ]);
-  return { states, oldest };
+  return { names: names.map((row) => row.name), states, oldest };
 }
 
 async function readOpenFailures(): Promise<number> {
@@ -125,11 +127,11 @@ export async function renderMetrics(): Promise<{ body: string; contentType: stri
 
   const queueJobs = gauge("kss_queue_jobs", ["queue", "state"]);
   const oldestWaiting = gauge("kss_queue_oldest_waiting_seconds", ["queue"]);
-  for (const queue of ALL_QUEUES) {
+  for (const name of queues.names) {
     for (const state of ["created", "retry", "active", "failed"]) {
-      queueJobs.set({ queue: queue.name, state }, queues.states.find((row) => row.name === queue.name && row.state === state)?.jobs ?? 0);
+      queueJobs.set({ queue: name, state }, queues.states.find((row) => row.name === name && row.state === state)?.jobs ?? 0);
     }
-    oldestWaiting.set({ queue: queue.name }, Math.max(0, queues.oldest.find((row) => row.name === queue.name)?.seconds ?? 0));
+    oldestWaiting.set({ queue: name }, Math.max(0, queues.oldest.find((row) => row.name === name)?.seconds ?? 0));
   }
 
   gauge("kss_open_failures", []).set(openFailures);

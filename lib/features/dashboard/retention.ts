@@ -4,7 +4,8 @@
 // the same deal covered is first marked "superseded", which makes it prunable like any other row.
 import { db } from "@/lib/db/client";
 import { getEnv } from "@/lib/platform/env";
-import type { JobContext } from "@/lib/jobs/worker";
+import { z } from "zod";
+import { defineJob } from "@/lib/jobs/define-job";
 import { pruneContactCache } from "@/lib/features/sync/contact-cache";
 
 export const PRUNE_BATCH_SIZE = 5_000;
@@ -36,10 +37,17 @@ export async function pruneSyncLog(options: { olderThanDays: number; now?: Date;
   return { superseded, deleted };
 }
 
-/** The scheduled job carries no data: what to prune comes from the configuration. */
-export async function handlePruneSyncLogJob(_data: unknown, context: JobContext): Promise<void> {
+/** Daily at 03:17 UTC. The job carries no data: what to prune comes from the configuration. */
+export const pruneSyncLogJob = defineJob({
+  name: "prune-sync-log",
+  payload: z.object({}),
+  queue: { policy: "short", retryLimit: 2, retryDelay: 300, expireInSeconds: 1800 },
+  concurrency: 1,
+  cron: "17 3 * * *",
+  run: async (_payload, context) => {
   const days = getEnv().SYNC_LOG_RETENTION_DAYS;
   const result = await pruneSyncLog({ olderThanDays: days });
   const contactCache = await pruneContactCache();
   context.log.info({ ...result, retentionDays: days, expiredContacts: contactCache.count }, "sync log pruned");
-}
+  },
+});

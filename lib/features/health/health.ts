@@ -1,7 +1,7 @@
 // Liveness of what the product cannot work without: its database and its queue.
 import { db, type PrismaClient } from "@/lib/db/client";
 import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { ALL_QUEUES, type QueueDefinition } from "@/lib/jobs/queues";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 
 export type HealthReport = {
   db: "ok" | string;
@@ -32,23 +32,24 @@ async function checkDatabase(client: PrismaClient): Promise<"ok" | string> {
   }
 }
 
-async function checkQueue(client: PrismaClient, queues: QueueDefinition[]): Promise<"ok" | string> {
+async function checkQueue(client: PrismaClient, queues: readonly string[]): Promise<"ok" | string> {
   try {
     const rows = await withTimeout(
       client.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM ${QUEUE_SCHEMA}.queue`),
       "queue",
     );
     const present = new Set(rows.map((row) => row.name));
-    const missing = queues.map((queue) => queue.name).filter((name) => !present.has(name));
+    const missing = [DEAD_LETTER_QUEUE, ...queues].filter((name) => !present.has(name));
     return missing.length === 0 ? "ok" : `missing queues: ${missing.join(", ")} (run npm run db:migrate)`;
   } catch (error) {
     return `down: ${describe(error)}`;
   }
 }
 
+/** `queues`: the names of the queues a working installation has (lib/worker.ts JOB_NAMES). */
 export async function checkHealth(
+  queues: readonly string[],
   client: PrismaClient = db(),
-  queues: QueueDefinition[] = ALL_QUEUES,
 ): Promise<{ healthy: boolean; report: HealthReport }> {
   const [database, queue] = await Promise.all([checkDatabase(client), checkQueue(client, queues)]);
   return { healthy: database === "ok" && queue === "ok", report: { db: database, queue } };

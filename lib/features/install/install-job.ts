@@ -1,23 +1,28 @@
-// The `kommo-install` queue: installs that could not finish inside Kommo's 3-second install call.
-import { senderBoss } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
-import type { JobHandler } from "@/lib/jobs/worker";
+// The `kommo-install` job: installs that could not finish inside Kommo's 3-second install call.
+import { defineJob, type JobContext } from "@/lib/jobs/define-job";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { advanceInstall, installProgressSchema, type InstallProgress } from "./install";
+
+export const kommoInstallJob = defineJob({
+  name: "kommo-install",
+  payload: installProgressSchema,
+  queue: { retryLimit: 6, retryDelay: 5, retryBackoff: true, expireInSeconds: 120, deadLetter: DEAD_LETTER_QUEUE },
+  concurrency: 2,
+  run: (progress, context) => runKommoInstallJob(progress, context),
+});
 
 /** Longer than any one step's calls, shorter than the queue's expiry (120 s). */
 const JOB_DEADLINE_MS = 90_000;
 
 /** Queue the rest of an install; `startAfterSeconds` delays it (the inline run's safety net). */
 export async function enqueueInstall(progress: InstallProgress, startAfterSeconds?: number): Promise<string> {
-  const boss = await senderBoss();
-  const id = await boss.send(QUEUES.kommoInstall.name, progress, startAfterSeconds ? { startAfter: startAfterSeconds } : {});
+  const id = await kommoInstallJob.send(progress, startAfterSeconds ? { startAfter: startAfterSeconds } : {});
   // pg-boss answers null instead of failing when the queue does not exist; an install must not vanish.
-  if (!id) throw new Error(`The ${QUEUES.kommoInstall.name} queue is missing; run npm run db:migrate`);
+  if (!id) throw new Error(`The ${kommoInstallJob.name} queue is missing; run npm run db:migrate`);
   return id;
 }
 
-export const handleKommoInstallJob: JobHandler = async (data, context) => {
-  const progress = installProgressSchema.parse(data);
+async function runKommoInstallJob(progress: InstallProgress, context: JobContext): Promise<void> {
   let outcome;
   try {
     outcome = await advanceInstall(progress, AbortSignal.timeout(JOB_DEADLINE_MS));
@@ -39,4 +44,4 @@ export const handleKommoInstallJob: JobHandler = async (data, context) => {
     return;
   }
   throw outcome.error;
-};
+}

@@ -7,10 +7,8 @@
 // before any work starts, covers a process that dies in between; it is cancelled as soon as the
 // inline run knows the outcome.
 import { logger } from "@/lib/platform/log";
-import { senderBoss } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
 import { advanceInstall, type InstallProgress } from "./install";
-import { enqueueInstall } from "./install-job";
+import { enqueueInstall, kommoInstallJob } from "./install-job";
 
 export type InstallTimings = {
   /** When the caller gets an answer at the latest ("pending" if the install is not done yet). */
@@ -32,8 +30,7 @@ export type InstallResult =
   | { kind: "failed"; message: string };
 
 async function cancelJob(jobId: string) {
-  const boss = await senderBoss();
-  await boss.cancel(QUEUES.kommoInstall.name, jobId);
+  await kommoInstallJob.cancel(jobId);
 }
 
 async function runInline(progress: InstallProgress, safetyNetJobId: string, deadlineMs: number): Promise<InstallResult> {

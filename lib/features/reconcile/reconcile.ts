@@ -8,7 +8,7 @@
 // stages, Kommo's change time), so Klaviyo keeps one event. The feed is read a little behind real
 // time (GRACE_MS) so that webhooks in flight are not taken for lost.
 import { db, type Account } from "@/lib/db/client";
-import type { JobContext } from "@/lib/jobs/worker";
+import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
 import { loadSettings } from "@/lib/features/sync/account-settings";
@@ -27,7 +27,14 @@ export const MAX_WINDOW_MS = 6 * 3600_000;
  */
 export const OVERLAP_MS = 2 * 60_000;
 
-export const reconcileJobSchema = z.object({ accountId: z.uuid() });
+/** One job per account: Kommo's events feed compared with the webhooks that arrived. */
+export const reconcileJob = defineJob({
+  name: "reconcile",
+  payload: z.object({ accountId: z.uuid() }),
+  queue: { policy: "short", retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 600 },
+  concurrency: 2,
+  run: (payload, context) => runReconcileJob(payload, context),
+});
 
 /** The webhook kinds that carry a lead's stage: one of them at or after a status change saw it. */
 const STAGE_KINDS = ["add_lead", "update_lead", "status_lead", "restore_lead", "responsible_lead"];
@@ -154,8 +161,7 @@ export async function reconcileAccount(accountId: string, options: { now?: Date;
   return result;
 }
 
-export async function handleReconcileJob(data: unknown, context: JobContext): Promise<void> {
-  const { accountId } = reconcileJobSchema.parse(data);
+async function runReconcileJob({ accountId }: { accountId: string }, context: JobContext): Promise<void> {
   const result = await reconcileAccount(accountId);
   if (result && result.recorded > 0) context.log.info({ accountId, ...result }, "reconciliation found changes whose webhook never arrived");
 }

@@ -2,30 +2,18 @@
 // job per lead), replayed for pending changes after a reinstall, dropped when access is revoked.
 import type PgBoss from "pg-boss";
 import { Prisma, db } from "@/lib/db/client";
-import { senderBoss, QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
-
-export type SyncLeadJobData = { accountId: string; leadId: number };
+import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { syncLeadJob } from "./sync-lead";
 
 export const syncLeadSingletonKey = (accountId: string, leadId: number) => `${accountId}:${leadId}`;
-
-export function syncLeadJobs(accountId: string, leadIds: Iterable<number>): PgBoss.JobInsert<SyncLeadJobData>[] {
-  return [...new Set(leadIds)].map((leadId) => ({
-    name: QUEUES.syncLead.name,
-    data: { accountId, leadId },
-    singletonKey: syncLeadSingletonKey(accountId, leadId),
-  }));
-}
 
 /**
  * Enqueue a sync per lead; a lead that already has a queued job is left alone (that job reads every
  * pending change). With `inTransaction`, the jobs commit or roll back with the caller's writes.
  */
 export async function enqueueLeadSyncs(accountId: string, leadIds: Iterable<number>, inTransaction?: PgBoss.Db): Promise<void> {
-  const jobs = syncLeadJobs(accountId, leadIds);
-  if (jobs.length === 0) return;
-  const boss = await senderBoss();
-  await boss.insert(jobs, inTransaction ? { db: inTransaction } : {});
+  const jobs = [...new Set(leadIds)].map((leadId) => ({ payload: { accountId, leadId }, singletonKey: syncLeadSingletonKey(accountId, leadId) }));
+  await syncLeadJob.sendMany(jobs, { db: inTransaction });
 }
 
 /** Leads with changes that arrived but were never processed (e.g. while the account needed re-authorization). */
@@ -45,5 +33,5 @@ export function dropQueuedLeadSyncs(accountId: string, client: Pick<Prisma.Trans
   const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
   return client.$executeRaw`
     DELETE FROM ${jobTable}
-    WHERE name = ${QUEUES.syncLead.name} AND state IN ('created', 'retry') AND data->>'accountId' = ${accountId}`;
+    WHERE name = ${syncLeadJob.name} AND state IN ('created', 'retry') AND data->>'accountId' = ${accountId}`;
 }

@@ -4,7 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { db, type Account, type SyncStatus } from "@/lib/db/client";
-import type { JobContext } from "@/lib/jobs/worker";
+import { defineJob, type JobContext } from "@/lib/jobs/define-job";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
+import { syncJobTimeoutSeconds } from "@/lib/platform/env";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
@@ -18,6 +20,21 @@ import { acquireDealLease, releaseDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
 export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: z.number().int().positive() });
+
+/**
+ * One job per Kommo lead. Policy "short" keeps at most one queued job per lead (singletonKey), so a
+ * burst of webhooks for one lead coalesces into one sync; the job reads every pending change.
+ * pg-boss waits between 2.5 s and 5 s * 2^n (jitter) before retry n: 15 retries span at least
+ * 45 hours (at most 91) before the job is dead-lettered, so a day-long outage of Klaviyo or Kommo
+ * loses nothing. 14 would allow as little as 22.7 hours.
+ */
+export const syncLeadJob = defineJob({
+  name: "sync-lead",
+  payload: syncLeadJobSchema,
+  queue: { policy: "short", retryLimit: 15, retryDelay: 5, retryBackoff: true, deadLetter: DEAD_LETTER_QUEUE },
+  expireInSeconds: syncJobTimeoutSeconds,
+  run: (payload, context) => runSyncLeadJob(payload, context),
+});
 
 type Outcome = {
   status: SyncStatus;
@@ -34,8 +51,7 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export async function handleSyncLeadJob(data: unknown, context: JobContext): Promise<void> {
-  const job = syncLeadJobSchema.parse(data);
+async function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
   const account = await db().account.findUnique({ where: { id: job.accountId } });
   // Disconnected accounts lose their data; paused ones keep their changes for when they resume.
   if (!account || account.status === "disconnected" || account.paused) return;

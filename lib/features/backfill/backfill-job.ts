@@ -1,0 +1,48 @@
+// The backfill job: one per run (singletonKey = run id). A job works on its run for a couple of
+// minutes, saves its cursor with every chunk and queues its successor. Its heartbeat is the run's
+// updatedAt: a run whose heartbeat stops (its worker was killed) is handed to a new job by the
+// minute tick. The expiry is only a last resort: pg-boss fails a job at its expiry while its
+// handler goes on, so it must exceed the longest job (a chunk may wait minutes for a Klaviyo
+// import job). 10 s * 2^n over 8 retries ≈ 1.5 h.
+import { z } from "zod";
+import { db } from "@/lib/db/client";
+import { defineJob, type JobContext } from "@/lib/jobs/define-job";
+import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
+import { isRetryable } from "@/lib/outcomes";
+import { runBackfillSlice, RunTakenOverError } from "./run";
+
+export const backfillJob = defineJob({
+  name: "backfill",
+  payload: z.object({ runId: z.uuid() }),
+  queue: { policy: "short", retryLimit: 8, retryDelay: 10, retryBackoff: true, expireInSeconds: 1800, deadLetter: DEAD_LETTER_QUEUE },
+  concurrency: 1,
+  run: (payload, context) => runBackfillJob(payload, context),
+});
+
+/** Queue the run's next job (at most one waits per run; a running job may queue its successor). */
+export async function enqueueBackfill(runId: string): Promise<void> {
+  await backfillJob.send({ runId }, { singletonKey: runId });
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function runBackfillJob({ runId }: { runId: string }, context: JobContext): Promise<void> {
+  const owner = `${context.id}:${context.retryCount}`;
+  try {
+    const outcome = await runBackfillSlice(runId, owner);
+    if (outcome === "continue") await enqueueBackfill(runId);
+    if (outcome === "completed") context.log.info({ runId }, "backfill completed");
+  } catch (error) {
+    if (error instanceof RunTakenOverError) {
+      context.log.warn({ runId }, "backfill taken over by a newer job; this one stops");
+      return;
+    }
+    const final = !isRetryable(error) || context.retryCount >= context.retryLimit;
+    await db().backfillRun.updateMany({
+      where: { id: runId, status: "running" },
+      data: { lastError: message(error), ...(final && { status: "failed", finishedAt: new Date() }) },
+    });
+    context.log[final ? "error" : "warn"]({ runId, err: error }, final ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
+    if (!final) throw error;
+  }
+}
