@@ -44,6 +44,8 @@ export type SyncProblem = {
   reason: SkipReason | null;
   /** The sync job's own sentence (English), shown when the widget has no words of its own for the code. */
   message: string;
+  /** The sync job tries again on its own (the last attempt ended "retrying"); otherwise a person must act or replay. */
+  retryable: boolean;
 };
 
 export type DealActivity = {
@@ -126,6 +128,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
         code: latest?.errorCode ?? (status === "skipped" ? "skipped" : "internal"),
         reason: status === "skipped" ? skipReason(deal?.lastError ?? latest?.error ?? null) : null,
         message: deal?.lastError ?? latest?.error ?? "",
+        retryable: latest?.status === "retrying",
       }
     : null;
 

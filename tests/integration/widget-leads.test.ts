@@ -182,7 +182,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
         status: "retrying",
         lastSyncedAt: syncedAt.toISOString(),
         lastAttemptAt: "2026-03-02T11:00:01.000Z",
-        problem: { code: "klaviyo_server_error", reason: null, message: "Klaviyo answered 503; retrying" },
+        problem: { code: "klaviyo_server_error", reason: null, message: "Klaviyo answered 503; retrying", retryable: true },
         history: [
           { status: "retrying", trigger: "update_lead", errorCode: "klaviyo_server_error" },
           { status: "ok", trigger: "status_lead", errorCode: null },
@@ -297,7 +297,29 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
       klaviyo.addKey(KEY);
     }
     expect((await call(getActivity as Handler, { leadId: String(lead.id) })).body).toMatchObject({
-      sync: { status: "failed", pending: false, problem: { code: "klaviyo_invalid_key", reason: null } },
+      sync: { status: "failed", pending: false, problem: { code: "klaviyo_invalid_key", reason: null, retryable: false } },
     });
+  });
+
+  it("says whether the sync job retries a failure: a 5xx is retried, an answer Klaviyo should never give is final", async () => {
+    const pipeline = kommo.seedPipeline(account.kommoAccountId, { name: "Renewals", stages: ["Due"] });
+    const contact = kommo.seedContact(account.kommoAccountId, { firstName: "Alan", lastName: "Turing", emails: ["alan@example.com"] });
+    const lead = kommo.seedLead(account.kommoAccountId, { name: "Bombe upkeep", price: 300, pipelineId: pipeline.id, statusId: pipeline.statuses[1]!.id, contactIds: [contact.id] });
+    const runJob = async () => {
+      expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
+      const job = (await jobsOf(QUEUES.syncLead.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+      await handleSyncLeadJob(job.data, { id: job.id, queue: QUEUES.syncLead.name, retryCount: 0, retryLimit: QUEUES.syncLead.options.retryLimit, log: logger() }).catch(() => undefined);
+      return (await call(getActivity as Handler, { leadId: String(lead.id) })).body as { sync: Record<string, unknown> };
+    };
+
+    // More 503s than the client's own in-place retries.
+    klaviyo.faults.failNext(10, { kind: "status", status: 503 }, { operation: "create_or_update_profile" });
+    expect((await runJob()).sync).toMatchObject({ status: "retrying", problem: { code: "klaviyo_server_error", retryable: true } });
+    klaviyo.faults.clear();
+
+    // A 200 that is not JSON: Klaviyo broke its contract, and trying again the same way will not help.
+    klaviyo.faults.failNext(1, { kind: "html200" }, { operation: "create_or_update_profile" });
+    expect((await runJob()).sync).toMatchObject({ status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } });
+    klaviyo.faults.clear();
   });
 });
