@@ -5,8 +5,11 @@ import { errors as joseErrors, jwtVerify } from "jose";
 import { z } from "zod";
 import { requireKommoCredentials, type Env } from "@/lib/env";
 
+/** Why a widget request was refused before its route ran; the widget tells a stale session by these. */
+export type WidgetAuthErrorCode = "missing_token" | "invalid_token" | "token_expired" | "not_installed" | "forbidden_origin" | "admin_only";
+
 export class WidgetAuthError extends Error {
-  constructor(readonly status: 401 | 403, readonly code: string, message: string) {
+  constructor(readonly status: 401 | 403, readonly code: WidgetAuthErrorCode, message: string) {
     super(message);
     this.name = "WidgetAuthError";
   }
