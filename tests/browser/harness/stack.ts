@@ -94,7 +94,7 @@ export async function startStack(): Promise<Stack> {
     stoppers.push(app.stop);
 
     const sql = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<Row>(text, values)).rows;
-    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(buildWidgetZip({ appUrl: app.url })), stop };
+    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(await buildWidgetZip({ appUrl: app.url })), stop };
   } catch (error) {
     await stop();
     throw error;
