@@ -1,6 +1,7 @@
 // `npm run widget:build`: packs the widget into widget.zip for upload to Kommo, with the files at
 // the archive root as Kommo requires. script.js is bundled from the TypeScript sources in
-// widget/src (scripts/widget-script.ts), and the rest is copied from widget/. The widget calls the backend it
+// widget/src (scripts/widget-script.ts), the logos are rendered from the SVGs in widget/images/src
+// (scripts/widget-images.ts), and the rest is copied from widget/. The widget calls the backend it
 // was built for: the build writes APP_URL into script.js, and the operator's support and privacy
 // addresses into the manifest and the descriptions.
 //
@@ -12,15 +13,16 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { z } from "zod";
+import { renderLogos, WidgetImageError } from "./widget-images";
 import { bundleWidgetScript, WidgetScriptError } from "./widget-script";
 
 export const WIDGET_DIR = path.resolve(__dirname, "..", "widget");
 
 /**
  * What is copied into the archive: the files Kommo reads, nothing else (no README, no sources).
- * script.js is made by the build.
+ * script.js and the logos are made by the build; the tour slides are committed screenshots.
  */
-const COPIED = [/^manifest\.json$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/[a-z0-9_]+\.png$/];
+const COPIED = [/^manifest\.json$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/tour_\d\.png$/];
 const TEXT = /\.(json|js|css)$/;
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -71,8 +73,9 @@ export async function widgetFiles(input: WidgetBuildOptions, directory = WIDGET_
   }
   try {
     sources["script.js"] = new TextEncoder().encode(await bundleWidgetScript(path.join(directory, "src")));
+    Object.assign(sources, renderLogos(directory));
   } catch (error) {
-    if (error instanceof WidgetScriptError) throw new WidgetBuildError(error.message);
+    if (error instanceof WidgetScriptError || error instanceof WidgetImageError) throw new WidgetBuildError(error.message);
     throw error;
   }
   const files: Record<string, Uint8Array> = {};

@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import { unzipSync } from "fflate";
-import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { buildWidgetZip, WIDGET_DIR, WidgetBuildError, widgetFiles } from "@/scripts/build-widget";
 
@@ -41,9 +40,14 @@ const LOGOS: Record<string, [number, number]> = {
   "images/logo_min.png": [84, 84],
 };
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width and height from the PNG's IHDR chunk, after checking that it is a PNG. */
 const pngSize = (name: string) => {
-  const png = PNG.sync.read(Buffer.from(archive[name]!));
-  return [png.width, png.height];
+  const bytes = Buffer.from(archive[name]!);
+  expect([...bytes.subarray(0, 8)], `${name} is not a PNG`).toEqual(PNG_SIGNATURE);
+  expect(bytes.toString("latin1", 12, 16), `${name} does not start with IHDR`).toBe("IHDR");
+  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
 };
 
 describe("widget.zip", () => {
