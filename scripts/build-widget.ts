@@ -1,7 +1,9 @@
-// `npm run widget:build`: packs widget/ into widget.zip for upload to Kommo, with the files at the
-// archive root as Kommo requires. The widget calls the backend it was built for: the build writes
-// APP_URL into script.js, and the operator's support and privacy addresses into the manifest and
-// the descriptions.
+// `npm run widget:build`: packs the widget into widget.zip for upload to Kommo, with the files at
+// the archive root as Kommo requires. script.js is bundled from the TypeScript sources in
+// widget/src (scripts/widget-script.ts), the logos are rendered from the SVGs in widget/images/src
+// (scripts/widget-images.ts), and the rest is copied from widget/. The widget calls the backend it
+// was built for: the build writes APP_URL into script.js, and the operator's support and privacy
+// addresses into the manifest and the descriptions.
 //
 //   APP_URL=https://sync.example.com npm run widget:build [-- --out path/to/widget.zip]
 //
@@ -11,11 +13,16 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { z } from "zod";
+import { renderLogos, WidgetImageError } from "./widget-images";
+import { bundleWidgetScript, WidgetScriptError } from "./widget-script";
 
 export const WIDGET_DIR = path.resolve(__dirname, "..", "widget");
 
-/** What goes into the archive: everything Kommo reads, nothing else (no README, no sources of images). */
-const ARCHIVED = [/^manifest\.json$/, /^script\.js$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/[a-z0-9_]+\.png$/];
+/**
+ * What is copied into the archive: the files Kommo reads, nothing else (no README, no sources).
+ * script.js and the logos are made by the build; the tour slides are committed screenshots.
+ */
+const COPIED = [/^manifest\.json$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/tour_\d\.png$/];
 const TEXT = /\.(json|js|css)$/;
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -49,7 +56,7 @@ function listFiles(directory: string, prefix = ""): string[] {
 }
 
 /** The archive's files (path -> bytes) with the placeholders filled in. */
-export function widgetFiles(input: WidgetBuildOptions, directory = WIDGET_DIR): Record<string, Uint8Array> {
+export async function widgetFiles(input: WidgetBuildOptions, directory = WIDGET_DIR): Promise<Record<string, Uint8Array>> {
   const parsed = optionsSchema.safeParse(input);
   if (!parsed.success) throw new WidgetBuildError(parsed.error.issues.map((issue) => issue.message).join("; "));
   const options = parsed.data;
@@ -60,15 +67,24 @@ export function widgetFiles(input: WidgetBuildOptions, directory = WIDGET_DIR): 
     SUPPORT_EMAIL: options.supportEmail ?? `support@${new URL(options.appUrl).hostname}`,
     PRIVACY_URL: options.privacyUrl ?? supportUrl,
   };
-  const files: Record<string, Uint8Array> = {};
+  const sources: Record<string, Uint8Array> = {};
   for (const file of listFiles(directory).sort()) {
-    if (!ARCHIVED.some((pattern) => pattern.test(file))) continue;
-    const bytes = readFileSync(path.join(directory, file));
+    if (COPIED.some((pattern) => pattern.test(file))) sources[file] = new Uint8Array(readFileSync(path.join(directory, file)));
+  }
+  try {
+    sources["script.js"] = new TextEncoder().encode(await bundleWidgetScript(path.join(directory, "src")));
+    Object.assign(sources, renderLogos(directory));
+  } catch (error) {
+    if (error instanceof WidgetScriptError || error instanceof WidgetImageError) throw new WidgetBuildError(error.message);
+    throw error;
+  }
+  const files: Record<string, Uint8Array> = {};
+  for (const file of Object.keys(sources).sort()) {
     if (!TEXT.test(file)) {
-      files[file] = new Uint8Array(bytes);
+      files[file] = sources[file]!;
       continue;
     }
-    let text = bytes.toString("utf8");
+    let text = new TextDecoder().decode(sources[file]);
     for (const [name, value] of Object.entries(values)) {
       // Inside JSON strings and JS string literals the value must stay a valid string.
       text = text.split(`%${name}%`).join(file.endsWith(".json") ? JSON.stringify(value).slice(1, -1) : value.replace(/['\\]/g, "\\$&"));
@@ -77,23 +93,21 @@ export function widgetFiles(input: WidgetBuildOptions, directory = WIDGET_DIR): 
     if (left) throw new WidgetBuildError(`${file} still has the placeholder ${left[0]}`);
     files[file] = new TextEncoder().encode(text);
   }
-  for (const required of ["manifest.json", "script.js"]) {
-    if (!files[required]) throw new WidgetBuildError(`widget/${required} is missing`);
-  }
+  if (!files["manifest.json"]) throw new WidgetBuildError("widget/manifest.json is missing");
   return files;
 }
 
 /** A fixed timestamp: the same sources always give the same archive. */
 const ARCHIVE_TIME = new Date(Date.UTC(2026, 0, 1));
 
-export function buildWidgetZip(input: WidgetBuildOptions, directory = WIDGET_DIR): Uint8Array {
-  const files = widgetFiles(input, directory);
+export async function buildWidgetZip(input: WidgetBuildOptions, directory = WIDGET_DIR): Promise<Uint8Array> {
+  const files = await widgetFiles(input, directory);
   const zippable: Zippable = {};
   for (const [name, bytes] of Object.entries(files)) zippable[name] = [bytes, { mtime: ARCHIVE_TIME, level: name.endsWith(".png") ? 0 : 9 }];
   return zipSync(zippable);
 }
 
-function main() {
+async function main() {
   const outIndex = process.argv.indexOf("--out");
   const out = path.resolve(outIndex > 0 && process.argv[outIndex + 1] ? process.argv[outIndex + 1]! : path.join(WIDGET_DIR, "..", "widget.zip"));
   if (!process.env.APP_URL?.trim()) {
@@ -101,7 +115,7 @@ function main() {
     process.exit(1);
   }
   try {
-    const zip = buildWidgetZip({
+    const zip = await buildWidgetZip({
       appUrl: process.env.APP_URL,
       supportUrl: process.env.WIDGET_SUPPORT_URL || undefined,
       supportEmail: process.env.WIDGET_SUPPORT_EMAIL || undefined,
@@ -116,4 +130,4 @@ function main() {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === __filename) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === __filename) void main();

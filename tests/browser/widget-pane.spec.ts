@@ -124,6 +124,25 @@ test("a sync that fails: the last error in plain words, in the user's language",
   }
 });
 
+test("an answer from Klaviyo that cannot be read is shown as final, not as retried automatically", async ({ page }) => {
+  const email = "li.wei@example.com";
+  const { lead } = seedDeal(tenant, { name: "Sleeping bags for Ridge Camp", stage: "Qualified", price: 900, firstName: "Li", lastName: "Wei", email });
+  // A 200 whose body is not JSON: the backend records klaviyo_unexpected_response and does not retry it.
+  tenant.stack.klaviyo.faults.failNext(1, { kind: "html200" }, { operation: "create_or_update_profile" });
+  try {
+    await openKommo(page, tenant, { area: "lcard", lang: "en", theme: "light", leadId: lead.id, lead: { name: lead.name, stage: "Qualified", price: "$900", contact: "Li Wei" } });
+    await page.getByRole("button", { name: "Sync now" }).click();
+    const pane = page.locator(".kvsync-pane");
+    await expect(pane.locator('[data-kvsync-state="not-synced"]')).toContainText("The last sync did not finish.", { timeout: 30_000 });
+    await expect(pane).not.toContainText("retried automatically");
+    const [row] = await tenant.stack.sql<{ status: string; errorCode: string }>(`SELECT status, "errorCode" FROM "SyncLog" WHERE "leadId" = $1 ORDER BY "createdAt" DESC LIMIT 1`, [lead.id]);
+    expect(row).toEqual({ status: "failed", errorCode: "klaviyo_unexpected_response" });
+    await screenshot(page, "pane-sync-final-en-light");
+  } finally {
+    tenant.stack.klaviyo.faults.clear();
+  }
+});
+
 test("loading, a refused session and a new card are designed states", async ({ page }) => {
   await openKommo(page, tenant, { area: "lcard", lang: "en", theme: "dark", leadId: syncedLeadId, tokenDelayMs: 2500, lead: { name: "Tent order for Camp Pines", stage: "Proposal sent", price: "$4,200", contact: "Maria Lopez" } });
   await expect(page.locator('[data-kvsync-state="loading"]')).toBeVisible();

@@ -312,4 +312,26 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
       sync: { status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } },
     });
   });
+
+  it("says whether the sync job retries a failure: a 5xx is retried, an answer Klaviyo should never give is final", async () => {
+    const pipeline = kommo.seedPipeline(account.kommoAccountId, { name: "Renewals", stages: ["Due"] });
+    const contact = kommo.seedContact(account.kommoAccountId, { firstName: "Alan", lastName: "Turing", emails: ["alan@example.com"] });
+    const lead = kommo.seedLead(account.kommoAccountId, { name: "Bombe upkeep", price: 300, pipelineId: pipeline.id, statusId: pipeline.statuses[1]!.id, contactIds: [contact.id] });
+    const runJob = async () => {
+      expect((await call(postSync as Handler, { method: "POST", leadId: String(lead.id), body: {} })).status).toBe(202);
+      const job = (await jobsOf(syncLeadJob.name, account.accountId)).find((row) => row.data.leadId === lead.id && row.state === "created")!;
+      await syncLeadJob.handle(job.data, { id: job.id, queue: syncLeadJob.name, retryCount: 0, retryLimit: syncLeadJob.queue.retryLimit!, log: logger() }).catch(() => undefined);
+      return (await call(getActivity as Handler, { leadId: String(lead.id) })).body as { sync: Record<string, unknown> };
+    };
+
+    // More 503s than the client's own in-place retries.
+    klaviyo.faults.failNext(10, { kind: "status", status: 503 }, { operation: "create_or_update_profile" });
+    expect((await runJob()).sync).toMatchObject({ status: "retrying", problem: { code: "klaviyo_server_error", retryable: true } });
+    klaviyo.faults.clear();
+
+    // A 200 that is not JSON: Klaviyo broke its contract, and trying again the same way will not help.
+    klaviyo.faults.failNext(1, { kind: "html200" }, { operation: "create_or_update_profile" });
+    expect((await runJob()).sync).toMatchObject({ status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } });
+    klaviyo.faults.clear();
+  });
 });

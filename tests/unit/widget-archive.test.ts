@@ -7,12 +7,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import { unzipSync } from "fflate";
-import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { buildWidgetZip, WIDGET_DIR, WidgetBuildError, widgetFiles } from "@/scripts/build-widget";
 
 const BACKEND = "https://sync.example.test";
-const archive = unzipSync(buildWidgetZip({ appUrl: `${BACKEND}/ignored/path`, supportEmail: "help@example.test", privacyUrl: "https://example.test/privacy" }));
+const archive = unzipSync(await buildWidgetZip({ appUrl: `${BACKEND}/ignored/path`, supportEmail: "help@example.test", privacyUrl: "https://example.test/privacy" }));
 const text = (name: string) => new TextDecoder("utf-8", { fatal: true }).decode(archive[name]);
 const json = (name: string) => JSON.parse(text(name)) as Record<string, unknown>;
 const manifest = json("manifest.json") as {
@@ -41,9 +40,14 @@ const LOGOS: Record<string, [number, number]> = {
   "images/logo_min.png": [84, 84],
 };
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width and height from the PNG's IHDR chunk, after checking that it is a PNG. */
 const pngSize = (name: string) => {
-  const png = PNG.sync.read(Buffer.from(archive[name]!));
-  return [png.width, png.height];
+  const bytes = Buffer.from(archive[name]!);
+  expect([...bytes.subarray(0, 8)], `${name} is not a PNG`).toEqual(PNG_SIGNATURE);
+  expect(bytes.toString("latin1", 12, 16), `${name} does not start with IHDR`).toBe("IHDR");
+  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
 };
 
 describe("widget.zip", () => {
@@ -131,7 +135,7 @@ describe("widget.zip", () => {
 
   it("has every text the script asks for", () => {
     const script = text("script.js");
-    const used = [...script.matchAll(/\bt\('([a-z_.A-Z]+)'[,)]/g)].map((match) => match[1]!);
+    const used = [...script.matchAll(/\bt\(["']([a-z_.A-Z]+)["'][,)]/g)].map((match) => match[1]!);
     expect(used.length).toBeGreaterThan(50);
     for (const key of used) expect(translations.en![key], key).toBeDefined();
     // Keys built at run time from codes and kinds.
@@ -157,6 +161,11 @@ describe("widget.zip", () => {
     expect(script).not.toMatch(/console\.(log|debug|info)/);
     expect(script).not.toMatch(/async\s*:\s*false/);
     expect(script).toContain(`var BACKEND_URL = '${BACKEND}';`);
+    expect(script.trimEnd()).toMatch(/\n {2}return CustomWidget;\n\}\);$/);
+    // Built from the sources of this checkout: no machine paths, nothing of the backend but its values.
+    expect(script).not.toContain(path.resolve(WIDGET_DIR, ".."));
+    expect(script).not.toMatch(/\brequire\(|\bimport\s*[({"']|from\s*"zod"|__dirname/);
+    expect(script).toContain('var KLAVIYO_API_KEY_PATTERN = /^pk_[A-Za-z0-9_-]{10,200}$/;');
     // Unminified: many short lines.
     const lines = script.split("\n");
     expect(lines.length).toBeGreaterThan(300);
@@ -200,18 +209,25 @@ describe("widget.zip", () => {
 });
 
 describe("the widget build", () => {
-  it("refuses a backend the widget could not call from a Kommo page", () => {
-    expect(() => widgetFiles({ appUrl: "http://sync.example.com" })).toThrow(WidgetBuildError);
-    expect(() => widgetFiles({ appUrl: "not a url" })).toThrow(/APP_URL must be an absolute URL/);
-    expect(() => widgetFiles({ appUrl: BACKEND, supportEmail: "nobody" })).toThrow(/WIDGET_SUPPORT_EMAIL/);
-    expect(Object.keys(widgetFiles({ appUrl: "http://127.0.0.1:4000" }))).toContain("script.js");
+  it("refuses a backend the widget could not call from a Kommo page", async () => {
+    await expect(widgetFiles({ appUrl: "http://sync.example.com" })).rejects.toThrow(WidgetBuildError);
+    await expect(widgetFiles({ appUrl: "not a url" })).rejects.toThrow(/APP_URL must be an absolute URL/);
+    await expect(widgetFiles({ appUrl: BACKEND, supportEmail: "nobody" })).rejects.toThrow(/WIDGET_SUPPORT_EMAIL/);
+    expect(Object.keys(await widgetFiles({ appUrl: "http://127.0.0.1:4000" }))).toContain("script.js");
   });
 
-  it("refuses sources with a placeholder it does not know, and gives the same archive for the same sources", () => {
+  it("refuses sources with a placeholder it does not know, and gives the same archive for the same sources", async () => {
     const copy = mkdtempSync(path.join(tmpdir(), "kss-widget-"));
     cpSync(WIDGET_DIR, copy, { recursive: true });
     writeFileSync(path.join(copy, "style.css"), `${readFileSync(path.join(copy, "style.css"), "utf8")}\n.kvsync .x { content: "%UNKNOWN%"; }\n`);
-    expect(() => widgetFiles({ appUrl: BACKEND }, copy)).toThrow(/style\.css still has the placeholder %UNKNOWN%/);
-    expect(Buffer.from(buildWidgetZip({ appUrl: BACKEND })).equals(Buffer.from(buildWidgetZip({ appUrl: BACKEND })))).toBe(true);
+    await expect(widgetFiles({ appUrl: BACKEND }, copy)).rejects.toThrow(/style\.css still has the placeholder %UNKNOWN%/);
+    expect(Buffer.from(await buildWidgetZip({ appUrl: BACKEND })).equals(Buffer.from(await buildWidgetZip({ appUrl: BACKEND })))).toBe(true);
+  });
+
+  it("refuses widget sources that do not compile, naming the file", async () => {
+    const copy = mkdtempSync(path.join(tmpdir(), "kss-widget-"));
+    cpSync(WIDGET_DIR, copy, { recursive: true });
+    writeFileSync(path.join(copy, "src", "html.ts"), `${readFileSync(path.join(copy, "src", "html.ts"), "utf8")}\nexport const broken = ;\n`);
+    await expect(widgetFiles({ appUrl: BACKEND }, copy)).rejects.toThrow(/widget\/src does not build: .*src\/html\.ts:\d+: Unexpected ";"/);
   });
 });

@@ -82,10 +82,12 @@ export type EventNames = z.infer<typeof eventNamesSchema>;
 export const DEFAULT_SETTINGS: SyncSettings = syncSettingsSchema.parse({});
 
 /** Private keys start with pk_; a 6-character public key (site id) cannot call /api endpoints. */
+export const KLAVIYO_API_KEY_PATTERN = /^pk_[A-Za-z0-9_-]{10,200}$/;
+
 export const klaviyoApiKeySchema = z
   .string()
   .trim()
-  .regex(/^pk_[A-Za-z0-9_-]{10,200}$/, "must be a Klaviyo private API key (it starts with pk_)");
+  .regex(KLAVIYO_API_KEY_PATTERN, "must be a Klaviyo private API key (it starts with pk_)");
 
 /** The body of PUT /api/widget/settings: every field optional, unknown fields rejected. */
 export const settingsUpdateSchema = z.strictObject({

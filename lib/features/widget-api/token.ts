@@ -6,9 +6,13 @@ import { z } from "zod";
 import { OutcomeError } from "@/lib/outcomes";
 import { requireKommoCredentials, type Env } from "@/lib/platform/env";
 
+/** Why a widget request was refused before its route ran; the widget tells a stale session by these. */
+export type WidgetAuthErrorCode = "missing_token" | "invalid_token" | "token_expired" | "not_installed" | "forbidden_origin" | "admin_only";
+
 /** The request is not from a user of an installed account; answered 401 or 403 by its code. */
 export class WidgetAuthError extends OutcomeError {
-  constructor(code: "missing_token" | "token_expired" | "invalid_token" | "not_installed" | "forbidden_origin" | "admin_only", message: string) {
+  declare readonly code: WidgetAuthErrorCode;
+  constructor(code: WidgetAuthErrorCode, message: string) {
     super(code, message);
   }
 }

@@ -52,7 +52,7 @@ export async function startDashboardStack(): Promise<Stack> {
     );
     stoppers.push(app.stop);
     const sql = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<Row>(text, values)).rows;
-    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(buildWidgetZip({ appUrl: app.url })), stop };
+    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(await buildWidgetZip({ appUrl: app.url })), stop };
   } catch (error) {
     await stop();
     throw error;

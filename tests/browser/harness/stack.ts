@@ -94,7 +94,7 @@ export async function startStack(): Promise<Stack> {
     stoppers.push(app.stop);
 
     const sql = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<Row>(text, values)).rows;
-    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(buildWidgetZip({ appUrl: app.url })), stop };
+    return { app, kommo, klaviyo, sql, widgetFiles: unzipSync(await buildWidgetZip({ appUrl: app.url })), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -156,14 +156,14 @@ export async function createTenant(stack: Stack, input: { subdomain: string; kla
 }
 
 /** A deal in the simulated Kommo: a lead in `stage` of the tenant's first pipeline with a main contact. */
-export function seedDeal(tenant: Tenant, input: { name: string; stage: string; price?: number; firstName: string; lastName: string; email?: string }) {
+export function seedDeal(tenant: Tenant, input: { name: string; stage: string; price?: number; firstName: string; lastName: string; email?: string; phone?: string }) {
   const pipeline = tenant.pipelines[0]!;
   const statusId = pipeline.stages.find((stage) => stage.name === input.stage)!.id;
   const contact = tenant.stack.kommo.seedContact(tenant.kommoAccountId, {
     firstName: input.firstName,
     lastName: input.lastName,
     emails: input.email ? [input.email] : [],
-    phones: ["+1 415 555 0134"],
+    phones: [input.phone ?? "+1 415 555 0134"],
   });
   const lead = tenant.stack.kommo.seedLead(tenant.kommoAccountId, { name: input.name, price: input.price ?? 0, pipelineId: pipeline.id, statusId, contactIds: [contact.id] });
   return { lead, contact };

@@ -5,6 +5,8 @@ export type Fault =
   | { kind: "status"; status: number; retryAfterSeconds?: number }
   /** A Cloudflare challenge page: 403 with an HTML body. */
   | { kind: "html403" }
+  /** A 200 whose body is not JSON (a proxy's page in front of Klaviyo): the answer cannot be read. */
+  | { kind: "html200" }
   /** Answer normally, but only after a delay. */
   | { kind: "slow"; delayMs: number }
   /** Drop the connection without an answer. */

@@ -305,6 +305,9 @@ function faultResponse(fault: Exclude<Fault, { kind: "reset" | "slow" }>): SimRe
       body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>",
     };
   }
+  if (fault.kind === "html200") {
+    return { status: 200, body: "<!DOCTYPE html><html><body>Service page</body></html>" };
+  }
   if (fault.status === 429) {
     const seconds = fault.retryAfterSeconds ?? 1;
     return errorResponse(429, "throttled", `Request was throttled. Expected available in ${seconds} seconds.`, { pointer: "/data/" }, {}, { "Retry-After": String(seconds) });
