@@ -1,6 +1,6 @@
 // `npm start` as a newcomer runs it: no DATABASE_URL (the embedded PostgreSQL) or a real Postgres, web
 // and worker together, configuration errors as clear lines, graceful stop.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
@@ -36,6 +36,7 @@ describe("npm start", () => {
     // The cluster stopped with the launcher; the old data is still there.
     expect(await portAnswers(databasePort!)).toBe(false);
     expect(readFileSync(path.join(dataDir, "pglite", "PG_VERSION"), "utf8")).toBe("18\n");
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("uses the Postgres of DATABASE_URL when set", async () => {

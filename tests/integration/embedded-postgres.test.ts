@@ -1,7 +1,7 @@
 // The embedded PostgreSQL, for real: the throwaway cluster a test run starts when no server answers
 // (on a free port, restartable by the fault suite, gone afterwards), and the launcher's cluster under
 // DATA_DIR, which keeps its data and its port between runs and never touches old PGlite data.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -97,5 +97,6 @@ describe("the launcher's embedded database", () => {
       await second.stop();
     }
     expect(readdirSync(path.join(dataDir, "pglite"))).toEqual(["base"]);
+    rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 });
