@@ -1,10 +1,11 @@
 // `npm run bench`: the product's speed and cost against its targets and the naive baseline.
 //
-// Creates a fresh database, builds the web app if there is no build, starts the production web
-// server and workers against the Kommo and Klaviyo simulators (loopback only, with API latency and
-// the real rate limits), runs the measured phases, then the same workload through the naive
-// synchronous baseline, prints the table and writes bench/RESULTS.md. Bounded in time and count;
-// it stops by itself and leaves no process behind.
+// Creates a fresh database (on a throwaway embedded PostgreSQL when no server answers), builds the
+// web app if there is no build, starts the production web server and workers against the Kommo and
+// Klaviyo simulators (loopback only, with API latency and the real rate limits), runs the measured
+// phases, then the same workload through the naive synchronous baseline, prints the table and
+// writes bench/RESULTS.md. Bounded in time and count; it stops by itself and leaves no process
+// behind.
 //
 // Options: --latency=50 (ms per API answer) --duration=5 (s per rate) --tenants=100 --deals=10
 // (per tenant) --workers=2 --concurrency=15 (jobs per worker) --no-baseline --quick (a smaller run)
@@ -12,6 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../tests/helpers/processes";
+import { useTestDatabaseServer, type TestDatabaseServer } from "../tests/helpers/test-database-server";
 import { backfillPhase, type BackfillResult } from "./backfill";
 import { callMarks, countCalls } from "./changes";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
@@ -103,10 +105,14 @@ async function main() {
 
   let database: RunDatabase | undefined;
   let sims: Simulators | undefined;
+  let server: TestDatabaseServer | undefined;
   const buildDirectory = path.join(runDir, "app");
   try {
     await ensureBuild(log);
     snapshotBuild(buildDirectory);
+    // The tests' server: TEST_DATABASE_ADMIN_URL, 127.0.0.1:5432, or a throwaway embedded cluster.
+    server = await useTestDatabaseServer();
+    if (server.embeddedHome) log("no PostgreSQL at 127.0.0.1:5432: running on a throwaway embedded PostgreSQL");
     database = await createRunDatabase("kss_bench");
     await migrate(database.url);
     log(`database ${database.name} migrated`);
@@ -182,6 +188,7 @@ async function main() {
     await killAll();
     await sims?.close();
     await database?.drop().catch((error: unknown) => log(`could not drop ${database?.name}: ${String(error)}`));
+    await server?.release();
     rmSync(buildDirectory, { recursive: true, force: true });
   }
 }

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { migrateDatabase } from "@/lib/migrate";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "@/lib/db/embedded";
+import { previousPgliteNotice, startEmbeddedDatabase, type EmbeddedDatabase } from "@/lib/db/embedded";
 import { yieldToWebServer } from "@/lib/jobs/host-priority";
 import { ConfigError, parseEnv } from "@/lib/platform/env";
 import { fillLocalSecrets } from "@/lib/platform/local-secrets";
@@ -59,6 +59,9 @@ function waitForExit(child: ChildProcess): Promise<number> {
   });
 }
 
+// Module-wide so that a failed start stops the embedded database it started.
+let embedded: EmbeddedDatabase | undefined;
+
 async function main() {
   const production = process.env.APP_MODE ? process.env.APP_MODE === "production" : process.env.NODE_ENV === "production";
   process.env.APP_MODE = production ? "production" : "local";
@@ -81,15 +84,16 @@ async function main() {
     log.warn("KOMMO_CLIENT_ID / KOMMO_CLIENT_SECRET not set: the app runs, but Kommo installs fail until the integration is registered (README)");
   }
 
-  let embedded: EmbeddedDatabase | undefined;
   if (!env.DATABASE_URL) {
     if (role !== "all") {
       log.error("start:web and start:worker need DATABASE_URL, a Postgres shared by every process; `npm start` runs both roles on the embedded database");
       process.exit(1);
     }
+    const pglite = previousPgliteNotice(dataDir);
+    if (pglite) log.warn(pglite);
     embedded = await startEmbeddedDatabase(dataDir);
     process.env.DATABASE_URL = embedded.url;
-    log.info({ dataDir }, "DATABASE_URL not set: using the embedded database");
+    log.info(`DATABASE_URL not set: using the embedded database (PostgreSQL on 127.0.0.1:${embedded.port}, data in ${embedded.home})`);
   }
 
   log.info("applying database migrations");
@@ -145,7 +149,8 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   console.error(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+  await embedded?.stop().catch(() => undefined);
   process.exit(1);
 });

@@ -2,8 +2,9 @@
 # `npm test`: builds the web app once, then runs every suite (unit, integration against a fresh
 # Postgres database, end-to-end against the built app, the widget in Chromium against the built
 # app) and prints one summary line.
-# Needs a PostgreSQL server: TEST_DATABASE_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
-# must be allowed to create databases.
+# Databases are created in TEST_DATABASE_ADMIN_URL, else in the server at 127.0.0.1:5432 (as the
+# postgres role), else in a throwaway embedded PostgreSQL started here once for every suite and
+# removed on the way out (scripts/test-database.ts): nothing needs to be installed but Node.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
@@ -16,6 +17,15 @@ if ! npx next build > "$results/build.log" 2>&1; then
   cat "$results/build.log"
   echo "build failed"
   exit 1
+fi
+
+if ! database_exports=$(node --import tsx scripts/test-database.ts start); then
+  echo "no PostgreSQL for the tests (see the line above)"
+  exit 1
+fi
+if [ -n "$database_exports" ]; then
+  eval "$database_exports"
+  trap 'node --import tsx scripts/test-database.ts stop' EXIT
 fi
 
 echo "== vitest: unit, integration, e2e"

@@ -3,9 +3,9 @@
 // survive. Each scenario moves deals through their pipelines while the fault happens and then
 // counts: every event the changes must produce is in Klaviyo exactly once, and every profile shows
 // its deal's final stage. The scenarios run in this order; the PostgreSQL restart comes last
-// because it restarts the machine's local test cluster.
+// because it restarts the test server (the run's throwaway embedded cluster, or the machine's local one).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { databaseRestartedMidRun, localClusterVersion } from "./database-restart";
+import { databaseRestartedMidRun, restartableCluster } from "./database-restart";
 import { FaultEnvironment } from "./environment";
 import { CATEGORY_SIZES, sendForgedInputs, type ForgedInputsResult } from "./forged-inputs";
 import { klaviyoServerErrors, klaviyoSlowerThanTimeout, klaviyoThrottlingStorm } from "./klaviyo-faults";
@@ -119,11 +119,11 @@ describe("hostile input", () => {
 });
 
 describe("the database", () => {
-  const version = localClusterVersion();
+  const cluster = restartableCluster();
   afterAll(() => env.stopWorkers(), 60_000);
 
-  it.skipIf(version === null)("PostgreSQL restarted mid-run: deliveries retried, jobs caught up, nothing lost", async () => {
-    const run = await databaseRestartedMidRun(env, version!);
+  it.skipIf(cluster === null)("PostgreSQL restarted mid-run: deliveries retried, jobs caught up, nothing lost", async () => {
+    const run = await databaseRestartedMidRun(env, cluster!);
     for (const crash of run.crashes) console.warn(`worker ${crash.worker} exited (${crash.code}) during the database restart: ${crash.reason}`);
     expectNothingLostOrDuplicated(run);
     expect(run.restart.awaySeconds).toBeGreaterThan(0);

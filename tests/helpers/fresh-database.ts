@@ -1,11 +1,11 @@
 // Vitest global setup: a new, empty database for this test run, brought up to date by the same
-// `npm run db:migrate` that users run; dropped at the end.
+// `npm run db:migrate` that users run; dropped at the end. The server is the run's test server
+// (test-database-server.ts): a throwaway embedded cluster when no PostgreSQL answers.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-
-const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+import { useTestDatabaseServer } from "./test-database-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +15,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  const server = await useTestDatabaseServer();
+  const adminUrl = server.adminUrl;
   const name = `kss_test_${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -33,9 +35,13 @@ export default async function setup(project: TestProject) {
   project.provide("adminDatabaseUrl", adminUrl);
 
   return async () => {
-    const cleanup = new pg.Client({ connectionString: adminUrl });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await cleanup.end();
+    try {
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await cleanup.end();
+    } finally {
+      await server.release();
+    }
   };
 }
