@@ -10,6 +10,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_KLAVIYO_REVISION = "2026-07-15";
+/** Klaviyo's own API: what KLAVIYO_API_BASE_URL is unless a test or staging run points it elsewhere. */
+export const KLAVIYO_API_ORIGIN = "https://a.klaviyo.com";
 
 const optionalText = z
   .string()
@@ -88,7 +90,11 @@ const envSchema = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, "must be a Klaviyo revision such as 2026-07-15")
     .default(DEFAULT_KLAVIYO_REVISION),
   KOMMO_API_BASE_URL: httpUrl("test seam; leave unset in production").optional(),
-  KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default("https://a.klaviyo.com"),
+  KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default(KLAVIYO_API_ORIGIN),
+  /** Production accepts the two test seams above only with this set to "true" (staging against simulators). */
+  ALLOW_API_BASE_OVERRIDE: optionalText
+    .pipe(z.enum(["true", "false"], { message: 'must be "true" or "false"' }).optional())
+    .transform((value) => value === "true"),
   KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
   WORKER_CONCURRENCY: positiveInt(5, 100),
   /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
@@ -143,6 +149,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       if (!missing.includes(name as (typeof missing)[number])) problems.push(`${name} ${issue.message}`);
     }
   }
+  if (result.success && production && !result.data.ALLOW_API_BASE_OVERRIDE) {
+    for (const name of overriddenApiBases(result.data)) {
+      problems.push(`${name} is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)`);
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const parsed = result.data;
   const appUrl = parsed.APP_URL ?? `http://localhost:${parsed.PORT}`;
@@ -167,6 +178,25 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     OPERATOR_EMAILS: parsed.OPERATOR_EMAILS ?? [],
     production,
   };
+}
+
+/** The test seams that send Kommo or Klaviyo calls somewhere other than the real APIs. */
+function overriddenApiBases(env: Pick<Env, "KOMMO_API_BASE_URL" | "KLAVIYO_API_BASE_URL">): ("KOMMO_API_BASE_URL" | "KLAVIYO_API_BASE_URL")[] {
+  return [
+    ...(env.KOMMO_API_BASE_URL ? (["KOMMO_API_BASE_URL"] as const) : []),
+    ...(env.KLAVIYO_API_BASE_URL !== KLAVIYO_API_ORIGIN ? (["KLAVIYO_API_BASE_URL"] as const) : []),
+  ];
+}
+
+/**
+ * What every process of the app warns about when it starts (web and worker log these lines): a
+ * production run whose Kommo or Klaviyo calls go to an overridden address.
+ */
+export function startupWarnings(env: Env): string[] {
+  if (!env.production) return [];
+  const targets = overriddenApiBases(env).map((name) => `${name === "KOMMO_API_BASE_URL" ? "Kommo" : "Klaviyo"} calls go to ${env[name]}`);
+  if (targets.length === 0) return [];
+  return [`ALLOW_API_BASE_OVERRIDE=true in production: ${targets.join(", ")}, with the tokens and keys they carry. Only for staging against simulators.`];
 }
 
 /**

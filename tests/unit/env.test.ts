@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "@/lib/platform/env";
+import { ConfigError, parseEnv, startupWarnings } from "@/lib/platform/env";
 
 const key = Buffer.alloc(32, 1).toString("base64");
 const production = {
@@ -99,5 +99,28 @@ describe("environment validation", () => {
     expect(problems({ ...production, OPERATOR_EMAILS: "ops@example.com, not-an-email" })).toEqual(["OPERATOR_EMAILS must be a comma-separated list of e-mail addresses"]);
     expect(problems({ ...production, METRICS_TOKEN: "short" })).toEqual(["METRICS_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)"]);
     expect(problems({ ...production, SYNC_LOG_RETENTION_DAYS: "0" })).toEqual(["SYNC_LOG_RETENTION_DAYS must be at least 1"]);
+  });
+
+  it("refuses the API test seams in production unless ALLOW_API_BASE_OVERRIDE=true, and warns when they are allowed", () => {
+    const seams = { KOMMO_API_BASE_URL: "http://127.0.0.1:4010", KLAVIYO_API_BASE_URL: "http://127.0.0.1:4020" };
+    expect(problems({ ...production, ...seams })).toEqual([
+      "KOMMO_API_BASE_URL is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)",
+      "KLAVIYO_API_BASE_URL is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)",
+    ]);
+    expect(problems({ ...production, KOMMO_API_BASE_URL: seams.KOMMO_API_BASE_URL, ALLOW_API_BASE_OVERRIDE: "false" })).toHaveLength(1);
+    expect(problems({ ...production, ALLOW_API_BASE_OVERRIDE: "yes" })).toEqual(['ALLOW_API_BASE_OVERRIDE must be "true" or "false"']);
+    // Klaviyo's real address is no override.
+    expect(problems({ ...production, KLAVIYO_API_BASE_URL: "https://a.klaviyo.com/" })).toEqual([]);
+    expect(startupWarnings(parseEnv(production))).toEqual([]);
+
+    const staging = parseEnv({ ...production, ...seams, ALLOW_API_BASE_OVERRIDE: "true" });
+    expect(staging.KOMMO_API_BASE_URL).toBe(seams.KOMMO_API_BASE_URL);
+    expect(startupWarnings(staging)).toEqual([
+      "ALLOW_API_BASE_OVERRIDE=true in production: Kommo calls go to http://127.0.0.1:4010, Klaviyo calls go to http://127.0.0.1:4020, with the tokens and keys they carry. Only for staging against simulators.",
+    ]);
+    expect(startupWarnings(parseEnv({ ...production, KLAVIYO_API_BASE_URL: seams.KLAVIYO_API_BASE_URL, ALLOW_API_BASE_OVERRIDE: "true" }))[0]).toMatch(/: Klaviyo calls go to http:\/\/127\.0\.0\.1:4020, with/);
+    // Outside production the seams are what tests are made of: no refusal, no warning.
+    const local = parseEnv({ ENCRYPTION_KEY: key, AUTH_SECRET: "y".repeat(32), ...seams });
+    expect(startupWarnings(local)).toEqual([]);
   });
 });
