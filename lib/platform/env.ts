@@ -49,17 +49,25 @@ const positiveInt = (fallback: number, max: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
-/** A comma-separated list of e-mail addresses, compared without regard to case. */
-const emailList = optionalText.pipe(
+/** A Kommo user, named by the ids Kommo assigns: the account's id and the user's id in it. */
+export type KommoUserIdentity = { accountId: number; userId: number };
+
+/** "accountId:userId,accountId:userId" (Kommo's ids, e.g. "29001234:8812345"). */
+const kommoUserList = optionalText.pipe(
   z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((email) => email.trim().toLowerCase())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.email({ message: "must be a comma-separated list of e-mail addresses" })))
+    .transform((value, context) => {
+      const users: KommoUserIdentity[] = [];
+      for (const pair of value.split(",").map((item) => item.trim()).filter(Boolean)) {
+        const match = /^([1-9]\d{0,14}):([1-9]\d{0,14})$/.exec(pair);
+        if (!match) {
+          context.addIssue({ code: "custom", message: "must be a comma-separated list of accountId:userId pairs (Kommo's ids), e.g. 29001234:8812345" });
+          return z.NEVER;
+        }
+        users.push({ accountId: Number(match[1]), userId: Number(match[2]) });
+      }
+      return users;
+    })
     .optional(),
 );
 
@@ -101,8 +109,10 @@ const envSchema = z.object({
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
   /** How often a worker looks for jobs of dead workers and prunes finished ones. */
   QUEUE_MAINTENANCE_SECONDS: positiveInt(30, 3600),
-  /** Kommo users (by e-mail) who see every account in the dashboard: the people who run this backend. */
-  OPERATOR_EMAILS: emailList,
+  /** Kommo users (account id and user id) who see every account in the dashboard: the people who run this backend. */
+  OPERATOR_KOMMO_USERS: kommoUserList,
+  /** Retired (operators were once named by e-mail, which any Kommo admin can give a user); read only to warn. */
+  OPERATOR_EMAILS: optionalText,
   /** Bearer token of GET /api/metrics; unset turns the endpoint off. */
   METRICS_TOKEN: optionalText.pipe(z.string().min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)").optional()),
   /** Sync-log rows older than this are pruned daily; failures nobody has dealt with are kept. */
@@ -113,9 +123,9 @@ const envSchema = z.object({
 
 export type Env = Omit<
   z.infer<typeof envSchema>,
-  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST" | "OPERATOR_EMAILS"
+  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST" | "OPERATOR_KOMMO_USERS"
 > & {
-  OPERATOR_EMAILS: string[];
+  OPERATOR_KOMMO_USERS: KommoUserIdentity[];
   HOST: string;
   APP_URL: string;
   KOMMO_REDIRECT_URI: string;
@@ -175,7 +185,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     ENCRYPTION_PREVIOUS_KEYS: previousKeys,
     AUTH_SECRET: parsed.AUTH_SECRET!,
     LOG_FORMAT: parsed.LOG_FORMAT ?? (production ? "json" : "pretty"),
-    OPERATOR_EMAILS: parsed.OPERATOR_EMAILS ?? [],
+    OPERATOR_KOMMO_USERS: parsed.OPERATOR_KOMMO_USERS ?? [],
     production,
   };
 }
@@ -190,13 +200,18 @@ function overriddenApiBases(env: Pick<Env, "KOMMO_API_BASE_URL" | "KLAVIYO_API_B
 
 /**
  * What every process of the app warns about when it starts (web and worker log these lines): a
- * production run whose Kommo or Klaviyo calls go to an overridden address.
+ * production run whose Kommo or Klaviyo calls go to an overridden address, and a retired variable.
  */
 export function startupWarnings(env: Env): string[] {
-  if (!env.production) return [];
-  const targets = overriddenApiBases(env).map((name) => `${name === "KOMMO_API_BASE_URL" ? "Kommo" : "Klaviyo"} calls go to ${env[name]}`);
-  if (targets.length === 0) return [];
-  return [`ALLOW_API_BASE_OVERRIDE=true in production: ${targets.join(", ")}, with the tokens and keys they carry. Only for staging against simulators.`];
+  const warnings: string[] = [];
+  const targets = env.production ? overriddenApiBases(env).map((name) => `${name === "KOMMO_API_BASE_URL" ? "Kommo" : "Klaviyo"} calls go to ${env[name]}`) : [];
+  if (targets.length > 0) {
+    warnings.push(`ALLOW_API_BASE_OVERRIDE=true in production: ${targets.join(", ")}, with the tokens and keys they carry. Only for staging against simulators.`);
+  }
+  if (env.OPERATOR_EMAILS) {
+    warnings.push("OPERATOR_EMAILS is no longer read: name the dashboard's operators by Kommo account and user id in OPERATOR_KOMMO_USERS (README, Operator and admin dashboard)");
+  }
+  return warnings;
 }
 
 /**
