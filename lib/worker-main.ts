@@ -1,12 +1,13 @@
 // Entry point of the worker role (`npm run start:worker`, or started by `npm start`).
 import { getEnv } from "@/lib/platform/env";
-import { logger } from "@/lib/platform/log";
+import { logger, logStartupWarnings } from "@/lib/platform/log";
 import { ALL_JOBS } from "./worker";
 import { startWorker } from "@/lib/jobs/worker";
 
 async function main() {
   const env = getEnv();
   const log = logger().child({ role: "worker" });
+  logStartupWarnings("worker", env);
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
   const worker = await startWorker({
     databaseUrl: env.DATABASE_URL,

@@ -5,14 +5,14 @@
 import { notFound, redirect } from "next/navigation";
 import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { failureSelectionFrom, returnPath } from "@/lib/features/dashboard/action-input";
-import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/options";
-import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/sign-in-policy";
+import { currentViewer } from "@/lib/features/dashboard/auth/sessions";
 import type { FlashCode } from "@/lib/features/dashboard/flash";
 import { dismissFailures, OperationRefusedError, reregisterWebhook, replayFailures, setPaused } from "@/lib/features/dashboard/operations";
 
 async function accountOf(form: FormData): Promise<AuthorizedAccount> {
   const viewer = await currentViewer();
-  if (!viewer) redirect(`${SIGN_IN_PAGE}?error=SessionRequired`);
+  if (!viewer) redirect(`${SIGN_IN_PAGE}?error=session_required`);
   try {
     return await authorizeAccount(viewer, form.get("accountId"));
   } catch (error) {

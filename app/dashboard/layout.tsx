@@ -1,6 +1,6 @@
 // The dashboard's frame: the top bar (product, navigation, who is signed in) around every page.
 import type { ReactNode } from "react";
-import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import { currentViewer } from "@/lib/features/dashboard/auth/sessions";
 import { SignOutButton } from "./_components/auth-buttons";
 import "./dashboard.css";
 
@@ -21,7 +21,10 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           </nav>
           {viewer && (
             <div className="d-user" data-testid="viewer">
-              <span>{viewer.name ?? viewer.email ?? `Kommo user ${viewer.kommoUserId}`}</span>
+              {/* The ids, as OPERATOR_KOMMO_USERS names operators ("accountId:userId"). */}
+              <span title={`Kommo account ${viewer.kommoAccountId}, user ${viewer.kommoUserId} (${viewer.kommoAccountId}:${viewer.kommoUserId})`}>
+                {viewer.name ?? viewer.email ?? `Kommo user ${viewer.kommoUserId}`}
+              </span>
               <span className="d-user__role">{viewer.operator ? "Operator" : "Account admin"}</span>
               <SignOutButton />
             </div>

@@ -52,6 +52,8 @@ export function appEnvironment(config: AppConfig): NodeJS.ProcessEnv {
     AUTH_SECRET: config.identity.authSecret,
     KOMMO_API_BASE_URL: config.kommoUrl,
     KLAVIYO_API_BASE_URL: config.klaviyoUrl,
+    // A production run against the simulators: the one case the override exists for.
+    ALLOW_API_BASE_OVERRIDE: "true",
     NEXT_TELEMETRY_DISABLED: "1",
     LOG_LEVEL: "info",
     LOG_FORMAT: "json",

@@ -10,6 +10,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_KLAVIYO_REVISION = "2026-07-15";
+/** Klaviyo's own API: what KLAVIYO_API_BASE_URL is unless a test or staging run points it elsewhere. */
+export const KLAVIYO_API_ORIGIN = "https://a.klaviyo.com";
 
 const optionalText = z
   .string()
@@ -47,17 +49,25 @@ const positiveInt = (fallback: number, max: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
-/** A comma-separated list of e-mail addresses, compared without regard to case. */
-const emailList = optionalText.pipe(
+/** A Kommo user, named by the ids Kommo assigns: the account's id and the user's id in it. */
+export type KommoUserIdentity = { accountId: number; userId: number };
+
+/** "accountId:userId,accountId:userId" (Kommo's ids, e.g. "29001234:8812345"). */
+const kommoUserList = optionalText.pipe(
   z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((email) => email.trim().toLowerCase())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.email({ message: "must be a comma-separated list of e-mail addresses" })))
+    .transform((value, context) => {
+      const users: KommoUserIdentity[] = [];
+      for (const pair of value.split(",").map((item) => item.trim()).filter(Boolean)) {
+        const match = /^([1-9]\d{0,14}):([1-9]\d{0,14})$/.exec(pair);
+        if (!match) {
+          context.addIssue({ code: "custom", message: "must be a comma-separated list of accountId:userId pairs (Kommo's ids), e.g. 29001234:8812345" });
+          return z.NEVER;
+        }
+        users.push({ accountId: Number(match[1]), userId: Number(match[2]) });
+      }
+      return users;
+    })
     .optional(),
 );
 
@@ -88,15 +98,21 @@ const envSchema = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, "must be a Klaviyo revision such as 2026-07-15")
     .default(DEFAULT_KLAVIYO_REVISION),
   KOMMO_API_BASE_URL: httpUrl("test seam; leave unset in production").optional(),
-  KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default("https://a.klaviyo.com"),
+  KLAVIYO_API_BASE_URL: httpUrl("test seam; leave unset in production").default(KLAVIYO_API_ORIGIN),
+  /** Production accepts the two test seams above only with this set to "true" (staging against simulators). */
+  ALLOW_API_BASE_OVERRIDE: optionalText
+    .pipe(z.enum(["true", "false"], { message: 'must be "true" or "false"' }).optional())
+    .transform((value) => value === "true"),
   KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
   WORKER_CONCURRENCY: positiveInt(5, 100),
   /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
   /** How often a worker looks for jobs of dead workers and prunes finished ones. */
   QUEUE_MAINTENANCE_SECONDS: positiveInt(30, 3600),
-  /** Kommo users (by e-mail) who see every account in the dashboard: the people who run this backend. */
-  OPERATOR_EMAILS: emailList,
+  /** Kommo users (account id and user id) who see every account in the dashboard: the people who run this backend. */
+  OPERATOR_KOMMO_USERS: kommoUserList,
+  /** Retired (operators were once named by e-mail, which any Kommo admin can give a user); read only to warn. */
+  OPERATOR_EMAILS: optionalText,
   /** Bearer token of GET /api/metrics; unset turns the endpoint off. */
   METRICS_TOKEN: optionalText.pipe(z.string().min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)").optional()),
   /** Sync-log rows older than this are pruned daily; failures nobody has dealt with are kept. */
@@ -107,9 +123,9 @@ const envSchema = z.object({
 
 export type Env = Omit<
   z.infer<typeof envSchema>,
-  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST" | "OPERATOR_EMAILS"
+  "APP_URL" | "KOMMO_REDIRECT_URI" | "ENCRYPTION_KEY" | "AUTH_SECRET" | "LOG_FORMAT" | "ENCRYPTION_PREVIOUS_KEYS" | "HOST" | "OPERATOR_KOMMO_USERS"
 > & {
-  OPERATOR_EMAILS: string[];
+  OPERATOR_KOMMO_USERS: KommoUserIdentity[];
   HOST: string;
   APP_URL: string;
   KOMMO_REDIRECT_URI: string;
@@ -143,6 +159,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       if (!missing.includes(name as (typeof missing)[number])) problems.push(`${name} ${issue.message}`);
     }
   }
+  if (result.success && production && !result.data.ALLOW_API_BASE_OVERRIDE) {
+    for (const name of overriddenApiBases(result.data)) {
+      problems.push(`${name} is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)`);
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const parsed = result.data;
   const appUrl = parsed.APP_URL ?? `http://localhost:${parsed.PORT}`;
@@ -164,9 +185,33 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     ENCRYPTION_PREVIOUS_KEYS: previousKeys,
     AUTH_SECRET: parsed.AUTH_SECRET!,
     LOG_FORMAT: parsed.LOG_FORMAT ?? (production ? "json" : "pretty"),
-    OPERATOR_EMAILS: parsed.OPERATOR_EMAILS ?? [],
+    OPERATOR_KOMMO_USERS: parsed.OPERATOR_KOMMO_USERS ?? [],
     production,
   };
+}
+
+/** The test seams that send Kommo or Klaviyo calls somewhere other than the real APIs. */
+function overriddenApiBases(env: Pick<Env, "KOMMO_API_BASE_URL" | "KLAVIYO_API_BASE_URL">): ("KOMMO_API_BASE_URL" | "KLAVIYO_API_BASE_URL")[] {
+  return [
+    ...(env.KOMMO_API_BASE_URL ? (["KOMMO_API_BASE_URL"] as const) : []),
+    ...(env.KLAVIYO_API_BASE_URL !== KLAVIYO_API_ORIGIN ? (["KLAVIYO_API_BASE_URL"] as const) : []),
+  ];
+}
+
+/**
+ * What every process of the app warns about when it starts (web and worker log these lines): a
+ * production run whose Kommo or Klaviyo calls go to an overridden address, and a retired variable.
+ */
+export function startupWarnings(env: Env): string[] {
+  const warnings: string[] = [];
+  const targets = env.production ? overriddenApiBases(env).map((name) => `${name === "KOMMO_API_BASE_URL" ? "Kommo" : "Klaviyo"} calls go to ${env[name]}`) : [];
+  if (targets.length > 0) {
+    warnings.push(`ALLOW_API_BASE_OVERRIDE=true in production: ${targets.join(", ")}, with the tokens and keys they carry. Only for staging against simulators.`);
+  }
+  if (env.OPERATOR_EMAILS) {
+    warnings.push("OPERATOR_EMAILS is no longer read: name the dashboard's operators by Kommo account and user id in OPERATOR_KOMMO_USERS (README, Operator and admin dashboard)");
+  }
+  return warnings;
 }
 
 /**

@@ -2,7 +2,7 @@
 // that a token or key passed in a log object never reaches the output.
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
-import { getEnv } from "./env";
+import { getEnv, startupWarnings, type Env } from "./env";
 
 export const REDACTED_PATHS = [
   "accessToken",
@@ -51,4 +51,9 @@ export function logger(): Logger {
     root = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   }
   return root;
+}
+
+/** The configuration warnings of startupWarnings, logged when a process of the app starts (web and worker). */
+export function logStartupWarnings(role: "web" | "worker", env: Env = getEnv()): void {
+  for (const warning of startupWarnings(env)) logger().warn({ role }, warning);
 }

@@ -1,6 +1,7 @@
 // Who sees what in the dashboard: an admin of account A sees A and never B (pages and API), a
 // Kommo user who is not an admin is turned away, an operator sees every account, the widget's
-// advanced settings open the dashboard with a one-minute link, and the metrics need their token.
+// advanced settings open the dashboard with a one-minute, single-use link, and the metrics need
+// their token.
 import { addKommoUser } from "../simulators/kommo";
 import { openKommo } from "./harness/fixtures";
 import { createTenant, seedDeal, type Tenant } from "./harness/stack";
@@ -119,8 +120,20 @@ test("the widget's advanced settings open the dashboard of their account with a 
   await expect(memberPage.locator("[data-kvsync-dashboard-error]")).toHaveText("Only an account administrator can change these settings.");
   await expect.poll(() => context.pages().length).toBe(3);
 
-  // A forged link is refused and explained, and starts no session.
+  // A link opens the dashboard once: used, it is refused in any other browser.
+  const first = await browser.newContext();
+  const firstPage = await first.newPage();
+  await firstPage.goto(url);
+  await expect(firstPage).toHaveURL(new RegExp(`/dashboard/accounts/${bluefjord.id}$`));
+  await first.close();
   const stranger = await browser.newContext();
+  const replayed = await stranger.newPage();
+  await replayed.goto(url);
+  await expect(replayed).toHaveURL(/\/dashboard\/sign-in\?error=link_used/);
+  await expect(replayed.getByTestId("sign-in-error")).toContainText("This sign-in link was already used");
+  expect((await replayed.request.get(`${stack.app.url}/api/dashboard/accounts`)).status()).toBe(401);
+
+  // A forged link is refused and explained, and starts no session.
   const forged = await stranger.newPage();
   await forged.goto(`${stack.app.url}/dashboard/enter?ticket=${url.split("ticket=")[1]!.slice(0, -6)}AAAAAA`);
   await expect(forged).toHaveURL(/\/dashboard\/sign-in\?error=session_expired/);

@@ -21,6 +21,10 @@ export type WorkerTimings = {
   concurrency?: number;
 };
 
+/** The dashboard's operator in this run: a user of a Kommo account of its own, without the integration. */
+export type Operator = { kommoAccountId: number; userId: number; name: string; email: string };
+const OPERATOR_KOMMO_ACCOUNT = 38_000_001;
+
 export type WorkerCrash = { worker: string; code: number | null; at: number; reason: string };
 
 /** The last error line a crashed process wrote, for the report. */
@@ -42,6 +46,7 @@ export class FaultEnvironment {
     readonly context: HarnessContext,
     readonly config: AppConfig,
     readonly web: AppProcess,
+    readonly operator: Operator,
   ) {}
 
   static async start(databaseUrl: string): Promise<FaultEnvironment> {
@@ -53,11 +58,22 @@ export class FaultEnvironment {
     const buildDirectory = snapshotBuild(path.join(runDir, "app"));
     const logDir = path.join(runDir, "logs");
     mkdirSync(logDir, { recursive: true });
-    const config: AppConfig = { identity, databaseUrl, port, kommoUrl: sims.kommo.url, klaviyoUrl: sims.klaviyo.url, logDir, buildDirectory };
+    const operatorUser = sims.kommo.addAccount({ id: OPERATOR_KOMMO_ACCOUNT, subdomain: "faultops", name: "Sync Ops" }).users[0]!;
+    const operator: Operator = { kommoAccountId: OPERATOR_KOMMO_ACCOUNT, userId: operatorUser.id, name: operatorUser.name, email: operatorUser.email };
+    const config: AppConfig = {
+      identity,
+      databaseUrl,
+      port,
+      kommoUrl: sims.kommo.url,
+      klaviyoUrl: sims.klaviyo.url,
+      logDir,
+      buildDirectory,
+      env: { OPERATOR_KOMMO_USERS: `${operator.kommoAccountId}:${operator.userId}` },
+    };
     const observer = new Observer(databaseUrl);
     try {
       const web = await startWeb(config);
-      return new FaultEnvironment({ sims, identity, appUrl: url, observer }, config, web);
+      return new FaultEnvironment({ sims, identity, appUrl: url, observer }, config, web, operator);
     } catch (error) {
       await observer.close();
       await sims.close();
@@ -82,6 +98,7 @@ export class FaultEnvironment {
     const config: AppConfig = {
       ...this.config,
       env: {
+        ...this.config.env,
         SYNC_JOB_TIMEOUT_SECONDS: String(timings.jobTimeoutSeconds),
         QUEUE_MAINTENANCE_SECONDS: String(timings.maintenanceSeconds ?? 2),
         WORKER_CONCURRENCY: String(timings.concurrency ?? 4),

@@ -1,25 +1,46 @@
 // 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
-// hook keys, forged and expired widget tokens, forged revoke signatures, and one account's ids used
-// with another's. Every one must get a 4xx (none accepted, none answered with a server error), and
-// the two accounts they aim at must be exactly as they were.
-import { createHmac, randomBytes } from "node:crypto";
+// hook keys, forged and expired widget tokens, forged revoke signatures, one account's ids used
+// with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
+// entry tickets, a sign-in answer planted in another browser, forged session cookies). Every one
+// must get a 4xx (none accepted, none answered with a server error), and the two accounts they aim
+// at must be exactly as they were.
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { widgetHeaders, type HarnessContext, type Tenant } from "../../bench/harness/accounts";
 import { mulberry32 } from "../simulators/klaviyo/faults";
-import type { FaultEnvironment } from "./environment";
+import { addKommoUser } from "../simulators/kommo";
+import type { FaultEnvironment, Operator } from "./environment";
 import { newTenants } from "./scenario";
 
 export const CATEGORY_SIZES = {
-  "random form bodies": 3000,
+  "random form bodies": 2500,
   "wrong hook keys": 1500,
   "forged or expired widget tokens": 3000,
   "forged revoke signatures": 1500,
   "cross-account ids": 1000,
+  "dashboard forgeries": 500,
 } as const;
 
 export type Category = keyof typeof CATEGORY_SIZES;
 
-type Probe = { category: Category; variant: string; url: string; method: "GET" | "POST" | "PUT"; headers: Record<string, string>; body?: string };
+/**
+ * One request; `thenAsk`: a dashboard door's answer is a redirect either way, so what counts is
+ * whether it set a session: the probe then asks this URL with whatever session cookie it got, and
+ * that answer is the probe's.
+ */
+type Probe = { category: Category; variant: string; url: string; method: "GET" | "POST" | "PUT"; headers: Record<string, string>; body?: string; thenAsk?: string };
+
+/** What the dashboard attacks start from, obtained once through the app's own doors before any probe is made. */
+type DashboardFootholds = {
+  /** A session of a user of the other account made to look like the operator (name, e-mail), an admin there. */
+  lookAlikeSession: string;
+  /** A widget entry link of the victim's admin, already used once by its rightful browser. */
+  usedVictimTicket: string;
+  /** The same, of the other account's admin. */
+  usedOtherTicket: string;
+  /** An attacker's own, unused consent answer for the look-alike (code, state, referer), to plant in another browser. */
+  plantedAnswer: string;
+};
 
 export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
 
@@ -38,6 +59,7 @@ class InputFactory {
     private readonly other: Tenant,
     private readonly victimLeadId: number,
     private readonly otherLeadId: number,
+    private readonly footholds: DashboardFootholds,
     seed: number,
   ) {
     this.next = random(seed);
@@ -267,6 +289,47 @@ class InputFactory {
     }
   }
 
+  dashboardForgery(): Probe {
+    const { appUrl } = this.context;
+    const category = "dashboard forgeries";
+    const victimLog = `${appUrl}/api/dashboard/accounts/${this.victim.accountId}/sync-log`;
+    const anySession = `${appUrl}/api/dashboard/accounts`;
+    const variant = this.pick(["operator look-alike", "replayed entry ticket", "replayed ticket of the other account", "tampered entry ticket", "planted sign-in answer", "forged session cookie"] as const);
+    switch (variant) {
+      case "operator look-alike": {
+        const target = this.pick([victimLog, `${victimLog}?status=failed`, `${appUrl}/dashboard/accounts/${this.victim.accountId}`, `${appUrl}/dashboard/accounts/${this.victim.accountId}/failures`]);
+        return { category, variant, url: target, method: "GET", headers: { cookie: this.footholds.lookAlikeSession } };
+      }
+      case "replayed entry ticket":
+        return { category, variant, url: this.footholds.usedVictimTicket, method: "GET", headers: {}, thenAsk: victimLog };
+      case "replayed ticket of the other account":
+        return { category, variant, url: this.footholds.usedOtherTicket, method: "GET", headers: {}, thenAsk: anySession };
+      case "tampered entry ticket": {
+        // The other account's genuine (used) ticket with the victim's account id written into it.
+        const ticket = new URL(this.footholds.usedOtherTicket).searchParams.get("ticket")!;
+        const [header, payload, signature] = ticket.split(".");
+        const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
+        const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, account_id: this.victim.kommoAccountId, jti: randomUUID() })).toString("base64url")}.${signature}`;
+        return { category, variant, url: `${appUrl}/dashboard/enter?ticket=${forged}`, method: "GET", headers: {}, thenAsk: anySession };
+      }
+      case "planted sign-in answer":
+        // A victim's browser led to the attacker's own consent answer: it has no sign-in of its own going.
+        return { category, variant, url: `${appUrl}/api/kommo/oauth/callback?${this.footholds.plantedAnswer}`, method: "GET", headers: {}, thenAsk: anySession };
+      case "forged session cookie": {
+        const real = this.footholds.lookAlikeSession.slice(this.footholds.lookAlikeSession.indexOf("=") + 1);
+        const at = this.int(real.length);
+        const value = this.pick([
+          randomBytes(32).toString("base64url"),
+          `${real.slice(0, at)}${real[at] === "A" ? "B" : "A"}${real.slice(at + 1)}`,
+          new URL(this.footholds.usedVictimTicket).searchParams.get("ticket")!,
+          this.text(40),
+          "x".repeat(4000),
+        ]);
+        return { category, variant, url: victimLog, method: "GET", headers: { cookie: `kss-session=${enc(value)}` } };
+      }
+    }
+  }
+
   async make(category: Category): Promise<Probe> {
     switch (category) {
       case "random form bodies":
@@ -279,6 +342,8 @@ class InputFactory {
         return this.forgedRevoke();
       case "cross-account ids":
         return this.crossAccount();
+      case "dashboard forgeries":
+        return this.dashboardForgery();
     }
   }
 }
@@ -287,10 +352,51 @@ async function send(probe: Probe): Promise<number> {
   try {
     const response = await fetch(probe.url, { method: probe.method, headers: probe.headers, body: probe.body, redirect: "manual", signal: AbortSignal.timeout(30_000) });
     await response.arrayBuffer();
-    return response.status;
+    if (!probe.thenAsk || response.status >= 500) return response.status;
+    const session = sessionCookieOf(response);
+    const next = await fetch(probe.thenAsk, { headers: session ? { cookie: session } : {}, redirect: "manual", signal: AbortSignal.timeout(30_000) });
+    await next.arrayBuffer();
+    return next.status;
   } catch {
     return 0;
   }
+}
+
+const sessionCookieOf = (response: Response) =>
+  response.headers
+    .getSetCookie()
+    .map((line) => line.split(";")[0]!)
+    .find((pair) => /^(__Host-)?kss-session=./.test(pair));
+
+/**
+ * The footholds of the dashboard attacks, through the app's real doors: "Sign in with Kommo" by a
+ * user of the other account whom its admin named and addressed like the operator; an entry link
+ * of each account's admin, used once; and an unused consent answer of that look-alike.
+ */
+async function dashboardFootholds(env: FaultEnvironment, victim: Tenant, other: Tenant, operator: Operator): Promise<DashboardFootholds> {
+  const { appUrl } = env.context;
+  const kommo = env.sims.kommo;
+  const lookAlike = addKommoUser(kommo.store, other.kommoAccountId, { name: operator.name, email: operator.email, isAdmin: true });
+  const startSignIn = async () => {
+    const started = await fetch(`${appUrl}/api/auth/sign-in`, { method: "POST", headers: { Origin: appUrl, "Content-Type": FORM }, body: "callbackUrl=%2Fdashboard", redirect: "manual" });
+    const state = new URL(started.headers.get("location")!).searchParams.get("state")!;
+    const stateCookie = started.headers.getSetCookie().map((line) => line.split(";")[0]!).join("; ");
+    const answer = new URLSearchParams({ code: kommo.issueCode(other.kommoAccountId, lookAlike.id), referer: `${other.subdomain}.kommo.com`, state, client_id: env.context.identity.clientId });
+    return { answer, stateCookie };
+  };
+  const signIn = await startSignIn();
+  const returned = await fetch(`${appUrl}/api/kommo/oauth/callback?${signIn.answer}`, { headers: { cookie: signIn.stateCookie }, redirect: "manual" });
+  const lookAlikeSession = sessionCookieOf(returned);
+  if (!lookAlikeSession) throw new Error(`the look-alike's own sign-in failed: ${returned.status} ${returned.headers.get("location")}`);
+
+  const usedTicket = async (tenant: Tenant) => {
+    const link = await fetch(`${appUrl}/api/widget/dashboard-link`, { method: "POST", headers: await widgetHeaders(env.context, tenant) });
+    const { url } = (await link.json()) as { url: string };
+    const entered = await fetch(url, { redirect: "manual" });
+    if (!sessionCookieOf(entered)) throw new Error(`the admin's own entry link failed: ${entered.status} ${entered.headers.get("location")}`);
+    return url;
+  };
+  return { lookAlikeSession, usedVictimTicket: await usedTicket(victim), usedOtherTicket: await usedTicket(other), plantedAnswer: (await startSignIn()).answer.toString() };
 }
 
 export type ForgedInputsResult = { tallies: ProbeTally[]; victims: Tenant[]; seconds: number };
@@ -300,7 +406,8 @@ export async function sendForgedInputs(env: FaultEnvironment, seed = 20_260_715)
   const [victim, other] = await newTenants(env, 2);
   const victimLead = env.sims.kommo.seedLead(victim!.kommoAccountId, { name: "Target", pipelineId: victim!.pipelineId, statusId: victim!.incoming.id });
   const otherLead = env.sims.kommo.seedLead(other!.kommoAccountId, { name: "Other", pipelineId: other!.pipelineId, statusId: other!.incoming.id });
-  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, seed);
+  const footholds = await dashboardFootholds(env, victim!, other!, env.operator);
+  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, seed);
   // Made one after another before any is sent, so that the seed alone decides the mix of inputs.
   const probes: Probe[] = [];
   for (const [category, count] of Object.entries(CATEGORY_SIZES) as [Category, number][]) {

@@ -21,7 +21,7 @@ export function freePort(): Promise<number> {
 export function cleanEnvironment(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(environment)) {
-    if (/^(NODE_ENV|APP_MODE|APP_URL|ENCRYPTION_KEY|ENCRYPTION_PREVIOUS_KEYS|AUTH_SECRET|KOMMO_.*|KLAVIYO_.*|DATABASE_URL|LOG_LEVEL|LOG_FORMAT|PORT|HOST|DATA_DIR|VITEST.*)$/.test(name)) {
+    if (/^(NODE_ENV|APP_MODE|APP_URL|ENCRYPTION_KEY|ENCRYPTION_PREVIOUS_KEYS|AUTH_SECRET|KOMMO_.*|KLAVIYO_.*|ALLOW_API_BASE_OVERRIDE|OPERATOR_.*|DATABASE_URL|LOG_LEVEL|LOG_FORMAT|PORT|HOST|DATA_DIR|VITEST.*)$/.test(name)) {
       delete environment[name];
     }
   }

@@ -1,11 +1,12 @@
 // The dashboard's edges that need no database: action forms, log cursors, the flash codes a URL may
-// carry, the metrics token check, cookies, who counts as an operator, the widget's entry tickets,
-// and how times and operations are worded.
+// carry, the metrics token check, cookies and form origins, who counts as an operator, the widget's
+// entry tickets, and how times and operations are worded.
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { failureSelectionFrom, returnPath, utcFromLocalInput } from "@/lib/features/dashboard/action-input";
-import { readCookie, sessionCookieName, stateCookieName } from "@/lib/features/dashboard/auth/cookies";
+import { cookieOptions, postedFromOurPages, readCookie, sessionCookieName, signInCookieName } from "@/lib/features/dashboard/auth/cookies";
 import { entryLink, verifyEntryTicket } from "@/lib/features/dashboard/auth/entry";
+import { safeReturnPath } from "@/lib/features/dashboard/auth/sign-in-policy";
 import { viewerFromClaims } from "@/lib/features/dashboard/auth/viewer";
 import { flashFromQuery } from "@/lib/features/dashboard/flash";
 import { describeOperations, describeTrigger, formatPercent, formatUtc, relativeTime } from "@/lib/features/dashboard/format";
@@ -78,23 +79,52 @@ describe("the metrics token", () => {
 });
 
 describe("cookies", () => {
-  it("carry the __Secure- prefix over HTTPS, and are read whole or from chunks", () => {
-    expect(sessionCookieName({ APP_URL: "https://sync.example.com" })).toBe("__Secure-next-auth.session-token");
-    expect(stateCookieName({ APP_URL: "http://127.0.0.1:3000" })).toBe("next-auth.state");
-    expect(readCookie("a=1; next-auth.session-token=abc%3D; b=2", "next-auth.session-token")).toBe("abc=");
-    expect(readCookie("next-auth.session-token.1=def; next-auth.session-token.0=abc", "next-auth.session-token")).toBe("abcdef");
-    expect(readCookie("other=1", "next-auth.session-token")).toBeUndefined();
+  it("carry the __Host- prefix and Secure over HTTPS, are HttpOnly and SameSite=Lax, and are read by exact name", () => {
+    expect(sessionCookieName({ APP_URL: "https://sync.example.com" })).toBe("__Host-kss-session");
+    expect(signInCookieName({ APP_URL: "https://sync.example.com" })).toBe("__Host-kss-sign-in");
+    expect(sessionCookieName({ APP_URL: "http://127.0.0.1:3000" })).toBe("kss-session");
+    expect(signInCookieName({ APP_URL: "http://127.0.0.1:3000" })).toBe("kss-sign-in");
+    expect(cookieOptions({ APP_URL: "https://sync.example.com" }, 60)).toEqual({ httpOnly: true, sameSite: "lax", path: "/", secure: true, maxAge: 60 });
+    expect(cookieOptions({ APP_URL: "http://127.0.0.1:3000" }, 60).secure).toBe(false);
+    expect(readCookie("a=1; kss-session=abc%3D; b=2", "kss-session")).toBe("abc=");
+    // Look-alike names (a prefix, chunks as other libraries write them) are other cookies.
+    expect(readCookie("xkss-session=1; kss-session.0=abc; kss-session.1=def", "kss-session")).toBeUndefined();
+    expect(readCookie("kss-session=%E0%A4%A", "kss-session")).toBeUndefined();
+    expect(readCookie("other=1", "kss-session")).toBeUndefined();
+    expect(readCookie(null, "kss-session")).toBeUndefined();
+  });
+
+  it("sign-in and sign-out forms count only when posted from this app's pages", () => {
+    const env = { APP_URL: "https://sync.example.com" };
+    const post = (origin?: string) => new Request("https://sync.example.com/api/auth/sign-out", { method: "POST", headers: origin ? { Origin: origin } : {} });
+    expect(postedFromOurPages(post("https://sync.example.com"), env)).toBe(true);
+    expect(postedFromOurPages(post("https://evil.example"), env)).toBe(false);
+    expect(postedFromOurPages(post("https://sync.example.com.evil.example"), env)).toBe(false);
+    expect(postedFromOurPages(post("null"), env)).toBe(false);
+  });
+
+  it("return after signing in to a page of this dashboard only", () => {
+    expect(safeReturnPath("/dashboard/accounts/7b0d6f2e-1c3a-4e5b-9f8d-0a1b2c3d4e5f/log")).toBe("/dashboard/accounts/7b0d6f2e-1c3a-4e5b-9f8d-0a1b2c3d4e5f/log");
+    for (const target of ["https://evil.example", "//evil.example", "/dashboard/../api/metrics", "/dashboard//evil.example", "/dashboard/sign-in", "/dashboardx", "/api/dashboard/accounts", 42, null]) {
+      expect(safeReturnPath(target)).toBe("/dashboard");
+    }
   });
 });
 
 describe("operators", () => {
-  const env = parseEnv({ ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"), AUTH_SECRET: "y".repeat(32), OPERATOR_EMAILS: " Ops@Example.com ,second@example.com" });
-  const claims = { kommoAccountId: 1, kommoUserId: 2, isAdmin: false, email: "ops@example.COM", via: "kommo" as const };
+  const env = parseEnv({ ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"), AUTH_SECRET: "y".repeat(32), OPERATOR_KOMMO_USERS: " 29001234:8812345 ,31:2" });
+  const claims = { kommoAccountId: 29_001_234, kommoUserId: 8_812_345, isAdmin: false, email: "ops@example.com", via: "kommo" as const };
 
-  it("are the Kommo users whose sign-in e-mail is listed, in any case", () => {
+  it("are the listed Kommo identities (account id and user id), whatever their e-mail", () => {
     expect(viewerFromClaims(claims, env).operator).toBe(true);
-    expect(viewerFromClaims({ ...claims, email: "third@example.com" }, env).operator).toBe(false);
-    expect(viewerFromClaims({ ...claims, email: null }, env).operator).toBe(false);
+    expect(viewerFromClaims({ ...claims, email: null }, env).operator).toBe(true);
+    expect(viewerFromClaims({ ...claims, kommoAccountId: 31 }, env).operator).toBe(false);
+    expect(viewerFromClaims({ ...claims, kommoUserId: 2 }, env).operator).toBe(false);
+    expect(viewerFromClaims({ ...claims, kommoAccountId: 31, kommoUserId: 2 }, env).operator).toBe(true);
+  });
+
+  it("are never recognised by an e-mail", () => {
+    expect(viewerFromClaims({ ...claims, kommoAccountId: 5, kommoUserId: 6, email: "ops@example.com" }, env).operator).toBe(false);
   });
 
   it("never come in through the widget's door", () => {
@@ -105,20 +135,28 @@ describe("operators", () => {
 describe("entry tickets of the widget", () => {
   it("name the admin and account, and are refused when expired, forged or for another purpose", async () => {
     const env = getEnv();
-    const link = await entryLink({ kommoAccountId: 31, kommoUserId: 7 }, env);
+    const rightsCheckedAt = new Date(Math.floor(Date.now() / 1000 - 600) * 1000);
+    const link = await entryLink({ kommoAccountId: 31, kommoUserId: 7, rightsCheckedAt }, env);
     const ticket = new URL(link.url).searchParams.get("ticket")!;
     expect(link.url.startsWith(`${env.APP_URL}/dashboard/enter?ticket=`)).toBe(true);
-    expect(await verifyEntryTicket(ticket, env)).toEqual({ ok: true, claims: { kommoAccountId: 31, kommoUserId: 7, isAdmin: true, via: "widget" } });
+    expect(await verifyEntryTicket(ticket, env)).toEqual({
+      ok: true,
+      ticketId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      claims: { kommoAccountId: 31, kommoUserId: 7, isAdmin: true, via: "widget" },
+      rightsCheckedAt,
+    });
+    const second = await verifyEntryTicket(new URL((await entryLink({ kommoAccountId: 31, kommoUserId: 7, rightsCheckedAt }, env)).url).searchParams.get("ticket"), env);
+    expect(second.ok && second.ticketId).not.toBe((await verifyEntryTicket(ticket, env) as { ticketId: string }).ticketId);
 
-    const old = await entryLink({ kommoAccountId: 31, kommoUserId: 7 }, env, new Date(Date.now() - 61_000));
+    const old = await entryLink({ kommoAccountId: 31, kommoUserId: 7, rightsCheckedAt }, env, new Date(Date.now() - 61_000));
     expect(await verifyEntryTicket(new URL(old.url).searchParams.get("ticket"), env)).toEqual({ ok: false, reason: "expired" });
     expect(await verifyEntryTicket(`${ticket.slice(0, -4)}AAAA`, env)).toEqual({ ok: false, reason: "invalid" });
     // Signed with AUTH_SECRET itself rather than the derived key: not a ticket of ours.
-    const raw = await new SignJWT({ account_id: 31, user_id: 7 })
+    const raw = await new SignJWT({ account_id: 31, user_id: 7, rights_at: 1 })
       .setProtectedHeader({ alg: "HS256" })
       .setAudience("klaviyo-sync/dashboard-entry")
       .setIssuer(env.APP_URL)
-      .setJti("x")
+      .setJti("00000000-0000-4000-8000-000000000000")
       .setExpirationTime("1m")
       .sign(new TextEncoder().encode(env.AUTH_SECRET));
     expect(await verifyEntryTicket(raw, env)).toEqual({ ok: false, reason: "invalid" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "@/lib/platform/env";
+import { ConfigError, parseEnv, startupWarnings } from "@/lib/platform/env";
 
 const key = Buffer.alloc(32, 1).toString("base64");
 const production = {
@@ -86,18 +86,56 @@ describe("environment validation", () => {
 
   it("reads the dashboard's operators, metrics token and log retention", () => {
     const defaults = parseEnv(production);
-    expect(defaults.OPERATOR_EMAILS).toEqual([]);
+    expect(defaults.OPERATOR_KOMMO_USERS).toEqual([]);
     expect(defaults.METRICS_TOKEN).toBeUndefined();
     expect(defaults.SYNC_LOG_RETENTION_DAYS).toBe(30);
-    const set = parseEnv({ ...production, OPERATOR_EMAILS: " Ops@Example.com, ,second@example.com ", METRICS_TOKEN: "m".repeat(24), SYNC_LOG_RETENTION_DAYS: "90" });
-    expect(set.OPERATOR_EMAILS).toEqual(["ops@example.com", "second@example.com"]);
+    const set = parseEnv({ ...production, OPERATOR_KOMMO_USERS: " 29001234:8812345, ,31:2 ", METRICS_TOKEN: "m".repeat(24), SYNC_LOG_RETENTION_DAYS: "90" });
+    expect(set.OPERATOR_KOMMO_USERS).toEqual([
+      { accountId: 29_001_234, userId: 8_812_345 },
+      { accountId: 31, userId: 2 },
+    ]);
     expect(set.METRICS_TOKEN).toBe("m".repeat(24));
     expect(set.SYNC_LOG_RETENTION_DAYS).toBe(90);
   });
 
   it("says what is wrong with the dashboard's variables", () => {
-    expect(problems({ ...production, OPERATOR_EMAILS: "ops@example.com, not-an-email" })).toEqual(["OPERATOR_EMAILS must be a comma-separated list of e-mail addresses"]);
+    for (const value of ["ops@example.com", "29001234", "29001234:8812345, ops@example.com", "0:5", "1:-2", "1:2:3", "1:99999999999999999"]) {
+      expect(problems({ ...production, OPERATOR_KOMMO_USERS: value }), value).toEqual([
+        "OPERATOR_KOMMO_USERS must be a comma-separated list of accountId:userId pairs (Kommo's ids), e.g. 29001234:8812345",
+      ]);
+    }
     expect(problems({ ...production, METRICS_TOKEN: "short" })).toEqual(["METRICS_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)"]);
     expect(problems({ ...production, SYNC_LOG_RETENTION_DAYS: "0" })).toEqual(["SYNC_LOG_RETENTION_DAYS must be at least 1"]);
+  });
+
+  it("warns at start that OPERATOR_EMAILS, which named operators by e-mail, is no longer read", () => {
+    const env = parseEnv({ ...production, OPERATOR_EMAILS: "ops@example.com" });
+    expect(env.OPERATOR_KOMMO_USERS).toEqual([]);
+    expect(startupWarnings(env)).toEqual([
+      "OPERATOR_EMAILS is no longer read: name the dashboard's operators by Kommo account and user id in OPERATOR_KOMMO_USERS (README, Operator and admin dashboard)",
+    ]);
+  });
+
+  it("refuses the API test seams in production unless ALLOW_API_BASE_OVERRIDE=true, and warns when they are allowed", () => {
+    const seams = { KOMMO_API_BASE_URL: "http://127.0.0.1:4010", KLAVIYO_API_BASE_URL: "http://127.0.0.1:4020" };
+    expect(problems({ ...production, ...seams })).toEqual([
+      "KOMMO_API_BASE_URL is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)",
+      "KLAVIYO_API_BASE_URL is a test seam and is refused in production: unset it, or also set ALLOW_API_BASE_OVERRIDE=true (staging against simulators)",
+    ]);
+    expect(problems({ ...production, KOMMO_API_BASE_URL: seams.KOMMO_API_BASE_URL, ALLOW_API_BASE_OVERRIDE: "false" })).toHaveLength(1);
+    expect(problems({ ...production, ALLOW_API_BASE_OVERRIDE: "yes" })).toEqual(['ALLOW_API_BASE_OVERRIDE must be "true" or "false"']);
+    // Klaviyo's real address is no override.
+    expect(problems({ ...production, KLAVIYO_API_BASE_URL: "https://a.klaviyo.com/" })).toEqual([]);
+    expect(startupWarnings(parseEnv(production))).toEqual([]);
+
+    const staging = parseEnv({ ...production, ...seams, ALLOW_API_BASE_OVERRIDE: "true" });
+    expect(staging.KOMMO_API_BASE_URL).toBe(seams.KOMMO_API_BASE_URL);
+    expect(startupWarnings(staging)).toEqual([
+      "ALLOW_API_BASE_OVERRIDE=true in production: Kommo calls go to http://127.0.0.1:4010, Klaviyo calls go to http://127.0.0.1:4020, with the tokens and keys they carry. Only for staging against simulators.",
+    ]);
+    expect(startupWarnings(parseEnv({ ...production, KLAVIYO_API_BASE_URL: seams.KLAVIYO_API_BASE_URL, ALLOW_API_BASE_OVERRIDE: "true" }))[0]).toMatch(/: Klaviyo calls go to http:\/\/127\.0\.0\.1:4020, with/);
+    // Outside production the seams are what tests are made of: no refusal, no warning.
+    const local = parseEnv({ ENCRYPTION_KEY: key, AUTH_SECRET: "y".repeat(32), ...seams });
+    expect(startupWarnings(local)).toEqual([]);
   });
 });

@@ -1,30 +1,22 @@
-"use client";
-// Sign in and sign out go through next-auth's endpoints, which check their own CSRF token (the
-// client library fetches it from /api/auth/csrf and posts it back).
-import { signIn, signOut } from "next-auth/react";
-import { useState } from "react";
-
+// Sign in and sign out are plain form posts to /api/auth/sign-in and /api/auth/sign-out, which
+// accept them only from this app's own pages (Origin).
 export function SignInWithKommo({ callbackUrl }: { callbackUrl: string }) {
-  const [busy, setBusy] = useState(false);
   return (
-    <button
-      type="button"
-      className="d-button d-button--big d-kommo-button"
-      disabled={busy}
-      onClick={() => {
-        setBusy(true);
-        void signIn("kommo", { callbackUrl });
-      }}
-    >
-      {busy ? "Opening Kommo…" : "Sign in with Kommo"}
-    </button>
+    <form method="post" action="/api/auth/sign-in">
+      <input type="hidden" name="callbackUrl" value={callbackUrl} />
+      <button type="submit" className="d-button d-button--big d-kommo-button">
+        Sign in with Kommo
+      </button>
+    </form>
   );
 }
 
 export function SignOutButton() {
   return (
-    <button type="button" className="d-linkbutton" onClick={() => void signOut({ callbackUrl: "/dashboard/sign-in" })}>
-      Sign out
-    </button>
+    <form method="post" action="/api/auth/sign-out">
+      <button type="submit" className="d-linkbutton">
+        Sign out
+      </button>
+    </form>
   );
 }

@@ -2,8 +2,8 @@
 // account in the URL is theirs (else 404, as for an account that does not exist).
 import { notFound, redirect } from "next/navigation";
 import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "@/lib/features/dashboard/access";
-import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/options";
-import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import { SIGN_IN_PAGE } from "@/lib/features/dashboard/auth/sign-in-policy";
+import { currentViewer } from "@/lib/features/dashboard/auth/sessions";
 import type { Viewer } from "@/lib/features/dashboard/auth/viewer";
 
 export async function requireViewer(returnTo: string): Promise<Viewer> {

@@ -1,8 +1,8 @@
 // The dashboard's sign-in page: one button, "Sign in with Kommo", and the reason when a sign-in
 // was refused or failed (?error=…).
 import { redirect } from "next/navigation";
-import { signInErrorMessage } from "@/lib/features/dashboard/auth/sign-in-policy";
-import { currentViewer } from "@/lib/features/dashboard/auth/session";
+import { currentViewer } from "@/lib/features/dashboard/auth/sessions";
+import { safeReturnPath, signInErrorMessage } from "@/lib/features/dashboard/auth/sign-in-policy";
 import { getEnv } from "@/lib/platform/env";
 import { SignInWithKommo } from "../_components/auth-buttons";
 
@@ -10,15 +10,10 @@ export const dynamic = "force-dynamic";
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-/** Only paths of this dashboard are accepted as where to go after signing in. */
-function safeCallback(value: unknown): string {
-  return typeof value === "string" && /^\/dashboard(\/[A-Za-z0-9/_-]*)?$/.test(value) && !value.startsWith("/dashboard/sign-in") ? value : "/dashboard";
-}
-
 export default async function SignInPage({ searchParams }: Props) {
   const query = await searchParams;
   const error = signInErrorMessage(typeof query.error === "string" ? query.error : undefined);
-  const callbackUrl = safeCallback(query.callbackUrl);
+  const callbackUrl = safeReturnPath(query.callbackUrl);
   if (!error && (await currentViewer())) redirect(callbackUrl);
   return (
     <main className="d-signin">

@@ -4,7 +4,7 @@
 import { jsonError } from "@/lib/platform/http/errors";
 import { logger } from "@/lib/platform/log";
 import { AccountNotVisibleError, authorizeAccount, type AuthorizedAccount } from "./access";
-import { viewerFromRequest } from "@/lib/features/dashboard/auth/session";
+import { viewerFromRequest } from "@/lib/features/dashboard/auth/sessions";
 import type { Viewer } from "@/lib/features/dashboard/auth/viewer";
 
 type RouteContext<Params> = { params: Promise<Params> };

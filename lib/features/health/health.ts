@@ -1,11 +1,15 @@
-// Liveness of what the product cannot work without: its database and its queue.
+// Liveness of what the product cannot work without: its database and its queue. The report is
+// public (load balancers read it without credentials), so a failure is only named there; why it
+// failed (the driver's error text, which can name hosts, users and databases) goes to the log.
 import { db, type PrismaClient } from "@/lib/db/client";
 import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
+import { logger } from "@/lib/platform/log";
 
 export type HealthReport = {
-  db: "ok" | string;
-  queue: "ok" | string;
+  db: "ok" | "down";
+  /** "missing queues: …" names queues a migration creates: our own names, nothing from the database. */
+  queue: "ok" | "down" | `missing queues: ${string}`;
 };
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -17,22 +21,27 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
+/** For the log only: the error on one line, never a password of a connection URL. */
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  // Connection errors can carry the URL; keep only the first line and never a password.
-  return (message.split("\n")[0] ?? "unavailable").replace(/\/\/[^@/]*@/g, "//");
+  return message.trim().replace(/\s*\n\s*/g, " ").replace(/\/\/[^@/\s]*@/g, "//").slice(0, 500) || "unavailable";
 }
 
-async function checkDatabase(client: PrismaClient): Promise<"ok" | string> {
+function down(part: "database" | "queue", error: unknown): "down" {
+  logger().warn({ part, reason: describe(error) }, "health check failed");
+  return "down";
+}
+
+async function checkDatabase(client: PrismaClient): Promise<HealthReport["db"]> {
   try {
     await withTimeout(client.$queryRaw`SELECT 1`, "database");
     return "ok";
   } catch (error) {
-    return `down: ${describe(error)}`;
+    return down("database", error);
   }
 }
 
-async function checkQueue(client: PrismaClient, queues: readonly string[]): Promise<"ok" | string> {
+async function checkQueue(client: PrismaClient, queues: readonly string[]): Promise<HealthReport["queue"]> {
   try {
     const rows = await withTimeout(
       client.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM ${QUEUE_SCHEMA}.queue`),
@@ -42,7 +51,7 @@ async function checkQueue(client: PrismaClient, queues: readonly string[]): Prom
     const missing = [DEAD_LETTER_QUEUE, ...queues].filter((name) => !present.has(name));
     return missing.length === 0 ? "ok" : `missing queues: ${missing.join(", ")} (run npm run db:migrate)`;
   } catch (error) {
-    return `down: ${describe(error)}`;
+    return down("queue", error);
   }
 }
 

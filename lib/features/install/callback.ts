@@ -4,8 +4,8 @@
 //    with our client secret. Kommo waits 3 s and never resends (see install-runner.ts).
 //  - Browser consent: the user's browser arrives with `code`, `referer`, `state`, `client_id`; the
 //    state must be one we issued, unused and unexpired.
-//  - "Sign in with Kommo" of the dashboard: a consent answer whose state is the browser's next-auth
-//    state; the route hands it to next-auth first (lib/features/dashboard/auth/sign-in-return.ts).
+//  - "Sign in with Kommo" of the dashboard: a consent answer whose state is a dashboard sign-in's;
+//    the route hands it to the dashboard first (lib/features/dashboard/auth/kommo-sign-in.ts).
 import { z } from "zod";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";

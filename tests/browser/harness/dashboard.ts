@@ -1,5 +1,5 @@
 // What the dashboard's browser tests add to the harness: the backend started with an operator
-// (OPERATOR_EMAILS) and a metrics token, "Sign in with Kommo" through the simulated consent page,
+// (OPERATOR_KOMMO_USERS) and a metrics token, "Sign in with Kommo" through the simulated consent page,
 // deal changes delivered as Kommo's webhooks, and waiting for the worker's sync outcome.
 import { expect, test as base, type Page } from "@playwright/test";
 import pg from "pg";
@@ -15,8 +15,8 @@ import { CLIENT_ID, CLIENT_SECRET, type Stack, type Tenant } from "./stack";
 
 export { screenshot } from "./fixtures";
 
-/** A Kommo account of the people who run the backend; its admin's e-mail is the operator's. */
-export const OPERATOR_ACCOUNT = { id: 39_000_001, subdomain: "syncops", email: "admin@syncops.example" };
+/** A Kommo account of the people who run the backend, without the integration; its first user is the operator. */
+export const OPERATOR_ACCOUNT = { id: 39_000_001, subdomain: "syncops" };
 export const METRICS_TOKEN = "browser-test-metrics-token-0123456789";
 
 /** startStack (stack.ts) with the dashboard's configuration, and the operator's Kommo account. */
@@ -35,7 +35,7 @@ export async function startDashboardStack(): Promise<Stack> {
     const port = await freePort();
     const kommo = await KommoSimulator.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `http://127.0.0.1:${port}/api/kommo/oauth/callback` });
     stoppers.push(() => kommo.close());
-    kommo.addAccount({ id: OPERATOR_ACCOUNT.id, subdomain: OPERATOR_ACCOUNT.subdomain, name: "Sync Ops" });
+    const operators = kommo.addAccount({ id: OPERATOR_ACCOUNT.id, subdomain: OPERATOR_ACCOUNT.subdomain, name: "Sync Ops" });
     const app = await startApp(
       {
         DATABASE_URL: database.url,
@@ -45,7 +45,7 @@ export async function startDashboardStack(): Promise<Stack> {
         KOMMO_CLIENT_SECRET: CLIENT_SECRET,
         ENCRYPTION_KEY: Buffer.alloc(32, 13).toString("base64"),
         AUTH_SECRET: "dashboard-browser-test-auth-secret-0123456789",
-        OPERATOR_EMAILS: OPERATOR_ACCOUNT.email,
+        OPERATOR_KOMMO_USERS: `${OPERATOR_ACCOUNT.id}:${operators.users[0]!.id}`,
         METRICS_TOKEN,
       },
       port,

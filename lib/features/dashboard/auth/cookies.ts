@@ -1,34 +1,44 @@
-// The dashboard's cookies are next-auth's: their names depend on whether the app is served over
-// HTTPS (then they carry the __Secure- prefix and the Secure flag), so both sides derive them here.
+// The dashboard's two cookies, both HttpOnly and SameSite=Lax (Kommo's redirect back to us and the
+// widget's new tab are top-level navigations from Kommo's site, which Lax lets through):
+//  - the session: a random token naming a DashboardSession row (sessions.ts);
+//  - the sign-in state: set when the browser leaves for Kommo's consent page, checked when it comes
+//    back (kommo-sign-in.ts).
+// Over HTTPS they carry the __Host- prefix: Secure, and never set or read by another host.
 import type { Env } from "@/lib/platform/env";
-
-export const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
 
 export const secureCookies = (env: Pick<Env, "APP_URL">) => env.APP_URL.startsWith("https://");
 
-const prefix = (env: Pick<Env, "APP_URL">) => (secureCookies(env) ? "__Secure-" : "");
+const prefix = (env: Pick<Env, "APP_URL">) => (secureCookies(env) ? "__Host-" : "");
 
-/** next-auth's session cookie (an encrypted JWT, see session.ts). */
-export const sessionCookieName = (env: Pick<Env, "APP_URL">) => `${prefix(env)}next-auth.session-token`;
+export const sessionCookieName = (env: Pick<Env, "APP_URL">) => `${prefix(env)}kss-session`;
 
-/** next-auth's OAuth `state` cookie, set when the browser leaves for Kommo's consent page. */
-export const stateCookieName = (env: Pick<Env, "APP_URL">) => `${prefix(env)}next-auth.state`;
+export const signInCookieName = (env: Pick<Env, "APP_URL">) => `${prefix(env)}kss-sign-in`;
 
-export function sessionCookieOptions(env: Pick<Env, "APP_URL">) {
-  return { httpOnly: true, sameSite: "lax" as const, path: "/", secure: secureCookies(env), maxAge: SESSION_MAX_AGE_SECONDS };
+export type CookieToSet = { name: string; value: string; options: ReturnType<typeof cookieOptions> };
+
+export function cookieOptions(env: Pick<Env, "APP_URL">, maxAgeSeconds: number) {
+  return { httpOnly: true, sameSite: "lax" as const, path: "/", secure: secureCookies(env), maxAge: maxAgeSeconds };
 }
 
-/** Cookies of a request by name; a value split into chunks (`name.0`, `name.1`) is joined, as next-auth writes it. */
+/** One cookie of a request's Cookie header, by exact name. */
 export function readCookie(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  const parts = new Map<string, string>();
-  for (const pair of header.split(";")) {
+  for (const pair of header?.split(";") ?? []) {
     const index = pair.indexOf("=");
-    if (index < 0) continue;
-    const key = pair.slice(0, index).trim();
-    if (key === name || key.startsWith(`${name}.`)) parts.set(key, decodeURIComponent(pair.slice(index + 1).trim()));
+    if (index < 0 || pair.slice(0, index).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(index + 1).trim());
+    } catch {
+      return undefined;
+    }
   }
-  if (parts.has(name)) return parts.get(name);
-  const chunks = [...parts.entries()].sort(([a], [b]) => Number(a.split(".").pop()) - Number(b.split(".").pop()));
-  return chunks.length > 0 ? chunks.map(([, value]) => value).join("") : undefined;
+  return undefined;
+}
+
+/**
+ * A form post of our own pages: browsers send Origin with every POST, and another site's page
+ * cannot make it ours. (Server actions get the same check from Next.js; these are route handlers.)
+ */
+export function postedFromOurPages(request: Request, env: Pick<Env, "APP_URL">): boolean {
+  const origin = request.headers.get("origin");
+  return origin === null || origin === new URL(env.APP_URL).origin;
 }

@@ -1,20 +1,20 @@
-// Who is looking at the dashboard. A session (next-auth JWT) names a Kommo user of one Kommo
-// account and whether they administer it; whether they are an operator is decided on every
-// request from OPERATOR_EMAILS, so that removing someone from the list takes effect at once.
-import { z } from "zod";
+// Who is looking at the dashboard. A session names a Kommo user of one Kommo account and whether
+// they administer it (sessions.ts). Operators are fixed Kommo identities, OPERATOR_KOMMO_USERS: an
+// account id and a user id are assigned by Kommo and prove who signed in, while an e-mail is
+// whatever an admin of any Kommo account typed into a user's profile, so anyone could have made a
+// user "ops@our-company" in an account of their own. E-mails are shown, never trusted.
 import type { Env } from "@/lib/platform/env";
 
-/** The claims this product puts into next-auth's session JWT (see options.ts, jwt callback). */
-export const sessionClaimsSchema = z.object({
-  kommoAccountId: z.number().int().positive(),
-  kommoUserId: z.number().int().positive(),
-  isAdmin: z.boolean(),
-  name: z.string().nullish(),
-  email: z.string().nullish(),
+/** What a session holds about its user. */
+export type SessionClaims = {
+  kommoAccountId: number;
+  kommoUserId: number;
+  isAdmin: boolean;
+  name?: string | null;
+  email?: string | null;
   /** "kommo": Sign in with Kommo; "widget": opened from the widget's advanced settings in Kommo. */
-  via: z.enum(["kommo", "widget"]),
-});
-export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
+  via: "kommo" | "widget";
+};
 
 export type Viewer = {
   kommoAccountId: number;
@@ -28,19 +28,22 @@ export type Viewer = {
   via: SessionClaims["via"];
 };
 
-/** Operators are recognised by the e-mail Kommo gave at sign-in; a widget session carries none. */
-export function isOperatorEmail(email: string | null | undefined, env: Pick<Env, "OPERATOR_EMAILS">): boolean {
-  return Boolean(email) && env.OPERATOR_EMAILS.includes(email!.trim().toLowerCase());
+/**
+ * An operator is a listed Kommo identity that signed in with Kommo; the list is read on every
+ * request, so removing someone takes effect at once. The widget's door never makes an operator.
+ */
+export function isOperator(user: Pick<SessionClaims, "kommoAccountId" | "kommoUserId" | "via">, env: Pick<Env, "OPERATOR_KOMMO_USERS">): boolean {
+  return user.via === "kommo" && env.OPERATOR_KOMMO_USERS.some((operator) => operator.accountId === user.kommoAccountId && operator.userId === user.kommoUserId);
 }
 
-export function viewerFromClaims(claims: SessionClaims, env: Pick<Env, "OPERATOR_EMAILS">): Viewer {
+export function viewerFromClaims(claims: SessionClaims, env: Pick<Env, "OPERATOR_KOMMO_USERS">): Viewer {
   return {
     kommoAccountId: claims.kommoAccountId,
     kommoUserId: claims.kommoUserId,
     name: claims.name ?? null,
     email: claims.email ?? null,
     isAdmin: claims.isAdmin,
-    operator: claims.via === "kommo" && isOperatorEmail(claims.email, env),
+    operator: isOperator(claims, env),
     via: claims.via,
   };
 }

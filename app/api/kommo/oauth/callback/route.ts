@@ -1,6 +1,6 @@
 // Kommo's Redirect URI: the widget install call, the browser consent redirect, and the dashboard's
-// "Sign in with Kommo", which returns through the same URI and goes on to next-auth.
-import { dashboardSignInReturn } from "@/lib/features/dashboard/auth/sign-in-return";
+// "Sign in with Kommo", whose answer Kommo sends here too (its state tells it apart).
+import { dashboardSignInReturn } from "@/lib/features/dashboard/auth/kommo-sign-in";
 import { handleOAuthCallback } from "@/lib/features/install/callback";
 
 export const dynamic = "force-dynamic";
