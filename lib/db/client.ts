@@ -7,7 +7,19 @@ export * from "./generated/client";
 const globalCache = globalThis as unknown as { prismaClient?: PrismaClient };
 
 export function createPrismaClient(databaseUrl: string, maxConnections = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: maxConnections }) });
+  return new PrismaClient({
+    adapter: new PrismaPg({
+      connectionString: databaseUrl,
+      max: maxConnections,
+      // Prisma's Postgres adapter sends a DateTime as UTC wall-clock text without an offset and
+      // reads a timestamptz by its wall-clock part: both are right only in a session whose time
+      // zone is UTC, and the server's default may be anything. The pool runs this on every new
+      // connection before handing it out.
+      onConnect: async (client) => {
+        await client.query("SET TIME ZONE 'UTC'");
+      },
+    }),
+  });
 }
 
 function databaseUrl(): string {

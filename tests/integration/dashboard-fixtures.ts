@@ -46,7 +46,7 @@ export async function insertLogRows(accountId: string, rows: LogInput[]): Promis
     ids.push(id);
     await sql(
       `INSERT INTO "SyncLog" (id, "accountId", "leadId", trigger, status, error, "errorCode", resolution, "durationMs", "kommoCalls", "klaviyoCalls", "createdAt", "startedAt")
-       VALUES ($1, $2, $3, 'status_lead', $4::"SyncStatus", $5, $6, $7, $8, $9, $10, ($11::timestamptz AT TIME ZONE 'UTC'), ($11::timestamptz AT TIME ZONE 'UTC'))`,
+       VALUES ($1, $2, $3, 'status_lead', $4::"SyncStatus", $5, $6, $7, $8, $9, $10, $11::timestamptz, $11::timestamptz)`,
       [id, accountId, row.leadId, row.status, row.error ?? null, row.errorCode ?? null, row.resolution ?? null, row.durationMs ?? 100, row.kommoCalls ?? 0, row.klaviyoCalls ?? 0, row.createdAt.toISOString()],
     );
   }

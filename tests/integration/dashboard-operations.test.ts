@@ -32,7 +32,7 @@ async function freshAccount(): Promise<AuthorizedAccount & { kommoAccountId: num
 async function pendingChange(accountId: string, leadId: number) {
   await sql(
     `INSERT INTO "InboundEvent" (id, "accountId", source, kind, "leadId", payload, "dedupeKey", "receivedAt")
-     VALUES ($1, $2, 'kommo_webhook', 'status_lead', $3, '{}', $4, now() AT TIME ZONE 'UTC')`,
+     VALUES ($1, $2, 'kommo_webhook', 'status_lead', $3, '{}', $4, now())`,
     [randomUUID(), accountId, leadId, randomUUID()],
   );
 }

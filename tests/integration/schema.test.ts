@@ -1,6 +1,7 @@
 // The committed migration, applied by `npm run db:migrate`, enforces the data model's rules in the
 // database itself: unique keys, foreign keys with cascades, checks.
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { db, Prisma } from "@/lib/db/client";
 
@@ -75,6 +76,31 @@ describe("database schema", () => {
       db().backfillRun.count({ where: { accountId: account.id } }),
     ]);
     expect(counts).toEqual([0, 0, 0, 0]);
+  });
+
+  it("stores every time as an instant (timestamptz): raw SQL and the app agree whatever the session's time zone", async () => {
+    const naive = await db().$queryRaw<{ table: string; column: string }[]>`
+      SELECT table_name::text AS "table", column_name::text AS "column" FROM information_schema.columns
+      WHERE table_schema = 'public' AND data_type = 'timestamp without time zone' AND table_name <> '_prisma_migrations'`;
+    expect(naive).toEqual([]);
+
+    const account = await newAccount();
+    const at = new Date("2026-03-29T01:30:00.250Z");
+    await db().syncLog.create({ data: { accountId: account.id, leadId: 1, trigger: "status_lead", status: "ok", createdAt: at } });
+    expect((await db().syncLog.findFirstOrThrow({ where: { accountId: account.id } })).createdAt).toEqual(at);
+    // A session far from UTC compares with now() and with the instants it is given, no correction needed.
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`SET TIME ZONE 'America/Los_Angeles'`);
+      const { rows } = await client.query(
+        `SELECT "createdAt" = $2::timestamptz AS exact, "createdAt" < now() AS past, "createdAt" FROM "SyncLog" WHERE "accountId" = $1::uuid`,
+        [account.id, at.toISOString()],
+      );
+      expect(rows).toEqual([{ exact: true, past: true, createdAt: at }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it("refuses negative backfill progress", async () => {

@@ -54,7 +54,7 @@ export async function metricCursors(account: Pick<Account, "id" | "installedAt">
 export async function advanceCursor(cursor: MetricCursor, to: Date): Promise<void> {
   if (cursor.cursor && to <= cursor.cursor) return;
   await db().$executeRaw`
-    UPDATE "ActivityCursor" SET "cursor" = ${to.toISOString()}, "updatedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "ActivityCursor" SET "cursor" = ${to.toISOString()}, "updatedAt" = now()
     WHERE "id" = ${cursor.id}::uuid AND ("cursor" IS NULL OR "cursor"::timestamptz < ${to.toISOString()}::timestamptz)`;
   cursor.cursor = to;
 }

@@ -59,7 +59,7 @@ async function dealsOfProfiles(accountId: string, profileIds: string[]): Promise
 async function claim(ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db().$queryRaw<{ id: string }[]>`
-    UPDATE "EmailActivity" SET "notedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "EmailActivity" SET "notedAt" = now()
     WHERE "id" = ANY(${ids}::uuid[]) AND "notedAt" IS NULL
     RETURNING "id"`;
   return new Set(rows.map((row) => row.id));

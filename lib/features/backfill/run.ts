@@ -122,7 +122,7 @@ async function takeOver(runId: string, owner: string): Promise<Context | null> {
 /** Tell the run (and the minute tick) this job is alive; stop when a newer job has taken the run over. */
 async function heartbeat(context: Context): Promise<void> {
   const touched = await db().$executeRaw`
-    UPDATE "BackfillRun" SET "updatedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "BackfillRun" SET "updatedAt" = now()
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
   if (touched === 0) throw new RunTakenOverError();
 }
@@ -224,7 +224,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
   const fresh = deals.filter((deal) => !live.has(deal.leadId));
   const known = deals.filter((deal) => live.has(deal.leadId)).map((deal) => ({ leadId: deal.leadId, email: deal.email, listIds: deal.listIds }));
   const links = [...new Map(imported.map((plan) => [plan.contactId, { contactId: plan.contactId, email: plan.email, klaviyoProfileId: profileOf(plan) }])).values()];
-  const now = Prisma.sql`now() AT TIME ZONE 'UTC'`;
+  const now = Prisma.sql`now()`;
 
   await db().$transaction(async (tx) => {
     const updated = await tx.$executeRaw`
@@ -241,7 +241,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
                             "listIds", "profileFingerprint", "closedAt", "lastSyncedAt", "lastSyncStatus", "createdAt", "updatedAt")
         SELECT gen_random_uuid(), ${account.id}::uuid, d."leadId", d."pipelineId", d."statusId", d."stageName", d."mainContactId", d.email,
                d."klaviyoProfileId", ARRAY(SELECT jsonb_array_elements_text(d."listIds")), d."profileFingerprint",
-               d."closedAt" AT TIME ZONE 'UTC', ${now}, 'ok'::"SyncStatus", ${now}, ${now}
+               d."closedAt", ${now}, 'ok'::"SyncStatus", ${now}, ${now}
         FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS d("leadId" int, "pipelineId" int, "statusId" int, "stageName" text,
              "mainContactId" int, email text, "klaviyoProfileId" text, "listIds" jsonb, "profileFingerprint" text, "closedAt" timestamptz)
         ON CONFLICT ("accountId", "leadId") DO UPDATE SET
@@ -276,7 +276,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
 async function finish(context: Context): Promise<void> {
   await db().$executeRaw`
     UPDATE "BackfillRun"
-    SET "status" = 'completed', "total" = "done", "finishedAt" = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
+    SET "status" = 'completed', "total" = "done", "finishedAt" = now(), "updatedAt" = now()
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
 }
 

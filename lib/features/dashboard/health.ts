@@ -58,7 +58,7 @@ export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map
       SELECT "accountId", status::text AS status, count(*)::int AS count
       FROM "SyncLog"
       WHERE "accountId" = ANY(${uuids(ids)})
-        AND "createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(hours => ${ERROR_RATE_WINDOW_HOURS})
+        AND "createdAt" >= now() - make_interval(hours => ${ERROR_RATE_WINDOW_HOURS})
       GROUP BY 1, 2`,
     // One index probe per account and status on (accountId, status, createdAt DESC).
     db().$queryRaw<LastRow[]>`

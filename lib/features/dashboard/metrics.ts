@@ -47,7 +47,7 @@ async function readRuns() {
       count(*) FILTER (WHERE s."errorCode" = ${RATE_LIMIT_CODES.kommo})::int AS "ratelimitedKommo",
       count(*) FILTER (WHERE s."errorCode" = ${RATE_LIMIT_CODES.klaviyo})::int AS "ratelimitedKlaviyo"
     FROM ${windowsSql}
-    JOIN "SyncLog" s ON s."createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(secs => w.seconds)
+    JOIN "SyncLog" s ON s."createdAt" >= now() - make_interval(secs => w.seconds)
     GROUP BY 1, 2`;
 }
 
@@ -58,7 +58,7 @@ async function readQuantiles() {
       percentile_cont(0.95) WITHIN GROUP (ORDER BY s."durationMs") / 1000.0 AS p95,
       percentile_cont(0.99) WITHIN GROUP (ORDER BY s."durationMs") / 1000.0 AS p99
     FROM ${windowsSql}
-    JOIN "SyncLog" s ON s."createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(secs => w.seconds) AND s."durationMs" IS NOT NULL
+    JOIN "SyncLog" s ON s."createdAt" >= now() - make_interval(secs => w.seconds) AND s."durationMs" IS NOT NULL
     GROUP BY 1`;
 }
 

@@ -38,19 +38,16 @@ export const failureSelectionSchema = z.discriminatedUnion("kind", [
 ]);
 export type FailureSelection = z.infer<typeof failureSelectionSchema>;
 
-/** Timestamps are UTC without a zone in these tables; compare and write them as such. */
-const NOW_UTC = "(now() AT TIME ZONE 'UTC')";
-
 /** Open failures (failed, not yet replayed or dismissed, not covered by a later sync) of the selection, as deals. */
 const OPEN_FAILURE_LEADS = `
   SELECT DISTINCT s."leadId" FROM "SyncLog" s
   WHERE s."accountId" = $1::uuid AND s.status = 'failed' AND s.resolution IS NULL
     AND NOT EXISTS (SELECT 1 FROM "SyncLog" later WHERE later."accountId" = s."accountId" AND later."leadId" = s."leadId"
                     AND later."createdAt" > s."createdAt" AND later.status IN ('ok', 'skipped'))
-    AND (($2::uuid[] IS NULL OR s.id = ANY($2::uuid[])) AND ($3::timestamptz IS NULL OR s."createdAt" >= ($3::timestamptz AT TIME ZONE 'UTC')))`;
+    AND (($2::uuid[] IS NULL OR s.id = ANY($2::uuid[])) AND ($3::timestamptz IS NULL OR s."createdAt" >= $3::timestamptz))`;
 
 const MARK_RESOLVED = `
-  UPDATE "SyncLog" SET resolution = $3, "resolvedAt" = ${NOW_UTC}
+  UPDATE "SyncLog" SET resolution = $3, "resolvedAt" = now()
   WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND status = 'failed' AND resolution IS NULL`;
 
 const DROP_DEAD_LETTERS = `
@@ -94,7 +91,7 @@ export async function dismissFailures(account: AuthorizedAccount, selection: Fai
     await client.query(MARK_RESOLVED, [account.id, ids, "dismissed"]);
     await client.query(DROP_DEAD_LETTERS, [account.id, ids]);
     await client.query(
-      `UPDATE "InboundEvent" SET "processedAt" = ${NOW_UTC} WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
+      `UPDATE "InboundEvent" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
       [account.id, ids],
     );
     return ids;

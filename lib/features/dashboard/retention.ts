@@ -16,8 +16,8 @@ export async function pruneSyncLog(options: { olderThanDays: number; now?: Date;
   const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
 
   const superseded = await db().$executeRaw`
-    UPDATE "SyncLog" s SET resolution = 'superseded', "resolvedAt" = (now() AT TIME ZONE 'UTC')
-    WHERE s."createdAt" < (${cutoff}::timestamptz AT TIME ZONE 'UTC') AND s.status = 'failed' AND s.resolution IS NULL
+    UPDATE "SyncLog" s SET resolution = 'superseded', "resolvedAt" = now()
+    WHERE s."createdAt" < ${cutoff}::timestamptz AND s.status = 'failed' AND s.resolution IS NULL
       AND EXISTS (SELECT 1 FROM "SyncLog" later WHERE later."accountId" = s."accountId" AND later."leadId" = s."leadId"
                   AND later."createdAt" > s."createdAt" AND later.status IN ('ok', 'skipped'))`;
 
@@ -28,7 +28,7 @@ export async function pruneSyncLog(options: { olderThanDays: number; now?: Date;
     const count = await db().$executeRaw`
       DELETE FROM "SyncLog" WHERE id IN (
         SELECT id FROM "SyncLog"
-        WHERE "createdAt" < (${cutoff}::timestamptz AT TIME ZONE 'UTC') AND NOT (status = 'failed' AND resolution IS NULL)
+        WHERE "createdAt" < ${cutoff}::timestamptz AND NOT (status = 'failed' AND resolution IS NULL)
         LIMIT ${batchSize})`;
     deleted += count;
     if (count < batchSize) break;

@@ -90,8 +90,7 @@ export type LogRow = {
 
 export type LogPage = { rows: LogRow[]; next: string | null };
 
-/** SQL timestamps here are UTC without a zone (Prisma's timestamp(3)); parameters are converted to match. */
-const utc = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+const instant = (date: Date) => Prisma.sql`${date.toISOString()}::timestamptz`;
 
 /** A later ok or skipped sync of the same deal applied the changes a failure was carrying. */
 export const SUPERSEDED = Prisma.sql`EXISTS (
@@ -108,12 +107,12 @@ export function logPageQuery(accountId: string, filters: LogFilters, cursor: Log
     conditions.push(Prisma.sql`s.status = ${filters.status}::"SyncStatus"`);
   }
   if (filters.leadId !== undefined) conditions.push(Prisma.sql`s."leadId" = ${filters.leadId}`);
-  if (filters.from) conditions.push(Prisma.sql`s."createdAt" >= ${utc(filters.from)}`);
-  if (filters.to) conditions.push(Prisma.sql`s."createdAt" < ${utc(filters.to)}`);
+  if (filters.from) conditions.push(Prisma.sql`s."createdAt" >= ${instant(filters.from)}`);
+  if (filters.to) conditions.push(Prisma.sql`s."createdAt" < ${instant(filters.to)}`);
   if (cursor) {
     // (createdAt < t) or (createdAt = t and id > cursor id), written so that `createdAt <= t`
     // bounds the index scan and the tie-break only filters rows of the same millisecond.
-    conditions.push(Prisma.sql`s."createdAt" <= ${utc(cursor.createdAt)} AND (s."createdAt" < ${utc(cursor.createdAt)} OR s.id > ${cursor.id}::uuid)`);
+    conditions.push(Prisma.sql`s."createdAt" <= ${instant(cursor.createdAt)} AND (s."createdAt" < ${instant(cursor.createdAt)} OR s.id > ${cursor.id}::uuid)`);
   }
   return Prisma.sql`
     SELECT s.id, s."leadId", s.trigger, s.status::text AS status, s.operations, s.error, s."errorCode", s.attempt,

@@ -30,12 +30,11 @@ type EventRow = {
   processed: boolean;
 };
 
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
 const INSERT_EVENTS = `
   INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt", "processedAt")
   SELECT gen_random_uuid(), $1::uuid, 'kommo_webhook'::"InboundSource", e.kind, e."leadId", e."contactId",
-         e."changedAt" AT TIME ZONE 'UTC', e.payload, e."dedupeKey", now() AT TIME ZONE 'UTC',
-         CASE WHEN e.processed THEN now() AT TIME ZONE 'UTC' END
+         e."changedAt", e.payload, e."dedupeKey", now(),
+         CASE WHEN e.processed THEN now() END
   FROM jsonb_to_recordset($2::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
   ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
   RETURNING "leadId"`;

@@ -100,11 +100,10 @@ async function leadFacts(accountId: string, leadIds: number[]): Promise<(leadId:
   };
 }
 
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
 const INSERT_EVENTS = `
   INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt")
   SELECT gen_random_uuid(), $1::uuid, 'reconciliation'::"InboundSource", e.kind, e."leadId", e."contactId",
-         e."changedAt" AT TIME ZONE 'UTC', e.payload, e."dedupeKey", now() AT TIME ZONE 'UTC'
+         e."changedAt", e.payload, e."dedupeKey", now()
   FROM jsonb_to_recordset($2::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text)
   ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
   RETURNING "leadId"`;
@@ -143,7 +142,7 @@ export async function reconcileAccount(accountId: string, options: { now?: Date;
         result.leads = newLeads.length;
         await enqueueLeadSyncs(account.id, newLeads, asBossDb);
       }
-      await client.query(`UPDATE "Account" SET "reconciledUntil" = $2::timestamptz AT TIME ZONE 'UTC' WHERE "id" = $1::uuid AND ("reconciledUntil" IS NULL OR "reconciledUntil" < $2::timestamptz AT TIME ZONE 'UTC')`, [
+      await client.query(`UPDATE "Account" SET "reconciledUntil" = $2::timestamptz WHERE "id" = $1::uuid AND ("reconciledUntil" IS NULL OR "reconciledUntil" < $2::timestamptz)`, [
         account.id,
         to.toISOString(),
       ]);

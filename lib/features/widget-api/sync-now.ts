@@ -28,10 +28,9 @@ function refusal(account: Account): SyncNowRefusedError | null {
   return null;
 }
 
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
 const INSERT_SYNC_NOW = `
   INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "payload", "dedupeKey", "receivedAt")
-  VALUES ($1::uuid, $2::uuid, 'manual'::"InboundSource", 'sync_now', $3, '{}'::jsonb, $4, now() AT TIME ZONE 'UTC')`;
+  VALUES ($1::uuid, $2::uuid, 'manual'::"InboundSource", 'sync_now', $3, '{}'::jsonb, $4, now())`;
 
 export async function requestSyncNow(account: Account, leadId: number): Promise<{ eventId: string }> {
   const refused = refusal(account);
