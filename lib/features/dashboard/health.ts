@@ -3,8 +3,7 @@
 // token health and the latest backfill. Every number is read from the database, so it is the same
 // whichever web process answers and however many workers there are.
 import { db, Prisma, type BackfillRun, type SyncStatus } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { QUEUES } from "@/lib/jobs/queues";
+import { leadSyncLoad } from "@/lib/jobs/queue-state";
 import type { AuthorizedAccount } from "./access";
 import { SUPERSEDED } from "./sync-log";
 
@@ -45,14 +44,12 @@ export function tokenHealth(account: Pick<AuthorizedAccount, "status" | "statusR
 
 type CountRow = { accountId: string; status: SyncStatus; count: number };
 type LastRow = { accountId: string; lastSyncAt: Date | null; lastOkAt: Date | null };
-type QueueRow = { accountId: string; waiting: number; running: number };
 type GroupRow = { accountId: string; errorCode: string | null; deals: number; lastAt: Date; example: string | null };
 
 export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map<string, AccountHealth>> {
   const result = new Map<string, AccountHealth>();
   if (accounts.length === 0) return result;
   const ids = accounts.map((account) => account.id);
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
   const [counts, lasts, queues, groups, backfills] = await Promise.all([
     db().$queryRaw<CountRow[]>`
       SELECT "accountId", status::text AS status, count(*)::int AS count
@@ -66,14 +63,7 @@ export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map
         (SELECT max("createdAt") FROM "SyncLog" s WHERE s."accountId" = a.id) AS "lastSyncAt",
         (SELECT s."createdAt" FROM "SyncLog" s WHERE s."accountId" = a.id AND s.status = 'ok' ORDER BY s."createdAt" DESC LIMIT 1) AS "lastOkAt"
       FROM unnest(${uuids(ids)}) AS a(id)`,
-    db().$queryRaw<QueueRow[]>`
-      SELECT data->>'accountId' AS "accountId",
-        count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS waiting,
-        count(*) FILTER (WHERE state = 'active')::int AS running
-      FROM ${jobTable}
-      WHERE name = ${QUEUES.syncLead.name} AND state IN ('created', 'retry', 'active')
-        AND data->>'accountId' = ANY(${ids}::text[])
-      GROUP BY 1`,
+    leadSyncLoad(ids),
     db().$queryRaw<GroupRow[]>`
       SELECT s."accountId", s."errorCode", count(DISTINCT s."leadId")::int AS deals, max(s."createdAt") AS "lastAt",
         (array_agg(s.error ORDER BY s."createdAt" DESC))[1] AS example
@@ -89,7 +79,7 @@ export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map
     for (const row of counts) if (row.accountId === account.id) last24h[row.status] = row.count;
     const finished = last24h.ok + last24h.skipped + last24h.failed;
     const last = lasts.find((row) => row.accountId === account.id);
-    const queue = queues.find((row) => row.accountId === account.id);
+    const queue = queues.get(account.id);
     const accountGroups: FailureGroup[] = groups
       .filter((row) => row.accountId === account.id)
       .map((row) => ({ errorCode: row.errorCode ?? "internal", deals: row.deals, lastAt: row.lastAt, example: row.example ?? "" }));

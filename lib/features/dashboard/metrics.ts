@@ -8,7 +8,7 @@
 // e.g. `kss_sync_runs{status="failed",window="1h"} > 0`.
 import { Gauge, Registry } from "prom-client";
 import { db, Prisma } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { queueCounts } from "@/lib/jobs/queue-state";
 import { ALL_QUEUES } from "@/lib/jobs/queues";
 
 export const METRIC_WINDOWS = { "5m": 5 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
@@ -34,8 +34,6 @@ export const METRIC_HELP = {
 
 type RunRow = { window: WindowName; status: string; runs: number; kommo: number; klaviyo: number; ratelimitedKommo: number; ratelimitedKlaviyo: number };
 type QuantileRow = { window: WindowName; p50: number | null; p95: number | null; p99: number | null };
-type QueueRow = { name: string; state: string; jobs: number };
-type OldestRow = { name: string; seconds: number };
 type AccountRow = { status: string; paused: boolean; accounts: number };
 
 const windowsSql = Prisma.sql`(VALUES ${Prisma.join(WINDOWS.map((name) => Prisma.sql`(${name}, ${METRIC_WINDOWS[name]}::int)`))}) AS w(name, seconds)`;
@@ -62,19 +60,6 @@ async function readQuantiles() {
     GROUP BY 1`;
 }
 
-async function readQueues() {
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
-  const [states, oldest] = await Promise.all([
-    db().$queryRaw<QueueRow[]>`
-      SELECT name, state::text AS state, count(*)::int AS jobs FROM ${jobTable}
-      WHERE state IN ('created', 'retry', 'active', 'failed') GROUP BY 1, 2`,
-    db().$queryRaw<OldestRow[]>`
-      SELECT name, extract(epoch FROM now() - min(start_after))::float8 AS seconds FROM ${jobTable}
-      WHERE state IN ('created', 'retry') AND start_after <= now() GROUP BY 1`,
-  ]);
-  return { states, oldest };
-}
-
 async function readOpenFailures(): Promise<number> {
   const rows = await db().$queryRaw<{ deals: number }[]>`
     SELECT count(*)::int AS deals FROM (
@@ -91,7 +76,7 @@ async function readAccounts() {
 
 /** The metrics in Prometheus text format, with the registry's content type. */
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {
-  const [runs, quantiles, queues, openFailures, accounts] = await Promise.all([readRuns(), readQuantiles(), readQueues(), readOpenFailures(), readAccounts()]);
+  const [runs, quantiles, queues, openFailures, accounts] = await Promise.all([readRuns(), readQuantiles(), queueCounts(), readOpenFailures(), readAccounts()]);
   const registry = new Registry();
   const gauge = <Label extends string>(name: keyof typeof METRIC_HELP, labelNames: Label[]) =>
     new Gauge({ name, help: METRIC_HELP[name], labelNames, registers: [registry] });

@@ -8,8 +8,7 @@
 // dead letters in the queue are removed, in the same transaction as the enqueue.
 import { z } from "zod";
 import { db } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
+import { dropDeadLetters } from "@/lib/jobs/queue-state";
 import { KommoError } from "@/lib/integrations/kommo/errors";
 import { registerCrmWebhook } from "@/lib/features/install/install";
 import { enqueueLeadSyncs, enqueuePendingLeadSyncs } from "@/lib/features/sync/lead-jobs";
@@ -50,10 +49,6 @@ const MARK_RESOLVED = `
   UPDATE "SyncLog" SET resolution = $3, "resolvedAt" = now()
   WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND status = 'failed' AND resolution IS NULL`;
 
-const DROP_DEAD_LETTERS = `
-  DELETE FROM "${QUEUE_SCHEMA}".job
-  WHERE name = '${DEAD_LETTER_QUEUE}' AND data->>'accountId' = $1 AND (data->>'leadId')::int = ANY($2::int[])`;
-
 function selectionParams(accountId: string, selection: FailureSelection): [string, string[] | null, string | null] {
   return [accountId, selection.kind === "ids" ? selection.ids : null, selection.kind === "since" ? selection.since.toISOString() : null];
 }
@@ -71,7 +66,7 @@ export async function replayFailures(account: AuthorizedAccount, selection: Fail
     const ids = rows.map((row) => row.leadId);
     if (ids.length === 0) return ids;
     await client.query(MARK_RESOLVED, [account.id, ids, "replayed"]);
-    await client.query(DROP_DEAD_LETTERS, [account.id, ids]);
+    await dropDeadLetters(asBossDb, account.id, ids);
     await enqueueLeadSyncs(account.id, ids, asBossDb);
     return ids;
   });
@@ -84,12 +79,12 @@ export async function replayFailures(account: AuthorizedAccount, selection: Fail
  * they were carrying are dropped, so a deal syncs again at its next change in Kommo.
  */
 export async function dismissFailures(account: AuthorizedAccount, selection: FailureSelection): Promise<{ deals: number }> {
-  const leadIds = await inTransaction(async (client) => {
+  const leadIds = await inTransaction(async (client, asBossDb) => {
     const { rows } = await client.query<{ leadId: number }>(OPEN_FAILURE_LEADS, selectionParams(account.id, selection));
     const ids = rows.map((row) => row.leadId);
     if (ids.length === 0) return ids;
     await client.query(MARK_RESOLVED, [account.id, ids, "dismissed"]);
-    await client.query(DROP_DEAD_LETTERS, [account.id, ids]);
+    await dropDeadLetters(asBossDb, account.id, ids);
     await client.query(
       `UPDATE "InboundEvent" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
       [account.id, ids],

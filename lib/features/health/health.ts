@@ -1,6 +1,6 @@
 // Liveness of what the product cannot work without: its database and its queue.
 import { db, type PrismaClient } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { existingQueueNames } from "@/lib/jobs/queue-state";
 import { ALL_QUEUES, type QueueDefinition } from "@/lib/jobs/queues";
 
 export type HealthReport = {
@@ -34,11 +34,7 @@ async function checkDatabase(client: PrismaClient): Promise<"ok" | string> {
 
 async function checkQueue(client: PrismaClient, queues: QueueDefinition[]): Promise<"ok" | string> {
   try {
-    const rows = await withTimeout(
-      client.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM ${QUEUE_SCHEMA}.queue`),
-      "queue",
-    );
-    const present = new Set(rows.map((row) => row.name));
+    const present = new Set(await withTimeout(existingQueueNames(client), "queue"));
     const missing = queues.map((queue) => queue.name).filter((name) => !present.has(name));
     return missing.length === 0 ? "ok" : `missing queues: ${missing.join(", ")} (run npm run db:migrate)`;
   } catch (error) {

@@ -6,7 +6,7 @@ import { db } from "@/lib/db/client";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
 import { logger } from "@/lib/platform/log";
-import { dropQueuedLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { dropWaitingLeadSyncs } from "@/lib/jobs/queue-state";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
 
 const revokeQuerySchema = z.object({
@@ -60,7 +60,7 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
         klaviyoAccountName: null,
       },
     });
-    await dropQueuedLeadSyncs(accountId, tx);
+    await dropWaitingLeadSyncs(accountId, tx);
     return true;
   });
 }

@@ -1,8 +1,8 @@
 // The sync-lead jobs of an account: enqueued one per lead (policy "short" keeps at most one queued
-// job per lead), replayed for pending changes after a reinstall, dropped when access is revoked.
+// job per lead), replayed for pending changes after a reinstall.
 import type PgBoss from "pg-boss";
-import { Prisma, db } from "@/lib/db/client";
-import { senderBoss, QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { db } from "@/lib/db/client";
+import { senderBoss } from "@/lib/jobs/boss";
 import { QUEUES } from "@/lib/jobs/queues";
 
 export type SyncLeadJobData = { accountId: string; leadId: number };
@@ -38,12 +38,4 @@ export async function enqueuePendingLeadSyncs(accountId: string): Promise<number
   const leadIds = pending.map((event) => event.leadId!);
   await enqueueLeadSyncs(accountId, leadIds);
   return leadIds.length;
-}
-
-/** Remove the account's sync jobs that have not started yet (running ones stop at their next Kommo call). */
-export function dropQueuedLeadSyncs(accountId: string, client: Pick<Prisma.TransactionClient, "$executeRaw"> = db()) {
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
-  return client.$executeRaw`
-    DELETE FROM ${jobTable}
-    WHERE name = ${QUEUES.syncLead.name} AND state IN ('created', 'retry') AND data->>'accountId' = ${accountId}`;
 }
