@@ -5,6 +5,9 @@ import type PgBoss from "pg-boss";
 
 const globalCache = globalThis as unknown as { kommoSqlPool?: pg.Pool };
 
+/** The connection of an `inTransaction` (the table modules of lib/db take it to join the transaction). */
+export type SqlClient = Pick<pg.ClientBase, "query">;
+
 export function sqlPool(): pg.Pool {
   if (!globalCache.kommoSqlPool) {
     const connectionString = process.env.DATABASE_URL;

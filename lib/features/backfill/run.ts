@@ -13,6 +13,8 @@
 import { z } from "zod";
 import type { Account, BackfillRun } from "@/lib/db/client";
 import { db, Prisma } from "@/lib/db/client";
+import { addImportedLists, saveImportedDeals, syncedLeadIds, type ImportedDeal } from "@/lib/db/deals";
+import { leadsWithRecordedEvents } from "@/lib/db/inbound-events";
 import { getEnv } from "@/lib/platform/env";
 import type { JobContext } from "@/lib/jobs/worker";
 import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
@@ -121,6 +123,7 @@ async function takeOver(runId: string, owner: string): Promise<Context | null> {
 
 /** Tell the run (and the minute tick) this job is alive; stop when a newer job has taken the run over. */
 async function heartbeat(context: Context): Promise<void> {
+  // Raw SQL: the owner is a field of the JSON cursor, compared in the update's condition.
   const touched = await db().$executeRaw`
     UPDATE "BackfillRun" SET "updatedAt" = now()
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
@@ -133,12 +136,8 @@ async function heartbeat(context: Context): Promise<void> {
  * new). History adds no event for them, so nothing reaches Klaviyo twice under two unique_ids.
  */
 async function liveDeals(accountId: string, leadIds: number[]): Promise<Set<number>> {
-  if (leadIds.length === 0) return new Set();
-  const rows = await db().$queryRaw<{ leadId: number }[]>`
-    SELECT "leadId" FROM "Deal" WHERE "accountId" = ${accountId}::uuid AND "leadId" = ANY(${leadIds}::int[]) AND "lastSyncedAt" IS NOT NULL
-    UNION
-    SELECT "leadId" FROM "InboundEvent" WHERE "accountId" = ${accountId}::uuid AND "leadId" = ANY(${leadIds}::int[])`;
-  return new Set(rows.map((row) => row.leadId));
+  const [synced, recorded] = await Promise.all([syncedLeadIds(accountId, leadIds), leadsWithRecordedEvents(accountId, leadIds)]);
+  return new Set([...synced, ...recorded]);
 }
 
 async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
@@ -185,19 +184,6 @@ async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
   });
 }
 
-type DealRow = {
-  leadId: number;
-  pipelineId: number | null;
-  statusId: number | null;
-  stageName: string | null;
-  mainContactId: number;
-  email: string;
-  klaviyoProfileId: string;
-  listIds: string[];
-  profileFingerprint: string | null;
-  closedAt: string | null;
-};
-
 /** The chunk's Deal rows, profile links and the run's progress: all or nothing. */
 async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[], ids: Map<string, string>, live: Set<number>, result: ChunkResult): Promise<void> {
   const { account, run, owner } = context;
@@ -209,7 +195,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
     skipped: context.cursor.skipped + result.skipped,
   };
   const profileOf = (plan: DealPlan) => ids.get(plan.email.toLowerCase())!;
-  const deals: DealRow[] = imported.map((plan) => ({
+  const deals: ImportedDeal[] = imported.map((plan) => ({
     leadId: plan.leadId,
     pipelineId: plan.nextState.pipelineId,
     statusId: plan.nextState.statusId,
@@ -224,47 +210,22 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
   const fresh = deals.filter((deal) => !live.has(deal.leadId));
   const known = deals.filter((deal) => live.has(deal.leadId)).map((deal) => ({ leadId: deal.leadId, email: deal.email, listIds: deal.listIds }));
   const links = [...new Map(imported.map((plan) => [plan.contactId, { contactId: plan.contactId, email: plan.email, klaviyoProfileId: profileOf(plan) }])).values()];
-  const now = Prisma.sql`now()`;
 
   await db().$transaction(async (tx) => {
+    // Raw SQL: counters added to in place and the owner in the JSON cursor as the condition.
     const updated = await tx.$executeRaw`
       UPDATE "BackfillRun"
       SET "cursor" = ${JSON.stringify(cursor)}::jsonb, "done" = "done" + ${result.done}, "errors" = "errors" + ${result.errors},
-          "lastError" = COALESCE(${result.lastError}, "lastError"), "updatedAt" = ${now}
+          "lastError" = COALESCE(${result.lastError}, "lastError"), "updatedAt" = now()
       WHERE "id" = ${run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${owner}`;
     if (updated === 0) throw new RunTakenOverError();
-    // Deals new to us get the state a sync would leave. One that a live sync is working on (lease)
-    // or has synced meanwhile keeps the live state.
-    if (fresh.length > 0) {
-      await tx.$executeRaw`
-        INSERT INTO "Deal" ("id", "accountId", "leadId", "pipelineId", "statusId", "stageName", "mainContactId", "email", "klaviyoProfileId",
-                            "listIds", "profileFingerprint", "closedAt", "lastSyncedAt", "lastSyncStatus", "createdAt", "updatedAt")
-        SELECT gen_random_uuid(), ${account.id}::uuid, d."leadId", d."pipelineId", d."statusId", d."stageName", d."mainContactId", d.email,
-               d."klaviyoProfileId", ARRAY(SELECT jsonb_array_elements_text(d."listIds")), d."profileFingerprint",
-               d."closedAt", ${now}, 'ok'::"SyncStatus", ${now}, ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS d("leadId" int, "pipelineId" int, "statusId" int, "stageName" text,
-             "mainContactId" int, email text, "klaviyoProfileId" text, "listIds" jsonb, "profileFingerprint" text, "closedAt" timestamptz)
-        ON CONFLICT ("accountId", "leadId") DO UPDATE SET
-          "pipelineId" = EXCLUDED."pipelineId", "statusId" = EXCLUDED."statusId", "stageName" = EXCLUDED."stageName",
-          "mainContactId" = EXCLUDED."mainContactId", "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId",
-          "listIds" = EXCLUDED."listIds", "profileFingerprint" = EXCLUDED."profileFingerprint", "closedAt" = EXCLUDED."closedAt",
-          "lastSyncedAt" = EXCLUDED."lastSyncedAt", "lastSyncStatus" = EXCLUDED."lastSyncStatus", "lastError" = NULL,
-          "deletedAt" = NULL, "updatedAt" = EXCLUDED."updatedAt"
-        WHERE "Deal"."lastSyncedAt" IS NULL AND ("Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < ${now})`;
-    }
-    // Deals synced before (e.g. a second run after new list mappings): the lists this run put the
-    // profile in are theirs too, so that a later stage move knows to take it out.
-    if (known.length > 0) {
-      await tx.$executeRaw`
-        UPDATE "Deal" SET "listIds" = ARRAY(SELECT DISTINCT unnest("Deal"."listIds" || ARRAY(SELECT jsonb_array_elements_text(k."listIds")))), "updatedAt" = ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(known)}::jsonb) AS k("leadId" int, email text, "listIds" jsonb)
-        WHERE "Deal"."accountId" = ${account.id}::uuid AND "Deal"."leadId" = k."leadId" AND lower("Deal"."email") = lower(k.email)
-          AND ("Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < ${now})`;
-    }
+    await saveImportedDeals(tx, account.id, fresh);
+    await addImportedLists(tx, account.id, known);
     if (links.length > 0) {
+      // Raw SQL: a bulk upsert of the chunk's contacts in one statement (Prisma's upsert is one row).
       await tx.$executeRaw`
         INSERT INTO "KlaviyoProfileLink" ("id", "accountId", "contactId", "email", "klaviyoProfileId", "updatedAt")
-        SELECT gen_random_uuid(), ${account.id}::uuid, l."contactId", l.email, l."klaviyoProfileId", ${now}
+        SELECT gen_random_uuid(), ${account.id}::uuid, l."contactId", l.email, l."klaviyoProfileId", now()
         FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS l("contactId" int, email text, "klaviyoProfileId" text)
         ON CONFLICT ("accountId", "contactId") DO UPDATE SET
           "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId", "updatedAt" = EXCLUDED."updatedAt"`;
@@ -274,6 +235,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
 }
 
 async function finish(context: Context): Promise<void> {
+  // Raw SQL: total is set from the row's own done, under the owner condition in the JSON cursor.
   await db().$executeRaw`
     UPDATE "BackfillRun"
     SET "status" = 'completed', "total" = "done", "finishedAt" = now(), "updatedAt" = now()

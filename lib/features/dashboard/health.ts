@@ -2,10 +2,11 @@
 // rate over the last 24 hours, jobs waiting in the queue, open failures grouped by cause, Kommo
 // token health and the latest backfill. Every number is read from the database, so it is the same
 // whichever web process answers and however many workers there are.
-import { db, Prisma, type BackfillRun, type SyncStatus } from "@/lib/db/client";
+import { db, type BackfillRun, type SyncStatus } from "@/lib/db/client";
+import { countLeadsWithPendingEvents } from "@/lib/db/inbound-events";
+import { lastSyncTimes, openFailureGroups, syncOutcomeCounts } from "@/lib/db/sync-log";
 import { leadSyncLoad } from "@/lib/jobs/queue-state";
 import type { AuthorizedAccount } from "./access";
-import { SUPERSEDED } from "./sync-log";
 
 export const ERROR_RATE_WINDOW_HOURS = 24;
 
@@ -35,42 +36,20 @@ export type TokenHealth =
   | { state: "ok"; expiresAt: Date | null }
   | { state: "needs_reauth" | "disconnected"; reason: string | null };
 
-const uuids = (ids: string[]) => Prisma.sql`ARRAY[${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))}]`;
-
 export function tokenHealth(account: Pick<AuthorizedAccount, "status" | "statusReason" | "accessTokenExpiresAt">): TokenHealth {
   if (account.status === "installed") return { state: "ok", expiresAt: account.accessTokenExpiresAt };
   return { state: account.status, reason: account.statusReason };
 }
-
-type CountRow = { accountId: string; status: SyncStatus; count: number };
-type LastRow = { accountId: string; lastSyncAt: Date | null; lastOkAt: Date | null };
-type GroupRow = { accountId: string; errorCode: string | null; deals: number; lastAt: Date; example: string | null };
 
 export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map<string, AccountHealth>> {
   const result = new Map<string, AccountHealth>();
   if (accounts.length === 0) return result;
   const ids = accounts.map((account) => account.id);
   const [counts, lasts, queues, groups, backfills] = await Promise.all([
-    db().$queryRaw<CountRow[]>`
-      SELECT "accountId", status::text AS status, count(*)::int AS count
-      FROM "SyncLog"
-      WHERE "accountId" = ANY(${uuids(ids)})
-        AND "createdAt" >= now() - make_interval(hours => ${ERROR_RATE_WINDOW_HOURS})
-      GROUP BY 1, 2`,
-    // One index probe per account and status on (accountId, status, createdAt DESC).
-    db().$queryRaw<LastRow[]>`
-      SELECT a.id AS "accountId",
-        (SELECT max("createdAt") FROM "SyncLog" s WHERE s."accountId" = a.id) AS "lastSyncAt",
-        (SELECT s."createdAt" FROM "SyncLog" s WHERE s."accountId" = a.id AND s.status = 'ok' ORDER BY s."createdAt" DESC LIMIT 1) AS "lastOkAt"
-      FROM unnest(${uuids(ids)}) AS a(id)`,
+    syncOutcomeCounts(ids, new Date(Date.now() - ERROR_RATE_WINDOW_HOURS * 3600_000)),
+    lastSyncTimes(ids),
     leadSyncLoad(ids),
-    db().$queryRaw<GroupRow[]>`
-      SELECT s."accountId", s."errorCode", count(DISTINCT s."leadId")::int AS deals, max(s."createdAt") AS "lastAt",
-        (array_agg(s.error ORDER BY s."createdAt" DESC))[1] AS example
-      FROM "SyncLog" s
-      WHERE s."accountId" = ANY(${uuids(ids)}) AND s.status = 'failed' AND s.resolution IS NULL AND NOT ${SUPERSEDED}
-      GROUP BY 1, 2
-      ORDER BY deals DESC`,
+    openFailureGroups(ids),
     db().backfillRun.findMany({ where: { accountId: { in: ids } }, orderBy: { createdAt: "desc" }, distinct: ["accountId"] }),
   ]);
 
@@ -104,9 +83,6 @@ export async function accountHealth(account: AuthorizedAccount): Promise<Account
 }
 
 /** Deals with changes that arrived but were not synced yet (shown while an account is paused). */
-export async function pendingDeals(account: AuthorizedAccount): Promise<number> {
-  const rows = await db().$queryRaw<{ deals: number }[]>`
-    SELECT count(DISTINCT "leadId")::int AS deals FROM "InboundEvent"
-    WHERE "accountId" = ${account.id}::uuid AND "processedAt" IS NULL AND "leadId" IS NOT NULL`;
-  return rows[0]?.deals ?? 0;
+export function pendingDeals(account: AuthorizedAccount): Promise<number> {
+  return countLeadsWithPendingEvents(account.id);
 }

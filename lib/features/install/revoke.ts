@@ -42,6 +42,7 @@ export const REVOKED_REASON =
  */
 export async function disconnectAccount(kommoAccountId: number): Promise<boolean> {
   return db().$transaction(async (tx) => {
+    // Raw SQL: a row lock (FOR UPDATE), which Prisma cannot take.
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Account" WHERE "kommoAccountId" = ${kommoAccountId} FOR UPDATE`;
     const accountId = rows[0]?.id;
     if (!accountId) return false;

@@ -1,7 +1,7 @@
 // The sync-lead jobs of an account: enqueued one per lead (policy "short" keeps at most one queued
 // job per lead), replayed for pending changes after a reinstall.
 import type PgBoss from "pg-boss";
-import { db } from "@/lib/db/client";
+import { leadsWithPendingEvents } from "@/lib/db/inbound-events";
 import { senderBoss } from "@/lib/jobs/boss";
 import { QUEUES } from "@/lib/jobs/queues";
 
@@ -30,12 +30,7 @@ export async function enqueueLeadSyncs(accountId: string, leadIds: Iterable<numb
 
 /** Leads with changes that arrived but were never processed (e.g. while the account needed re-authorization). */
 export async function enqueuePendingLeadSyncs(accountId: string): Promise<number> {
-  const pending = await db().inboundEvent.findMany({
-    where: { accountId, processedAt: null, leadId: { not: null } },
-    distinct: ["leadId"],
-    select: { leadId: true },
-  });
-  const leadIds = pending.map((event) => event.leadId!);
+  const leadIds = await leadsWithPendingEvents(accountId);
   await enqueueLeadSyncs(accountId, leadIds);
   return leadIds.length;
 }

@@ -1,7 +1,7 @@
 // One deal's history: every sync of it, what each sent to Klaviyo or why it failed, and its state.
 import { z } from "zod";
 import { notFound } from "next/navigation";
-import { db } from "@/lib/db/client";
+import { dealState } from "@/lib/db/deals";
 import { diagnose } from "@/lib/features/dashboard/diagnosis";
 import { flashFromQuery } from "@/lib/features/dashboard/flash";
 import { accountHealth } from "@/lib/features/dashboard/health";
@@ -29,7 +29,7 @@ export default async function DealPage({ params, searchParams }: Props) {
   const cursor = typeof query.cursor === "string" ? decodeCursor(query.cursor) : null;
   const [health, deal, history, openFailures, listNames] = await Promise.all([
     accountHealth(account),
-    db().deal.findUnique({ where: { accountId_leadId: { accountId: account.id, leadId: leadId.data } } }),
+    dealState(account.id, leadId.data),
     readLogPage(account, { leadId: leadId.data }, cursor),
     readLogPage(account, { leadId: leadId.data, openFailuresOnly: true }, null, 1),
     klaviyoListNames(account),
