@@ -1,8 +1,13 @@
 // One Prisma client per process, over node-postgres (driver adapter: no native query engine).
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/client";
+import { PrismaClient, type Account as AccountRow } from "./generated/client";
+import type { NumberIds } from "./kommo-ids";
 
 export * from "./generated/client";
+export { idNumber, numberIds, type NumberIds } from "./kommo-ids";
+
+/** An account as the product uses it: its Kommo ids as numbers (read rows through numberIds). */
+export type Account = NumberIds<AccountRow>;
 
 const globalCache = globalThis as unknown as { prismaClient?: PrismaClient };
 

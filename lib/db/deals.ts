@@ -2,11 +2,13 @@
 // and the lease that keeps two syncs of one deal apart. Every statement on the table is in this
 // module.
 import { db, type Deal, type Prisma, type SyncStatus } from "./client";
+import { idNumber, numberIds, type NumberIds } from "./kommo-ids";
 import type { SqlClient } from "./sql-pool";
 
 type Tx = Prisma.TransactionClient;
 
-export type DealState = Pick<
+export type DealState = NumberIds<
+  Pick<
   Deal,
   | "leadId"
   | "pipelineId"
@@ -22,6 +24,7 @@ export type DealState = Pick<
   | "lastError"
   | "closedAt"
   | "deletedAt"
+  >
 >;
 
 const STATE = {
@@ -42,8 +45,9 @@ const STATE = {
 } as const satisfies Prisma.DealSelect;
 
 /** The deal as we last synced it; null when we never saw it. */
-export function dealState(accountId: string, leadId: number): Promise<DealState | null> {
-  return db().deal.findUnique({ where: { accountId_leadId: { accountId, leadId } }, select: STATE });
+export async function dealState(accountId: string, leadId: number): Promise<DealState | null> {
+  const row = await db().deal.findUnique({ where: { accountId_leadId: { accountId, leadId } }, select: STATE });
+  return row && numberIds(row);
 }
 
 /** Klaviyo lists that the contact's other live deals (same e-mail, any case) put it in. */
@@ -131,7 +135,7 @@ export async function liveDealsOfContacts(client: SqlClient, accountId: string, 
   if (contactIds.length === 0) return [];
   // Raw SQL: the webhook's hot path reads on the connection its transaction already holds.
   const { rows } = await client.query<{ leadId: number; mainContactId: number }>(
-    `SELECT "leadId", "mainContactId" FROM "Deal" WHERE "accountId" = $1::uuid AND "mainContactId" = ANY($2::int[]) AND "deletedAt" IS NULL`,
+    `SELECT "leadId", "mainContactId" FROM "Deal" WHERE "accountId" = $1::uuid AND "mainContactId" = ANY($2::bigint[]) AND "deletedAt" IS NULL`,
     [accountId, contactIds],
   );
   return rows;
@@ -143,14 +147,14 @@ export type DealSyncFacts = { leadId: number; synced: boolean; deleted: boolean 
 export async function dealSyncFacts(accountId: string, leadIds: number[]): Promise<DealSyncFacts[]> {
   if (leadIds.length === 0) return [];
   const rows = await db().deal.findMany({ where: { accountId, leadId: { in: leadIds } }, select: { leadId: true, lastSyncedAt: true, deletedAt: true } });
-  return rows.map((row) => ({ leadId: row.leadId, synced: row.lastSyncedAt !== null, deleted: row.deletedAt !== null }));
+  return rows.map((row) => ({ leadId: idNumber(row.leadId), synced: row.lastSyncedAt !== null, deleted: row.deletedAt !== null }));
 }
 
 /** The leads among these that a sync (live or imported) has finished. */
 export async function syncedLeadIds(accountId: string, leadIds: number[]): Promise<number[]> {
   if (leadIds.length === 0) return [];
   const rows = await db().deal.findMany({ where: { accountId, leadId: { in: leadIds }, lastSyncedAt: { not: null } }, select: { leadId: true } });
-  return rows.map((row) => row.leadId);
+  return rows.map((row) => idNumber(row.leadId));
 }
 
 /** Stage names as our synced deals last had them, per status id (the dashboard names stages without asking Kommo). */
@@ -161,7 +165,7 @@ export async function stageNamesOf(accountId: string, statusIds: number[]): Prom
     distinct: ["statusId"],
     select: { statusId: true, stageName: true },
   });
-  return new Map(rows.map((row) => [row.statusId!, row.stageName!]));
+  return new Map(rows.map((row) => [idNumber(row.statusId!), row.stageName!]));
 }
 
 /** The Klaviyo profiles among these that one of our deals was synced to. */
@@ -186,15 +190,16 @@ export type DealOfProfile = {
 };
 
 /** Live, synced deals that belong to one of these profiles: synced to it, or their contact linked to it. */
-export function dealsOfProfiles(accountId: string, profileIds: string[]): Promise<DealOfProfile[]> {
+export async function dealsOfProfiles(accountId: string, profileIds: string[]): Promise<DealOfProfile[]> {
   // Raw SQL: a join with KlaviyoProfileLink on the contact, a relation the schema does not model.
-  return db().$queryRaw<DealOfProfile[]>`
+  const rows = await db().$queryRaw<(Omit<DealOfProfile, "leadId" | "statusId"> & { leadId: bigint; statusId: bigint | null })[]>`
     SELECT d."leadId", d."statusId", COALESCE(d."closedAt", d."lastSyncedAt", d."updatedAt") AS "closedAt",
            d."klaviyoProfileId" AS "dealProfile", l."klaviyoProfileId" AS "linkProfile"
     FROM "Deal" d
     LEFT JOIN "KlaviyoProfileLink" l ON l."accountId" = d."accountId" AND l."contactId" = d."mainContactId"
     WHERE d."accountId" = ${accountId}::uuid AND d."deletedAt" IS NULL AND d."lastSyncedAt" IS NOT NULL
       AND (d."klaviyoProfileId" = ANY(${profileIds}::text[]) OR l."klaviyoProfileId" = ANY(${profileIds}::text[]))`;
+  return rows.map(numberIds);
 }
 
 /** A Klaviyo profile was erased: the deals synced to it forget it and their e-mail. */
@@ -232,8 +237,8 @@ export async function saveImportedDeals(tx: Tx, accountId: string, deals: Import
     SELECT gen_random_uuid(), ${accountId}::uuid, d."leadId", d."pipelineId", d."statusId", d."stageName", d."mainContactId", d.email,
            d."klaviyoProfileId", ARRAY(SELECT jsonb_array_elements_text(d."listIds")), d."profileFingerprint",
            d."closedAt", now(), 'ok'::"SyncStatus", now(), now()
-    FROM jsonb_to_recordset(${JSON.stringify(deals)}::jsonb) AS d("leadId" int, "pipelineId" int, "statusId" int, "stageName" text,
-         "mainContactId" int, email text, "klaviyoProfileId" text, "listIds" jsonb, "profileFingerprint" text, "closedAt" timestamptz)
+    FROM jsonb_to_recordset(${JSON.stringify(deals)}::jsonb) AS d("leadId" bigint, "pipelineId" bigint, "statusId" bigint, "stageName" text,
+         "mainContactId" bigint, email text, "klaviyoProfileId" text, "listIds" jsonb, "profileFingerprint" text, "closedAt" timestamptz)
     ON CONFLICT ("accountId", "leadId") DO UPDATE SET
       "pipelineId" = EXCLUDED."pipelineId", "statusId" = EXCLUDED."statusId", "stageName" = EXCLUDED."stageName",
       "mainContactId" = EXCLUDED."mainContactId", "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId",
@@ -253,7 +258,7 @@ export async function addImportedLists(tx: Tx, accountId: string, deals: { leadI
   // Raw SQL: a bulk update that merges each row's array with its own new values, in one statement.
   await tx.$executeRaw`
     UPDATE "Deal" SET "listIds" = ARRAY(SELECT DISTINCT unnest("Deal"."listIds" || ARRAY(SELECT jsonb_array_elements_text(k."listIds")))), "updatedAt" = now()
-    FROM jsonb_to_recordset(${JSON.stringify(deals)}::jsonb) AS k("leadId" int, email text, "listIds" jsonb)
+    FROM jsonb_to_recordset(${JSON.stringify(deals)}::jsonb) AS k("leadId" bigint, email text, "listIds" jsonb)
     WHERE "Deal"."accountId" = ${accountId}::uuid AND "Deal"."leadId" = k."leadId" AND lower("Deal"."email") = lower(k.email)
       AND ("Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < now())`;
 }

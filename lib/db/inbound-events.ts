@@ -1,6 +1,7 @@
 // InboundEvent: every change that came in (Kommo webhook, reconciliation, "Sync now"), kept as
 // pending until a sync of its lead has applied it. Every statement on the table is in this module.
 import { db, type InboundSource, type Prisma } from "./client";
+import { idNumber } from "./kommo-ids";
 import type { SqlClient } from "./sql-pool";
 
 type Tx = Prisma.TransactionClient;
@@ -25,7 +26,7 @@ const INSERT_EVENTS = `
   INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt", "processedAt")
   SELECT gen_random_uuid(), $1::uuid, $2::"InboundSource", e.kind, e."leadId", e."contactId",
          e."changedAt", e.payload, e."dedupeKey", now(), CASE WHEN e.processed THEN now() END
-  FROM jsonb_to_recordset($3::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
+  FROM jsonb_to_recordset($3::jsonb) AS e(kind text, "leadId" bigint, "contactId" bigint, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
   ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
   RETURNING "id", "leadId"`;
 
@@ -68,7 +69,7 @@ export async function leadsWithPendingEvents(accountId: string): Promise<number[
     distinct: ["leadId"],
     select: { leadId: true },
   });
-  return rows.map((row) => row.leadId!);
+  return rows.map((row) => idNumber(row.leadId!));
 }
 
 /** How many deals have changes waiting for a sync. */
@@ -98,7 +99,7 @@ export async function recordedChanges(accountId: string, leadIds: number[]): Pro
     where: { accountId, leadId: { in: leadIds } },
     select: { leadId: true, kind: true, changedAt: true },
   });
-  return rows.map((row) => ({ leadId: row.leadId!, kind: row.kind, changedAt: row.changedAt }));
+  return rows.map((row) => ({ leadId: idNumber(row.leadId!), kind: row.kind, changedAt: row.changedAt }));
 }
 
 /** The leads among these with any change recorded (a webhook or reconciliation saw them). */
@@ -109,7 +110,7 @@ export async function leadsWithRecordedEvents(accountId: string, leadIds: number
     distinct: ["leadId"],
     select: { leadId: true },
   });
-  return rows.map((row) => row.leadId!);
+  return rows.map((row) => idNumber(row.leadId!));
 }
 
 /** Contact deletions (from reconciliation) not carried out yet, oldest first. */
@@ -120,7 +121,7 @@ export async function pendingContactDeletions(accountId: string, limit: number):
     take: limit,
     select: { id: true, contactId: true },
   });
-  return rows.map((row) => ({ id: row.id, contactId: row.contactId! }));
+  return rows.map((row) => ({ id: row.id, contactId: idNumber(row.contactId!) }));
 }
 
 /**
@@ -130,7 +131,7 @@ export async function pendingContactDeletions(accountId: string, limit: number):
 export async function dropPendingEventsOfLeads(client: SqlClient, accountId: string, leadIds: number[]): Promise<void> {
   if (leadIds.length === 0) return;
   // Raw SQL: it runs on the node-postgres connection of the caller's transaction, not Prisma's.
-  await client.query(`UPDATE "InboundEvent" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`, [
+  await client.query(`UPDATE "InboundEvent" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::bigint[]) AND "processedAt" IS NULL`, [
     accountId,
     leadIds,
   ]);

@@ -2,6 +2,7 @@
 // statement on the table is in this module: the sync's write, a deal's history, the dashboard's
 // pages, failures, counts and metrics, replay and dismiss, retention.
 import { db, Prisma, type SyncLog, type SyncStatus } from "./client";
+import { numberIds } from "./kommo-ids";
 import type { SqlClient } from "./sql-pool";
 
 type Tx = Prisma.TransactionClient;
@@ -120,10 +121,11 @@ export function syncLogPageQuery(accountId: string, filters: SyncLogFilters, cur
 }
 
 /** Up to `limit` rows of the account's log after `cursor`. */
-export function readSyncLogPage(accountId: string, filters: SyncLogFilters, cursor: SyncLogCursor | null, limit: number): Promise<SyncLogRow[]> {
+export async function readSyncLogPage(accountId: string, filters: SyncLogFilters, cursor: SyncLogCursor | null, limit: number): Promise<SyncLogRow[]> {
   // Raw SQL: keyset pagination on a row-value order, with the deal's e-mail and stage joined (the
   // tables have no relation Prisma could follow).
-  return db().$queryRaw<SyncLogRow[]>(syncLogPageQuery(accountId, filters, cursor, limit));
+  const rows = await db().$queryRaw<(Omit<SyncLogRow, "leadId"> & { leadId: bigint })[]>(syncLogPageQuery(accountId, filters, cursor, limit));
+  return rows.map(numberIds);
 }
 
 // ---- Failures: replay and dismiss
@@ -150,7 +152,7 @@ export async function resolveFailures(client: SqlClient, accountId: string, lead
   // Raw SQL: it runs on the node-postgres connection of the caller's transaction, not Prisma's.
   await client.query(
     `UPDATE "SyncLog" SET resolution = $3, "resolvedAt" = now()
-     WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND status = 'failed' AND resolution IS NULL`,
+     WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::bigint[]) AND status = 'failed' AND resolution IS NULL`,
     [accountId, leadIds, resolution],
   );
 }

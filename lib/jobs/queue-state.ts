@@ -73,7 +73,7 @@ export async function dropDeadLetters(tx: PgBoss.Db, accountId: string, leadIds:
   if (leadIds.length === 0) return;
   await tx.executeSql(
     `DELETE FROM "${QUEUE_SCHEMA}".job
-     WHERE name = $1 AND data->>'accountId' = $2 AND (data->>'leadId')::int = ANY($3::int[])`,
+     WHERE name = $1 AND data->>'accountId' = $2 AND (data->>'leadId')::bigint = ANY($3::bigint[])`,
     [DEAD_LETTER_QUEUE, accountId, leadIds],
   );
 }

@@ -1,7 +1,7 @@
 // Shared setup of the dashboard's integration tests: accounts and sync-log rows written straight
 // into the database (the dashboard only reads them), and session cookies as next-auth sets them.
 import { randomInt, randomUUID } from "node:crypto";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { sessionCookie } from "@/lib/features/dashboard/auth/session";
 import type { SessionClaims } from "@/lib/features/dashboard/auth/viewer";
@@ -23,7 +23,7 @@ export async function createAccountRow(input: { name?: string; paused?: boolean;
     },
   });
   // Tests stand in for the authorization that pages and routes do.
-  return account as AuthorizedAccount;
+  return numberIds(account) as AuthorizedAccount;
 }
 
 export type LogInput = {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "@/lib/db/client";
+import { createPrismaClient, numberIds, type PrismaClient } from "@/lib/db/client";
 
 const MIGRATIONS = path.resolve(__dirname, "..", "..", "prisma", "migrations");
 const migrations = readdirSync(MIGRATIONS, { withFileTypes: true })
@@ -145,5 +145,41 @@ describe("migration to timestamptz", () => {
     expect((await prisma.deal.findUniqueOrThrow({ where: { id: deal.id } })).closedAt).toEqual(at);
     const { rows } = await client.query(`SELECT "closedAt" = $1::timestamptz AS exact FROM "Deal" WHERE "id" = $2`, [at.toISOString(), deal.id]);
     expect(rows).toEqual([{ exact: true }]);
+  });
+});
+
+describe("migration of Kommo's ids to bigint", () => {
+  it("keeps every id, and the columns then take ids past 2^31", async () => {
+    // The timestamptz test above seeded integer ids before that migration and took the database
+    // through every later one, this one included: read them back through the app's client.
+    prisma ??= createPrismaClient(databaseUrl, 1);
+    const idColumns = (await columnsOfType("bigint")).map(({ table, column }) => `${table}.${column}`);
+    expect(idColumns).toEqual(
+      expect.arrayContaining([
+        "Account.kommoAccountId",
+        "Account.kommoWebhookId",
+        "Deal.leadId",
+        "Deal.mainContactId",
+        "Deal.pipelineId",
+        "Deal.statusId",
+        "InboundEvent.contactId",
+        "InboundEvent.leadId",
+        "KlaviyoProfileLink.contactId",
+        "KommoContactCache.contactId",
+        "StageListMapping.pipelineId",
+        "StageListMapping.statusId",
+        "SyncLog.leadId",
+      ]),
+    );
+    expect(numberIds(await prisma.account.findFirstOrThrow())).toMatchObject({ kommoAccountId: 31001234, kommoWebhookId: 4321 });
+    expect(numberIds(await prisma.deal.findFirstOrThrow())).toMatchObject({ leadId: 21001234, pipelineId: 7001, statusId: 142, mainContactId: 31005678 });
+    expect(numberIds(await prisma.inboundEvent.findFirstOrThrow())).toMatchObject({ leadId: 21001234, contactId: 31005678 });
+    expect(numberIds(await prisma.syncLog.findFirstOrThrow())).toMatchObject({ leadId: 21001234 });
+    expect(numberIds(await prisma.stageListMapping.findFirstOrThrow())).toMatchObject({ pipelineId: 7001, statusId: 142 });
+    expect(numberIds(await prisma.klaviyoProfileLink.findFirstOrThrow())).toMatchObject({ contactId: 31005678 });
+    expect(numberIds(await prisma.kommoContactCache.findFirstOrThrow())).toMatchObject({ contactId: 31005678 });
+    // The unique keys that hold ids still hold.
+    await expect(client.query(`INSERT INTO "Deal" ("id", "accountId", "leadId", "updatedAt") VALUES (gen_random_uuid(), $1, 21001234, now())`, [ACCOUNT])).rejects.toThrow(/Deal_accountId_leadId_key/);
+    await client.query(`INSERT INTO "Deal" ("id", "accountId", "leadId", "updatedAt") VALUES (gen_random_uuid(), $1, 3000000000, now())`, [ACCOUNT]);
   });
 });

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { db, Prisma } from "@/lib/db/client";
+import { db, numberIds, Prisma } from "@/lib/db/client";
 
 afterAll(async () => {
   await db().$disconnect();
@@ -35,7 +35,7 @@ describe("database schema", () => {
       db().account.create({ data: { kommoAccountId: account.kommoAccountId, subdomain: "x", host: "x.kommo.com", hookKey: randomBytes(24).toString("base64url") } }),
     ).rejects.toSatisfy(uniqueViolation);
     await expect(
-      db().account.create({ data: { kommoAccountId: account.kommoAccountId + 500_000, subdomain: "y", host: "y.kommo.com", hookKey: account.hookKey } }),
+      db().account.create({ data: { kommoAccountId: account.kommoAccountId + 500_000n, subdomain: "y", host: "y.kommo.com", hookKey: account.hookKey } }),
     ).rejects.toSatisfy(uniqueViolation);
   });
 
@@ -101,6 +101,31 @@ describe("database schema", () => {
     } finally {
       await client.end();
     }
+  });
+
+  it("keeps Kommo's ids in bigint columns: an id past 2^31 is stored and read back exactly", async () => {
+    const narrow = await db().$queryRaw<{ table: string; column: string }[]>`
+      SELECT table_name::text AS "table", column_name::text AS "column" FROM information_schema.columns
+      WHERE table_schema = 'public' AND data_type IN ('integer', 'smallint') AND column_name ILIKE '%id'`;
+    expect(narrow).toEqual([]);
+
+    const big = 3_000_000_000;
+    const account = await db().account.create({
+      data: { kommoAccountId: Number.MAX_SAFE_INTEGER, subdomain: "big", host: "big.kommo.com", hookKey: randomBytes(24).toString("base64url"), kommoWebhookId: big },
+    });
+    await db().deal.create({ data: { accountId: account.id, leadId: big, pipelineId: big + 1, statusId: big + 2, mainContactId: big + 3 } });
+    await db().inboundEvent.create({ data: { accountId: account.id, source: "kommo_webhook", kind: "status_lead", leadId: big, contactId: big + 3, payload: {}, dedupeKey: "big" } });
+    await db().syncLog.create({ data: { accountId: account.id, leadId: big, trigger: "status_lead", status: "ok" } });
+    await db().stageListMapping.create({ data: { accountId: account.id, pipelineId: big + 1, statusId: big + 2, listId: "LsBig" } });
+    await db().klaviyoProfileLink.create({ data: { accountId: account.id, contactId: big + 3, email: "big@example.com", klaviyoProfileId: "01BIG" } });
+    await db().kommoContactCache.create({ data: { accountId: account.id, contactId: big + 3, snapshot: {} } });
+    expect(numberIds(await db().account.findUniqueOrThrow({ where: { id: account.id } }))).toMatchObject({ kommoAccountId: Number.MAX_SAFE_INTEGER, kommoWebhookId: big });
+    expect(numberIds(await db().deal.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big, pipelineId: big + 1, statusId: big + 2, mainContactId: big + 3 });
+    expect(numberIds(await db().inboundEvent.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big, contactId: big + 3 });
+    expect(numberIds(await db().syncLog.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big });
+    expect(numberIds(await db().stageListMapping.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ pipelineId: big + 1, statusId: big + 2 });
+    expect(numberIds(await db().klaviyoProfileLink.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ contactId: big + 3 });
+    expect(numberIds(await db().kommoContactCache.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ contactId: big + 3 });
   });
 
   it("refuses negative backfill progress", async () => {

@@ -12,7 +12,7 @@
 // no historical events: theirs go out live.
 import { z } from "zod";
 import type { Account, BackfillRun } from "@/lib/db/client";
-import { db, Prisma } from "@/lib/db/client";
+import { db, numberIds, Prisma } from "@/lib/db/client";
 import { addImportedLists, saveImportedDeals, syncedLeadIds, type ImportedDeal } from "@/lib/db/deals";
 import { leadsWithRecordedEvents } from "@/lib/db/inbound-events";
 import { getEnv } from "@/lib/platform/env";
@@ -88,9 +88,10 @@ export async function runBackfillSlice(runId: string, owner: string, budgetMs = 
 }
 
 async function takeOver(runId: string, owner: string): Promise<Context | null> {
-  const run = await db().backfillRun.findUnique({ where: { id: runId }, include: { account: true } });
-  if (!run || (run.status !== "queued" && run.status !== "running")) return null;
-  const { account } = run;
+  const found = await db().backfillRun.findUnique({ where: { id: runId }, include: { account: true } });
+  if (!found || (found.status !== "queued" && found.status !== "running")) return null;
+  const { account: row, ...run } = found;
+  const account = numberIds(row);
   if (account.status === "disconnected") {
     await db().backfillRun.update({
       where: { id: run.id },
@@ -226,7 +227,7 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
       await tx.$executeRaw`
         INSERT INTO "KlaviyoProfileLink" ("id", "accountId", "contactId", "email", "klaviyoProfileId", "updatedAt")
         SELECT gen_random_uuid(), ${account.id}::uuid, l."contactId", l.email, l."klaviyoProfileId", now()
-        FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS l("contactId" int, email text, "klaviyoProfileId" text)
+        FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS l("contactId" bigint, email text, "klaviyoProfileId" text)
         ON CONFLICT ("accountId", "contactId") DO UPDATE SET
           "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId", "updatedAt" = EXCLUDED."updatedAt"`;
     }

@@ -1,6 +1,7 @@
 // What a backfill covers (the widget's `scope`), the shape of its resumable cursor, and the API
 // view of a run. All zod: the scope comes from the widget, the cursor back from our own database.
 import { z } from "zod";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import type { BackfillRun } from "@/lib/db/client";
 
 const day = z.iso.date().transform((value) => `${value}T00:00:00.000Z`);
@@ -8,7 +9,7 @@ const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(v
 
 export const backfillScopeSchema = z.strictObject({
   /** Only deals of these pipelines (default: every pipeline). */
-  pipelineIds: z.array(z.number().int().positive()).min(1, "list at least one pipeline, or leave pipelineIds out for all").max(50).optional(),
+  pipelineIds: z.array(kommoIdSchema).min(1, "list at least one pipeline, or leave pipelineIds out for all").max(50).optional(),
   /** Only deals that are not won or lost. */
   onlyOpen: z.boolean().optional(),
   /** Only deals created or changed since this date (YYYY-MM-DD, or an ISO 8601 instant). */

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { SyncStatus } from "@/lib/db/client";
 import { readSyncLogPage, type SyncLogCursor, type SyncLogFilters, type SyncLogRow } from "@/lib/db/sync-log";
+import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
 import type { AuthorizedAccount } from "./access";
 
 export const PAGE_SIZE = 50;
@@ -37,7 +38,7 @@ export type LogFilters = SyncLogFilters;
 export const logFiltersSchema = z
   .object({
     status: z.enum(SYNC_STATUSES).optional(),
-    lead: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+    lead: kommoIdTextSchema.optional(),
     from: z.iso.datetime({ local: true, offset: true }).optional(),
     to: z.iso.datetime({ local: true, offset: true }).optional(),
     cursor: z.string().max(200).optional(),

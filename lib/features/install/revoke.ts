@@ -2,6 +2,7 @@
 // Kommo signs it: signature = hex(HMAC-SHA256(client_secret, "<client_id>|<account_id>")).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
 import { db } from "@/lib/db/client";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
@@ -11,7 +12,8 @@ import { answeringErrors } from "@/lib/platform/http/answering-errors";
 
 const revokeQuerySchema = z.object({
   client_uuid: z.string().min(1).max(100),
-  account_id: z.string().regex(/^\d{1,12}$/),
+  // Kept as text: the signature covers the value as Kommo sent it.
+  account_id: z.string().refine((value) => kommoIdTextSchema.safeParse(value).success, "must be a Kommo account id"),
   signature: z.string().regex(/^[0-9a-fA-F]{64}$/),
 });
 

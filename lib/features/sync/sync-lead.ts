@@ -3,7 +3,7 @@
 // lead becomes one job (the queue keeps one queued job per lead) and one pass here.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { db, type Account, type SyncStatus } from "@/lib/db/client";
+import { db, numberIds, type Account, type SyncStatus } from "@/lib/db/client";
 import { dealState, listsOfOtherDeals, saveDealSync, type DealSyncRecord } from "@/lib/db/deals";
 import { markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
 import { recordSyncAttempt } from "@/lib/db/sync-log";
@@ -12,6 +12,7 @@ import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { KommoError } from "@/lib/integrations/kommo/errors";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { loadSettings } from "./account-settings";
 import { applyOperations, type AppliedOperation } from "./apply";
 import { changesFromEvents } from "./changes";
@@ -20,7 +21,7 @@ import { klaviyoClientFor, KlaviyoNotConnectedError } from "@/lib/integrations/k
 import { acquireDealLease, releaseDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
-export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: z.number().int().positive() });
+export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: kommoIdSchema });
 
 type Outcome = {
   status: SyncStatus;
@@ -48,7 +49,8 @@ function errorMessage(error: unknown): string {
 
 export async function handleSyncLeadJob(data: unknown, context: JobContext): Promise<void> {
   const job = syncLeadJobSchema.parse(data);
-  const account = await db().account.findUnique({ where: { id: job.accountId } });
+  const row = await db().account.findUnique({ where: { id: job.accountId } });
+  const account = row && numberIds(row);
   // Disconnected accounts lose their data; paused ones keep their changes for when they resume.
   if (!account || account.status === "disconnected" || account.paused) return;
 
