@@ -4,7 +4,8 @@
 // successor. While it works it keeps the run's updatedAt fresh (its heartbeat): when a worker is
 // killed, the heartbeat stops, the minute tick queues a new job, and the run continues from its
 // cursor; what the dead job had half done is done again, idempotently. A job that finds the run
-// taken over by a newer one stops at its next heartbeat.
+// taken over by a newer one stops at its next heartbeat. A run that cannot make progress (a failure
+// a person must fix, or the same failure again and again) ends as failed, with the reason.
 //
 // Deals new to us get their Deal row and profile link, so live syncs continue from the imported
 // state. Deals the live sync owns (synced, or with a webhook recorded) get their profile and lists
@@ -28,6 +29,7 @@ import { addListMembers, importProfiles, sendHistoricalEvents, type PendingLists
 import { readChunk, readDirectory, type Chunk } from "./kommo-reads";
 import { planHistoricalDeal, type DealPlan, type Directory } from "./plan";
 import { enqueueBackfill } from "./runs";
+import { QUEUES } from "@/lib/jobs/queues";
 import { readCursor, storedScope, type BackfillCursor, type BackfillScope } from "./scope";
 
 export const backfillJobSchema = z.object({ runId: z.uuid() });
@@ -194,6 +196,8 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
     nextHref: chunk.nextHref,
     pendingLists: result.pendingLists,
     skipped: context.cursor.skipped + result.skipped,
+    // A saved chunk is progress: earlier failures were not the run's end.
+    failures: null,
   };
   const profileOf = (plan: DealPlan) => ids.get(plan.email.toLowerCase())!;
   const deals: ImportedDeal[] = imported.map((plan) => ({
@@ -243,14 +247,96 @@ async function finish(context: Context): Promise<void> {
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
 }
 
-/** Errors that a later attempt cannot fix without a person (bad key, missing scope, revoked access). */
-function isFinal(error: unknown): boolean {
-  if (error instanceof KlaviyoError || error instanceof KlaviyoNotConnectedError) return !error.retryable;
-  if (error instanceof KommoError) return !isRetryable(error);
-  return false;
+/**
+ * Failures in a row, with no chunk saved in between, that end the run. The minute tick hands a run
+ * whose job keeps failing to a fresh job (with a fresh retry count), so the count is kept in the
+ * run, across jobs: a run that cannot make progress ends as failed instead of running forever.
+ * The same unexplained error three times is not going away by itself (a bug, data the database
+ * refuses); an outage of Kommo or Klaviyo (rate limits, 5xx, network) gets as many attempts as
+ * the queue gives one job, about an hour and a half with its backoff.
+ */
+export const SAME_FAILURE_LIMIT = 3;
+export const FAILURES_IN_A_ROW_LIMIT = QUEUES.backfill.options.retryLimit + 1;
+
+/** final: a person must act first (bad key, revoked access, data the database refuses). */
+type FailureKind = "final" | "transient" | "unknown";
+
+/** SQLSTATE classes of statements that fail the same way on every attempt: data exceptions, and SQL or schema errors. */
+const PERMANENT_SQL_STATES = /^(22|42)/;
+
+/** The SQLSTATE and message of a database error (Prisma's, through its Postgres adapter, or node-postgres's). */
+function sqlError(error: unknown): { state: string; message: string } | null {
+  for (let cause: unknown = error, depth = 0; cause && typeof cause === "object" && depth < 5; depth++) {
+    const candidate = cause as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } } }; cause?: unknown };
+    const adapter = candidate.meta?.driverAdapterError?.cause;
+    if (typeof adapter?.originalCode === "string") return { state: adapter.originalCode, message: String(adapter.originalMessage ?? "") };
+    if (typeof candidate.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code) && "severity" in candidate) {
+      return { state: candidate.code, message: String(candidate.message ?? "") };
+    }
+    cause = candidate.cause;
+  }
+  return null;
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+function failureKind(error: unknown): FailureKind {
+  if (error instanceof KlaviyoError || error instanceof KlaviyoNotConnectedError) return error.retryable ? "transient" : "final";
+  if (error instanceof KommoError) return isRetryable(error) ? "transient" : "final";
+  const sql = sqlError(error);
+  if (sql && PERMANENT_SQL_STATES.test(sql.state)) return "final";
+  return "unknown";
+}
+
+/** The cause in one line: the database's own words for a database error, else the message's last line. */
+function oneLine(error: unknown): string {
+  const text = sqlError(error)?.message || (error instanceof Error ? error.message : String(error));
+  return (text.split("\n").map((line) => line.trim()).filter(Boolean).at(-1) ?? "unknown error").replace(/\.$/, "");
+}
+
+/** What the widget shows of a run that stopped ("The import stopped: …"): the cause, and what to do about it. */
+export function stoppedReason(error: unknown, failures: { inARow: number; sameMessage: number }): string {
+  const kind = failureKind(error);
+  const sql = sqlError(error);
+  if (kind === "final" && sql) {
+    return `Klaviyo Sync could not store the imported deals (the database answered: ${sql.message}). This is a fault in Klaviyo Sync, not in your deals: tell its operator, and start the import again once it is fixed`;
+  }
+  if (kind === "final") return `${oneLine(error)}. Once that is fixed, start the import again`;
+  if (kind === "unknown" && failures.sameMessage >= SAME_FAILURE_LIMIT) {
+    return `${oneLine(error)} (the same error ${failures.sameMessage} times in a row, no deals imported in between). Start the import again; if it stops the same way, tell Klaviyo Sync's operator`;
+  }
+  return `${oneLine(error)} (${failures.inARow} attempts in a row failed, no deals imported in between). Kommo or Klaviyo may be unavailable: start the import again later`;
+}
+
+/**
+ * Count a failed attempt in the run; returns whether the run has now ended (as failed). The count
+ * is kept in the cursor, beside what a newer job may be writing there.
+ */
+async function recordFailure(runId: string, error: unknown, lastRetry: boolean): Promise<boolean> {
+  const cause = oneLine(error);
+  // Raw SQL: the failure is counted inside the JSON cursor (jsonb_set), in the statement that reads
+  // the previous count, without overwriting the rest of a cursor that a newer job may be writing.
+  const [counted] = await db().$queryRaw<{ inARow: number; sameMessage: number }[]>`
+    UPDATE "BackfillRun" SET "lastError" = ${cause}, "updatedAt" = now(),
+      "cursor" = jsonb_set(COALESCE("cursor", '{}'::jsonb), '{failures}', jsonb_build_object(
+        'inARow', COALESCE(("cursor"->'failures'->>'inARow')::int, 0) + 1,
+        'message', ${cause}::text,
+        'sameMessage', CASE WHEN "cursor"->'failures'->>'message' = ${cause}::text THEN ("cursor"->'failures'->>'sameMessage')::int + 1 ELSE 1 END))
+    WHERE "id" = ${runId}::uuid AND "status" IN ('queued', 'running')
+    RETURNING ("cursor"->'failures'->>'inARow')::int AS "inARow", ("cursor"->'failures'->>'sameMessage')::int AS "sameMessage"`;
+  // The run ended meanwhile (completed by a newer job, cancelled): nothing is left to retry.
+  if (!counted) return true;
+  const kind = failureKind(error);
+  const ends =
+    kind === "final" ||
+    lastRetry ||
+    counted.inARow >= FAILURES_IN_A_ROW_LIMIT ||
+    (kind === "unknown" && counted.sameMessage >= SAME_FAILURE_LIMIT);
+  if (!ends) return false;
+  await db().backfillRun.updateMany({
+    where: { id: runId, status: { in: ["queued", "running"] } },
+    data: { status: "failed", finishedAt: new Date(), lastError: stoppedReason(error, counted) },
+  });
+  return true;
+}
 
 export async function handleBackfillJob(data: unknown, context: JobContext): Promise<void> {
   const { runId } = backfillJobSchema.parse(data);
@@ -264,12 +350,8 @@ export async function handleBackfillJob(data: unknown, context: JobContext): Pro
       context.log.warn({ runId }, "backfill taken over by a newer job; this one stops");
       return;
     }
-    const final = isFinal(error) || context.retryCount >= context.retryLimit;
-    await db().backfillRun.updateMany({
-      where: { id: runId, status: "running" },
-      data: { lastError: message(error), ...(final && { status: "failed", finishedAt: new Date() }) },
-    });
-    context.log[final ? "error" : "warn"]({ runId, err: error }, final ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
-    if (!final) throw error;
+    const ended = await recordFailure(runId, error, context.retryCount >= context.retryLimit);
+    context.log[ended ? "error" : "warn"]({ runId, err: error }, ended ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
+    if (!ended) throw error;
   }
 }

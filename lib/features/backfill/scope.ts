@@ -34,6 +34,8 @@ export function storedScope(json: unknown): BackfillScope {
  * after the last one, told apart by `started`). `pendingLists`: profiles imported but not yet put in
  * their lists (list calls cost 10/s and take 1000 profiles, so they are filled up across chunks).
  * `owner`: the job attempt working on the run; a newer attempt takes over and the older one stops.
+ * `failures`: the attempts that failed since the last chunk was saved (whichever job made them),
+ * and how many of the last ones failed with the same message; a saved chunk clears it.
  */
 export const backfillCursorSchema = z.object({
   owner: z.string().nullable().default(null),
@@ -41,6 +43,10 @@ export const backfillCursorSchema = z.object({
   nextHref: z.string().nullable().default(null),
   pendingLists: z.record(z.string(), z.array(z.string())).default({}),
   skipped: z.number().int().nonnegative().default(0),
+  failures: z
+    .object({ inARow: z.number().int().positive(), message: z.string(), sameMessage: z.number().int().positive() })
+    .nullable()
+    .default(null),
 });
 export type BackfillCursor = z.infer<typeof backfillCursorSchema>;
 
