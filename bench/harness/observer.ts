@@ -81,9 +81,8 @@ export class Observer {
          WHERE "accountId" = e."accountId" AND "leadId" = e."leadId" AND "status" = 'ok' AND "finishedAt" >= e."receivedAt"
          ORDER BY "finishedAt" LIMIT 1
        ) s ON true
-       WHERE e."accountId" = ANY($1::uuid[]) AND e."receivedAt" >= $2::timestamp`,
-      // Our timestamps are UTC without a zone.
-      [accountIds, since.toISOString().replace("Z", "")],
+       WHERE e."accountId" = ANY($1::uuid[]) AND e."receivedAt" >= $2::timestamptz`,
+      [accountIds, since.toISOString()],
     );
     return { waitMs: rows.map((row) => row.wait_ms), syncMs: rows.map((row) => row.sync_ms) };
   }

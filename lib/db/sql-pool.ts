@@ -2,14 +2,24 @@
 // insert (pg-boss accepts any `executeSql`, which a Prisma transaction cannot provide as cheaply).
 import pg from "pg";
 import type PgBoss from "pg-boss";
+import { idNumber } from "./kommo-ids";
 
 const globalCache = globalThis as unknown as { kommoSqlPool?: pg.Pool };
+
+/** bigint columns (Kommo's ids, counts) as numbers, like the rest of the product carries them. */
+export function getTypeParser(oid: number, format?: "text" | "binary") {
+  if (oid === pg.types.builtins.INT8 && format !== "binary") return (value: string) => idNumber(value);
+  return pg.types.getTypeParser(oid, format);
+}
+
+/** The connection of an `inTransaction` (the table modules of lib/db take it to join the transaction). */
+export type SqlClient = Pick<pg.ClientBase, "query">;
 
 export function sqlPool(): pg.Pool {
   if (!globalCache.kommoSqlPool) {
     const connectionString = process.env.DATABASE_URL;
     if (!connectionString) throw new Error("DATABASE_URL is not set");
-    const pool = new pg.Pool({ connectionString, max: 5, application_name: "klaviyo-sync-kommo" });
+    const pool = new pg.Pool({ connectionString, max: 5, application_name: "klaviyo-sync-kommo", types: { getTypeParser } });
     pool.on("error", () => {
       // An idle connection dropped; the next checkout opens a new one.
     });

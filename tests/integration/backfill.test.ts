@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as getBackfill, POST as postBackfill } from "@/app/api/widget/backfill/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
+import { dealState } from "@/lib/db/deals";
 import { resetEnvForTests } from "@/lib/platform/env";
 import { resumeBackfills } from "@/lib/features/schedule/account-tick";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
@@ -75,8 +76,12 @@ type Scenario = {
  * every 50th sharing its contact with the deal before it, every 97th with a contact without email)
  * whose admin then connects Klaviyo: that queues the import the install asked for.
  */
-async function scenario(key: string, count: number, options: { mapLists?: boolean } = {}): Promise<Scenario> {
-  const installed = await installAccount(kommo);
+async function scenario(
+  key: string,
+  count: number,
+  options: { mapLists?: boolean; kommoAccountId?: number; leadIdAt?: { index: number; id: number } } = {},
+): Promise<Scenario> {
+  const installed = await installAccount(kommo, { kommoAccountId: options.kommoAccountId });
   accounts.push(installed.accountId);
   const store = klaviyo.createAccount(`Store ${installed.subdomain}`);
   klaviyo.addKey(key, { account: store });
@@ -105,7 +110,8 @@ async function scenario(key: string, count: number, options: { mapLists?: boolea
     const statusId = cycle[index % cycle.length]!;
     const updatedAt = start + index * 60;
     const withCompany = index % 10 === 0 ? company : null;
-    const lead = kommo.seedLead(accountId, { name: `Deal ${index}`, price: 100 + index, pipelineId: pipeline.id, statusId, contactIds: [contactId], companyId: withCompany?.id, updatedAt });
+    const id = options.leadIdAt?.index === index ? options.leadIdAt.id : undefined;
+    const lead = kommo.seedLead(accountId, { name: `Deal ${index}`, price: 100 + index, pipelineId: pipeline.id, statusId, contactIds: [contactId], companyId: withCompany?.id, updatedAt, id });
     deals.push({ leadId: lead.id, contactId, email, pipelineId: pipeline.id, statusId, updatedAt, companyName: withCompany?.name ?? null });
   }
   // The admin saves the key and the mappings: the import the install queued starts now.
@@ -209,7 +215,7 @@ describe("historical backfill", () => {
 
     // Deal rows: live syncs compare against them.
     const negotiating = scenario_.deals.find((deal) => deal.statusId === scenario_.stages.negotiation && deal.email && scenario_.deals.filter((other) => other.email === deal.email).length === 1)!;
-    const row = await db().deal.findUniqueOrThrow({ where: { accountId_leadId: { accountId: installed.accountId, leadId: negotiating.leadId } } });
+    const row = numberIds(await db().deal.findUniqueOrThrow({ where: { accountId_leadId: { accountId: installed.accountId, leadId: negotiating.leadId } } }));
     expect(row).toMatchObject({ statusId: scenario_.stages.negotiation, email: negotiating.email, klaviyoProfileId: store.profileByEmail(negotiating.email!)!.id, lastSyncStatus: "ok" });
     expect(row.listIds.sort()).toEqual([scenario_.lists.all, scenario_.lists.negotiation].sort());
 
@@ -362,4 +368,44 @@ describe("historical backfill", () => {
     // Events sent twice (the chunk the dead worker was in) were kept once: unique_id.
     expect(store.events.length).toBe(store.eventsNamed("Deal Created").length + store.eventsNamed("Deal Won").length + store.eventsNamed("Deal Lost").length);
   }, 180_000);
+
+  it("imports a deal whose Kommo ids are past 2^31 (lead 3000000000), and live syncs continue from it", async () => {
+    // Every id the simulator gives out from here on (users, pipeline, stages, contacts, leads) is past 2^31.
+    kommo.continueIdsFrom(3_000_000_001);
+    const count = 30;
+    const scenario_ = await scenario("pk_backfill_big_ids_0123456789", count, { kommoAccountId: 3_500_000_000, leadIdAt: { index: 2, id: 3_000_000_000 } });
+    const { installed, store, stages, lists } = scenario_;
+    const big = scenario_.deals[2]!;
+    expect(big).toMatchObject({ leadId: 3_000_000_000, statusId: stages.negotiation, email: "customer2@example.com" });
+    expect(Math.min(big.contactId, big.pipelineId, ...scenario_.deals.map((deal) => deal.leadId))).toBeGreaterThan(2 ** 31);
+
+    await startInProcessWorker();
+    const finished = await waitForRun(scenario_, 60_000);
+    expect(finished).toMatchObject({ status: "completed", done: count, total: count, errors: 0, lastError: null });
+    expectImported(scenario_);
+    expect(store.profileByEmail(big.email!)!.properties).toMatchObject({ kommo_deal_id: big.leadId });
+    expect(await dealState(installed.accountId, big.leadId)).toMatchObject({
+      leadId: big.leadId,
+      pipelineId: big.pipelineId,
+      statusId: stages.negotiation,
+      mainContactId: big.contactId,
+      email: big.email,
+      lastSyncStatus: "ok",
+    });
+
+    // The deal is won in Kommo: the live sync starts from the imported state.
+    kommo.advanceTime(1000);
+    kommo.updateLead(installed.kommoAccountId, big.leadId, { status_id: WON });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(installed.kommoAccountId, big.leadId, "status", { oldStatusId: stages.negotiation }));
+    const deadline = Date.now() + 20_000;
+    while (store.eventsNamed("Stage Changed", big.email!).length === 0) {
+      if (Date.now() > deadline) throw new Error("the live sync after the backfill did not run");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(store.eventsNamed("Stage Changed", big.email!).map((event) => [event.properties.previous_stage, event.properties.deal_stage, event.properties.kommo_deal_id])).toEqual([
+      ["Negotiation", "Won", big.leadId],
+    ]);
+    expect(store.membersOf(lists.won).some((profile) => profile.email === big.email)).toBe(true);
+    expect(store.membersOf(lists.negotiation).some((profile) => profile.email === big.email)).toBe(false);
+  }, 120_000);
 });

@@ -2,7 +2,7 @@
 // into the database (the dashboard only reads them), session cookies, and "Sign in with Kommo" as a
 // browser goes through it.
 import { randomInt, randomUUID } from "node:crypto";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { POST as signInRoute } from "@/app/api/auth/sign-in/route";
 import { GET as oauthCallback } from "@/app/api/kommo/oauth/callback/route";
@@ -28,7 +28,7 @@ export async function createAccountRow(input: { name?: string; paused?: boolean;
     },
   });
   // Tests stand in for the authorization that pages and routes do.
-  return account as AuthorizedAccount;
+  return numberIds(account) as AuthorizedAccount;
 }
 
 export type LogInput = {
@@ -51,7 +51,7 @@ export async function insertLogRows(accountId: string, rows: LogInput[]): Promis
     ids.push(id);
     await sql(
       `INSERT INTO "SyncLog" (id, "accountId", "leadId", trigger, status, error, "errorCode", resolution, "durationMs", "kommoCalls", "klaviyoCalls", "createdAt", "startedAt")
-       VALUES ($1, $2, $3, 'status_lead', $4::"SyncStatus", $5, $6, $7, $8, $9, $10, ($11::timestamptz AT TIME ZONE 'UTC'), ($11::timestamptz AT TIME ZONE 'UTC'))`,
+       VALUES ($1, $2, $3, 'status_lead', $4::"SyncStatus", $5, $6, $7, $8, $9, $10, $11::timestamptz, $11::timestamptz)`,
       [id, accountId, row.leadId, row.status, row.error ?? null, row.errorCode ?? null, row.resolution ?? null, row.durationMs ?? 100, row.kommoCalls ?? 0, row.klaviyoCalls ?? 0, row.createdAt.toISOString()],
     );
   }

@@ -87,7 +87,7 @@ describe("GET /api/metrics", () => {
 
     // Cross-check against the database as a whole, not only this test's rows.
     const [counts] = await sql<{ ok: number; accounts: number }>(`
-      SELECT (SELECT count(*)::int FROM "SyncLog" WHERE status = 'ok' AND "createdAt" >= (now() AT TIME ZONE 'UTC') - interval '24 hours') AS ok,
+      SELECT (SELECT count(*)::int FROM "SyncLog" WHERE status = 'ok' AND "createdAt" >= now() - interval '24 hours') AS ok,
              (SELECT count(*)::int FROM "Account" WHERE status = 'installed' AND NOT paused) AS accounts`);
     expect(after("kss_sync_runs", { status: "ok", window: "24h" })).toBe(counts!.ok);
     expect(after("kss_accounts", { status: "installed", paused: "false" })).toBe(counts!.accounts);

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
 import { dismissFailures, OperationRefusedError, replayFailures, reregisterWebhook, setPaused } from "@/lib/features/dashboard/operations";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { syncLeadSingletonKey } from "@/lib/features/sync/lead-jobs";
@@ -27,13 +27,13 @@ const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
 
 async function freshAccount(): Promise<AuthorizedAccount & { kommoAccountId: number }> {
   const installed = await installAccount(kommo);
-  return (await db().account.findUniqueOrThrow({ where: { id: installed.accountId } })) as AuthorizedAccount;
+  return numberIds(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } })) as AuthorizedAccount;
 }
 
 async function pendingChange(accountId: string, leadId: number) {
   await sql(
     `INSERT INTO "InboundEvent" (id, "accountId", source, kind, "leadId", payload, "dedupeKey", "receivedAt")
-     VALUES ($1, $2, 'kommo_webhook', 'status_lead', $3, '{}', $4, now() AT TIME ZONE 'UTC')`,
+     VALUES ($1, $2, 'kommo_webhook', 'status_lead', $3, '{}', $4, now())`,
     [randomUUID(), accountId, leadId, randomUUID()],
   );
 }

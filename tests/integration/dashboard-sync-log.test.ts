@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
 import type { AuthorizedAccount } from "@/lib/features/dashboard/access";
-import { decodeCursor, logPageQuery, parseLogQuery, readLogPage, type LogFilters, type LogCursor } from "@/lib/features/dashboard/sync-log";
+import { syncLogPageQuery } from "@/lib/db/sync-log";
+import { decodeCursor, parseLogQuery, readLogPage, type LogFilters, type LogCursor } from "@/lib/features/dashboard/sync-log";
 import { createAccountRow, insertLogRows, type LogInput } from "./dashboard-fixtures";
 import { closeConnections, sql } from "./kommo-fixtures";
 
@@ -146,7 +147,7 @@ describe("sync log queries on a large table", () => {
   /** The executed plan (EXPLAIN ANALYZE): which index each step used and how many rows it touched. */
   async function plan(account: AuthorizedAccount, filters: LogFilters, cursor: LogCursor | null): Promise<PlanNode[]> {
     const explained = await db().$queryRaw<{ "QUERY PLAN": [{ Plan: PlanNode }] }[]>(
-      Prisma.sql`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${logPageQuery(account.id, filters, cursor, PAGE)}`,
+      Prisma.sql`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${syncLogPageQuery(account.id, filters, cursor, PAGE)}`,
     );
     return nodes(explained[0]!["QUERY PLAN"][0].Plan);
   }

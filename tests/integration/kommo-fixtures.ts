@@ -8,7 +8,7 @@ import { db } from "@/lib/db/client";
 import { getEnv, resetEnvForTests } from "@/lib/platform/env";
 import { senderBoss } from "@/lib/jobs/boss";
 import { advanceInstall, beginInstall } from "@/lib/features/install/install";
-import { closeSqlPool } from "@/lib/db/sql-pool";
+import { closeSqlPool, getTypeParser } from "@/lib/db/sql-pool";
 import { KommoSimulator, type KommoSimulatorOptions } from "../simulators/kommo";
 
 export const CLIENT_ID = process.env.KOMMO_CLIENT_ID!;
@@ -34,8 +34,8 @@ export const newKommoAccountId = () => randomInt(20_000_000, 2_000_000_000);
 export type InstalledAccount = { accountId: string; kommoAccountId: number; subdomain: string; hookKey: string };
 
 /** A simulated Kommo account, installed through the real install flow. */
-export async function installAccount(simulator: KommoSimulator, input: { subdomain?: string } = {}): Promise<InstalledAccount> {
-  const kommoAccountId = newKommoAccountId();
+export async function installAccount(simulator: KommoSimulator, input: { subdomain?: string; kommoAccountId?: number } = {}): Promise<InstalledAccount> {
+  const kommoAccountId = input.kommoAccountId ?? newKommoAccountId();
   const subdomain = input.subdomain ?? `acme${kommoAccountId}`;
   simulator.addAccount({ id: kommoAccountId, subdomain, name: `Acme ${kommoAccountId}` });
   const outcome = await advanceInstall(beginInstall(`${subdomain}.kommo.com`, simulator.issueCode(kommoAccountId)));
@@ -44,7 +44,8 @@ export async function installAccount(simulator: KommoSimulator, input: { subdoma
   return { accountId: outcome.accountId, kommoAccountId, subdomain, hookKey };
 }
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+// bigint columns read as numbers, as the app reads them.
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2, types: { getTypeParser } });
 
 export type JobRow = { id: string; name: string; state: string; singleton_key: string | null; data: Record<string, unknown> };
 

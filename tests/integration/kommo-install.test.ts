@@ -5,7 +5,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as callback } from "@/app/api/kommo/oauth/callback/route";
 import { GET as startConsent } from "@/app/api/kommo/oauth/start/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { decryptSecret } from "@/lib/platform/crypto";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { beginInstall } from "@/lib/features/install/install";
@@ -45,7 +45,10 @@ function newKommoAccount() {
 
 const widgetInstall = (host: string, code: string) => callback(new Request(callbackUrl({ code, referer: host, from_widget: "1" })));
 
-const accountRow = (kommoAccountId: number) => db().account.findUnique({ where: { kommoAccountId } });
+const accountRow = async (kommoAccountId: number) => {
+  const row = await db().account.findUnique({ where: { kommoAccountId } });
+  return row && numberIds(row);
+};
 
 async function waitForInstalled(kommoAccountId: number) {
   const deadline = Date.now() + 15_000;
@@ -123,7 +126,7 @@ describe("install by the widget's server-to-server call", () => {
 
     expect([200, 202]).toContain(response.status);
     await eventually(async () => (await accountRow(account.id))?.status, "installed");
-    const rows = await db().account.findMany({ where: { kommoAccountId: account.id } });
+    const rows = (await db().account.findMany({ where: { kommoAccountId: account.id } })).map(numberIds);
     expect(rows).toHaveLength(1);
     const second = rows[0]!;
     expect(second.id).toBe(first!.id);

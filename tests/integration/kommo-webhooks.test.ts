@@ -3,7 +3,7 @@
 // malformed bodies.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/kommo/webhooks/[hookKey]/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { encodeKommoForm, fireWebhook, type KommoSimulator } from "../simulators/kommo";
 import { closeConnections, installAccount, jobsOf, sql, startKommo, type InstalledAccount } from "./kommo-fixtures";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
@@ -31,7 +31,7 @@ beforeEach(async () => {
 const deliver = (body: string, hookKey = account.hookKey, contentType?: string) =>
   fireWebhook((request) => POST(request, { params: Promise.resolve({ hookKey }) }), body, contentType);
 
-const eventsOf = (accountId = account.accountId) => db().inboundEvent.findMany({ where: { accountId }, orderBy: { receivedAt: "asc" } });
+const eventsOf = async (accountId = account.accountId) => (await db().inboundEvent.findMany({ where: { accountId }, orderBy: { receivedAt: "asc" } })).map(numberIds);
 const syncJobs = (accountId = account.accountId) => jobsOf(syncLeadJob.name, accountId);
 
 function seedWonLead() {
@@ -144,7 +144,7 @@ describe("CRM webhook intake", () => {
       "leads[status][0][id]=1", // no account
       `leads[status][0][id]=abc&account[id]=${account.kommoAccountId}`,
       `leads[status][0][name]=no-id&account[id]=${account.kommoAccountId}`,
-      `account[id]=${account.kommoAccountId}&leads[update][0][id]=99999999999`,
+      `account[id]=${account.kommoAccountId}&leads[update][0][id]=9007199254740992`, // above 2^53 - 1: no number holds it exactly
     ];
     for (const body of malformed) {
       const response = await deliver(body);

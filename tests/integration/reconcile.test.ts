@@ -4,7 +4,7 @@
 // contact is erased from Klaviyo only when the account asked for it.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { reconcileAccount } from "@/lib/features/reconcile/reconcile";
 import { connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
@@ -113,7 +113,7 @@ describe("reconciliation", () => {
     expect(stageChanges(store, ada.email)).toEqual([["Incoming leads", "Negotiation"]]);
     expect(store.eventsNamed("Stage Changed", ada.email)[0]!.timestamp).toBe(movedAt);
     expect(inList(store, scenario.lists.negotiation, ada.email)).toBe(true);
-    const recorded = await db().inboundEvent.findMany({ where: { accountId: installed.accountId, source: "reconciliation" } });
+    const recorded = (await db().inboundEvent.findMany({ where: { accountId: installed.accountId, source: "reconciliation" } })).map(numberIds);
     expect(recorded.map((event) => [event.kind, event.leadId, event.processedAt !== null])).toEqual([["status_lead", ada.leadId, true]]);
 
     // Reading the feed again finds nothing new.

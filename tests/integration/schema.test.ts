@@ -1,8 +1,9 @@
 // The committed migration, applied by `npm run db:migrate`, enforces the data model's rules in the
 // database itself: unique keys, foreign keys with cascades, checks.
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { db, Prisma } from "@/lib/db/client";
+import { db, numberIds, Prisma } from "@/lib/db/client";
 
 afterAll(async () => {
   await db().$disconnect();
@@ -34,7 +35,7 @@ describe("database schema", () => {
       db().account.create({ data: { kommoAccountId: account.kommoAccountId, subdomain: "x", host: "x.kommo.com", hookKey: randomBytes(24).toString("base64url") } }),
     ).rejects.toSatisfy(uniqueViolation);
     await expect(
-      db().account.create({ data: { kommoAccountId: account.kommoAccountId + 500_000, subdomain: "y", host: "y.kommo.com", hookKey: account.hookKey } }),
+      db().account.create({ data: { kommoAccountId: account.kommoAccountId + 500_000n, subdomain: "y", host: "y.kommo.com", hookKey: account.hookKey } }),
     ).rejects.toSatisfy(uniqueViolation);
   });
 
@@ -75,6 +76,56 @@ describe("database schema", () => {
       db().backfillRun.count({ where: { accountId: account.id } }),
     ]);
     expect(counts).toEqual([0, 0, 0, 0]);
+  });
+
+  it("stores every time as an instant (timestamptz): raw SQL and the app agree whatever the session's time zone", async () => {
+    const naive = await db().$queryRaw<{ table: string; column: string }[]>`
+      SELECT table_name::text AS "table", column_name::text AS "column" FROM information_schema.columns
+      WHERE table_schema = 'public' AND data_type = 'timestamp without time zone' AND table_name <> '_prisma_migrations'`;
+    expect(naive).toEqual([]);
+
+    const account = await newAccount();
+    const at = new Date("2026-03-29T01:30:00.250Z");
+    await db().syncLog.create({ data: { accountId: account.id, leadId: 1, trigger: "status_lead", status: "ok", createdAt: at } });
+    expect((await db().syncLog.findFirstOrThrow({ where: { accountId: account.id } })).createdAt).toEqual(at);
+    // A session far from UTC compares with now() and with the instants it is given, no correction needed.
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`SET TIME ZONE 'America/Los_Angeles'`);
+      const { rows } = await client.query(
+        `SELECT "createdAt" = $2::timestamptz AS exact, "createdAt" < now() AS past, "createdAt" FROM "SyncLog" WHERE "accountId" = $1::uuid`,
+        [account.id, at.toISOString()],
+      );
+      expect(rows).toEqual([{ exact: true, past: true, createdAt: at }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("keeps Kommo's ids in bigint columns: an id past 2^31 is stored and read back exactly", async () => {
+    const narrow = await db().$queryRaw<{ table: string; column: string }[]>`
+      SELECT table_name::text AS "table", column_name::text AS "column" FROM information_schema.columns
+      WHERE table_schema = 'public' AND data_type IN ('integer', 'smallint') AND column_name ILIKE '%id'`;
+    expect(narrow).toEqual([]);
+
+    const big = 3_000_000_000;
+    const account = await db().account.create({
+      data: { kommoAccountId: Number.MAX_SAFE_INTEGER, subdomain: "big", host: "big.kommo.com", hookKey: randomBytes(24).toString("base64url"), kommoWebhookId: big },
+    });
+    await db().deal.create({ data: { accountId: account.id, leadId: big, pipelineId: big + 1, statusId: big + 2, mainContactId: big + 3 } });
+    await db().inboundEvent.create({ data: { accountId: account.id, source: "kommo_webhook", kind: "status_lead", leadId: big, contactId: big + 3, payload: {}, dedupeKey: "big" } });
+    await db().syncLog.create({ data: { accountId: account.id, leadId: big, trigger: "status_lead", status: "ok" } });
+    await db().stageListMapping.create({ data: { accountId: account.id, pipelineId: big + 1, statusId: big + 2, listId: "LsBig" } });
+    await db().klaviyoProfileLink.create({ data: { accountId: account.id, contactId: big + 3, email: "big@example.com", klaviyoProfileId: "01BIG" } });
+    await db().kommoContactCache.create({ data: { accountId: account.id, contactId: big + 3, snapshot: {} } });
+    expect(numberIds(await db().account.findUniqueOrThrow({ where: { id: account.id } }))).toMatchObject({ kommoAccountId: Number.MAX_SAFE_INTEGER, kommoWebhookId: big });
+    expect(numberIds(await db().deal.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big, pipelineId: big + 1, statusId: big + 2, mainContactId: big + 3 });
+    expect(numberIds(await db().inboundEvent.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big, contactId: big + 3 });
+    expect(numberIds(await db().syncLog.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ leadId: big });
+    expect(numberIds(await db().stageListMapping.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ pipelineId: big + 1, statusId: big + 2 });
+    expect(numberIds(await db().klaviyoProfileLink.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ contactId: big + 3 });
+    expect(numberIds(await db().kommoContactCache.findFirstOrThrow({ where: { accountId: account.id } }))).toMatchObject({ contactId: big + 3 });
   });
 
   it("refuses negative backfill progress", async () => {

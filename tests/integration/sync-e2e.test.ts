@@ -6,7 +6,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUT as putSettings } from "@/app/api/widget/settings/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
+import { dealState } from "@/lib/db/deals";
+import { readSyncLogPage } from "@/lib/db/sync-log";
+import { dealActivity } from "@/lib/features/widget-api/activity";
 import { ALL_JOBS } from "@/lib/worker";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { startSimulators, stopSimulators } from "./account-fixtures";
@@ -43,8 +46,8 @@ type Scenario = {
 };
 
 /** An installed account whose admin has set a Klaviyo key and mapped stages to lists in the widget. */
-async function setUpAccount(klaviyoKey: string): Promise<Scenario> {
-  const installed = await installAccount(kommo);
+async function setUpAccount(klaviyoKey: string, options: { kommoAccountId?: number } = {}): Promise<Scenario> {
+  const installed = await installAccount(kommo, options);
   const store = klaviyo.createAccount(`Store of ${installed.subdomain}`);
   klaviyo.addKey(klaviyoKey, { scopes: ALL_SCOPES, account: store });
   const lists = {
@@ -226,10 +229,10 @@ describe("Kommo deals to Klaviyo, end to end", () => {
     await drained(scenario.installed.accountId, 30_000);
 
     expectFinalKlaviyoState(scenario, deals);
-    const logs = await db().syncLog.findMany({ where: { accountId: scenario.installed.accountId } });
+    const logs = (await db().syncLog.findMany({ where: { accountId: scenario.installed.accountId } })).map(numberIds);
     expect(logs.length).toBeGreaterThanOrEqual(4);
     expect(logs.every((log) => log.status === "ok")).toBe(true);
-    const deal = await db().deal.findUniqueOrThrow({ where: { accountId_leadId: { accountId: scenario.installed.accountId, leadId: deals.ada } } });
+    const deal = numberIds(await db().deal.findUniqueOrThrow({ where: { accountId_leadId: { accountId: scenario.installed.accountId, leadId: deals.ada } } }));
     expect(deal).toMatchObject({ statusId: WON, stageName: "Won", email: "ada@example.com", lastSyncStatus: "ok", lastError: null, syncLeaseOwner: null });
     expect(deal.listIds.sort()).toEqual([scenario.lists.all, scenario.lists.won].sort());
     const bobLog = logs.find((log) => log.leadId === deals.bob && log.error);
@@ -328,4 +331,56 @@ describe("Kommo deals to Klaviyo, end to end", () => {
     const logs = await db().syncLog.findMany({ where: { accountId: scenario.installed.accountId }, select: { status: true } });
     expect(logs.some((log) => log.status === "failed")).toBe(false);
   }, 240_000);
+
+  it("syncs a deal whose Kommo ids are past 2^31 (lead 3000000000, its account, contact, pipeline and stages) like any other", async () => {
+    inProcessWorker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, handlers: jobHandlers, log: pino({ level: "silent" }), concurrency: 2 });
+    // Every id the simulator gives out from here on (users, pipeline, stages, contact) is past 2^31.
+    kommo.continueIdsFrom(3_000_000_101);
+    const scenario = await setUpAccount("pk_e2e_big_ids_0123456789ab", { kommoAccountId: 3_000_000_050 });
+    const kommoAccountId = scenario.installed.kommoAccountId;
+    expect(Math.min(kommoAccountId, scenario.pipelineId, scenario.incomingId, scenario.negotiationId)).toBeGreaterThan(2 ** 31);
+    const contact = kommo.seedContact(kommoAccountId, { firstName: "Max", lastName: "Int", emails: ["max@example.com"] });
+    const leadId = kommo.seedLead(kommoAccountId, { id: 3_000_000_000, name: "Max - big ids", price: 4200, pipelineId: scenario.pipelineId, statusId: scenario.incomingId, contactIds: [contact.id] }).id;
+    expect(leadId).toBe(3_000_000_000);
+
+    await deliver(scenario, leadId, "add");
+    await drained(scenario.installed.accountId, 30_000);
+    await move(scenario, leadId, scenario.negotiationId);
+    await move(scenario, leadId, WON);
+    await drained(scenario.installed.accountId, 30_000);
+    // A change of the contact reaches the deal through its main contact (a bigint lookup too).
+    await deliverCrmWebhook(scenario.installed.hookKey, kommo.contactWebhookBody(kommoAccountId, contact.id));
+    await drained(scenario.installed.accountId, 30_000);
+
+    const { store, lists } = scenario;
+    expect(klaviyo.invalidRequests()).toEqual([]);
+    expect(store.profileByEmail("max@example.com")!.properties).toMatchObject({ crm_stage: "Won", kommo_deal_id: leadId, deal_amount: 4200 });
+    expect(store.membersOf(lists.won).map((profile) => profile.email)).toEqual(["max@example.com"]);
+    expect(store.membersOf(lists.negotiation)).toEqual([]);
+    expect(store.eventsNamed("Deal Created", "max@example.com")).toHaveLength(1);
+    expect(store.eventsNamed("Deal Won", "max@example.com").map((event) => event.properties.kommo_deal_id)).toEqual([leadId]);
+
+    // What we keep reads back as the same numbers: the deal's state, its changes, its log.
+    expect(await dealState(scenario.installed.accountId, leadId)).toMatchObject({
+      leadId,
+      pipelineId: scenario.pipelineId,
+      statusId: WON,
+      mainContactId: contact.id,
+      lastSyncStatus: "ok",
+    });
+    const events = (await db().inboundEvent.findMany({ where: { accountId: scenario.installed.accountId } })).map(numberIds);
+    expect(events.map((event) => [event.kind, event.leadId, event.processedAt !== null])).toEqual(
+      expect.arrayContaining([["add_lead", leadId, true], ["status_lead", leadId, true], ["update_contact", leadId, true]]),
+    );
+    expect(events.find((event) => event.kind === "update_contact")!.contactId).toBe(contact.id);
+    const page = await readSyncLogPage(scenario.installed.accountId, { leadId }, null, 10);
+    expect(page.length).toBeGreaterThanOrEqual(3);
+    expect(page.every((row) => row.leadId === leadId && row.status === "ok")).toBe(true);
+    // The deal-card pane's answer is JSON all the way down (a bigint would not serialize).
+    const account = numberIds(await db().account.findUniqueOrThrow({ where: { id: scenario.installed.accountId } }));
+    expect(JSON.parse(JSON.stringify(await dealActivity(account, leadId)))).toMatchObject({ leadId, sync: { status: "ok", pending: false } });
+
+    await inProcessWorker.stop({ timeoutMs: 2000 });
+    inProcessWorker = undefined;
+  });
 });

@@ -7,7 +7,7 @@ import { POST as postSync, OPTIONS as syncPreflight } from "@/app/api/widget/lea
 import { GET as getLists } from "@/app/api/widget/klaviyo/lists/route";
 import { GET as getPipelines } from "@/app/api/widget/kommo/pipelines/route";
 import { GET as getSettings, PUT as putSettings } from "@/app/api/widget/settings/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
 import { clearListNameCache } from "@/lib/features/widget-api/list-names";
 import { logger } from "@/lib/platform/log";
@@ -79,7 +79,8 @@ async function call(handler: Handler, options: { method?: string; path?: string;
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
 }
 
-const inboundEvents = () => db().inboundEvent.findMany({ where: { accountId: account.accountId, source: "manual" }, orderBy: { receivedAt: "asc" } });
+const inboundEvents = async () =>
+  (await db().inboundEvent.findMany({ where: { accountId: account.accountId, source: "manual" }, orderBy: { receivedAt: "asc" } })).map(numberIds);
 
 describe("every widget route refuses a token it cannot trust", () => {
   const routes: [string, Handler, string, unknown?][] = [
@@ -224,7 +225,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
     klaviyo.faults.clear();
   });
 
-  it.each(["abc", "0", "-5", "1.5", "99999999999", "12e3"])("refuses the lead id %j with 400", async (leadId) => {
+  it.each(["abc", "0", "-5", "1.5", "9007199254740992", "12e3"])("refuses the lead id %j with 400", async (leadId) => {
     const response = await call(getActivity as Handler, { leadId });
     expect(response).toMatchObject({ status: 400, body: { error: { code: "invalid_lead_id" } } });
   });
@@ -254,7 +255,7 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     expect((await call(getActivity as Handler, { leadId: "880001" })).body).toMatchObject({ sync: { pending: true, status: "never" } });
   });
 
-  it.each(["abc", "0", "-1", "2147483648"])("refuses the lead id %j with 400 and writes nothing", async (leadId) => {
+  it.each(["abc", "0", "-1", "9007199254740992"])("refuses the lead id %j with 400 and writes nothing", async (leadId) => {
     const before = (await inboundEvents()).length;
     expect(await call(postSync as Handler, { method: "POST", leadId, body: {} })).toMatchObject({ status: 400, body: { error: { code: "invalid_lead_id" } } });
     expect((await inboundEvents()).length).toBe(before);

@@ -94,7 +94,7 @@ describe("Kommo webhook body", () => {
   });
 
   it("rejects bodies that are not Kommo deliveries", () => {
-    for (const body of ["", "hello", "account[id]=x", "leads[status][0][name]=no-id&account[id]=1", "leads[status][0][id]=1", "account[id]=99999999999", `account[id]=1&leads[update][0][id]=1&leads[update][0][updated_at]=soon`]) {
+    for (const body of ["", "hello", "account[id]=x", "leads[status][0][name]=no-id&account[id]=1", "leads[status][0][id]=1", "account[id]=0", "account[id]=9007199254740992", "leads[status][0][id]=12345678901234567&account[id]=1", `account[id]=1&leads[update][0][id]=1&leads[update][0][updated_at]=soon`]) {
       expect(parseWebhookBody(body).ok, body).toBe(false);
     }
   });

@@ -53,8 +53,9 @@ export async function metricCursors(account: Pick<Account, "id" | "installedAt">
 /** Move a metric's position forward (never back: two polls that overlap must not undo each other). */
 export async function advanceCursor(cursor: MetricCursor, to: Date): Promise<void> {
   if (cursor.cursor && to <= cursor.cursor) return;
+  // Raw SQL: the stored position is text, compared as an instant in the same statement that moves it.
   await db().$executeRaw`
-    UPDATE "ActivityCursor" SET "cursor" = ${to.toISOString()}, "updatedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "ActivityCursor" SET "cursor" = ${to.toISOString()}, "updatedAt" = now()
     WHERE "id" = ${cursor.id}::uuid AND ("cursor" IS NULL OR "cursor"::timestamptz < ${to.toISOString()}::timestamptz)`;
   cursor.cursor = to;
 }

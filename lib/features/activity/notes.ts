@@ -7,6 +7,7 @@
 // for the next poll; a failure that leaves it unknown (5xx, timeout) keeps it, because a missing
 // note is better than the same note twice on a deal.
 import { db } from "@/lib/db/client";
+import { dealsOfProfiles as readDealsOfProfiles } from "@/lib/db/deals";
 import type { KommoClient, NewLeadNote } from "@/lib/integrations/kommo/client";
 import { MAX_WRITE_BATCH } from "@/lib/integrations/kommo/client";
 import { KommoAccountUnavailableError, KommoApiError, KommoBlockedError, KommoRateLimitedError } from "@/lib/integrations/kommo/errors";
@@ -38,13 +39,7 @@ export function noteTargets(deals: DealOfProfile[]): number[] {
 
 /** Live deals per profile: a deal belongs to the profile it was synced to and to its contact's link. */
 async function dealsOfProfiles(accountId: string, profileIds: string[]): Promise<Map<string, DealOfProfile[]>> {
-  const rows = await db().$queryRaw<{ leadId: number; statusId: number | null; closedAt: Date | null; dealProfile: string | null; linkProfile: string | null }[]>`
-    SELECT d."leadId", d."statusId", COALESCE(d."closedAt", d."lastSyncedAt", d."updatedAt") AS "closedAt",
-           d."klaviyoProfileId" AS "dealProfile", l."klaviyoProfileId" AS "linkProfile"
-    FROM "Deal" d
-    LEFT JOIN "KlaviyoProfileLink" l ON l."accountId" = d."accountId" AND l."contactId" = d."mainContactId"
-    WHERE d."accountId" = ${accountId}::uuid AND d."deletedAt" IS NULL AND d."lastSyncedAt" IS NOT NULL
-      AND (d."klaviyoProfileId" = ANY(${profileIds}::text[]) OR l."klaviyoProfileId" = ANY(${profileIds}::text[]))`;
+  const rows = await readDealsOfProfiles(accountId, profileIds);
   const byProfile = new Map<string, DealOfProfile[]>();
   for (const row of rows) {
     for (const profileId of new Set([row.dealProfile, row.linkProfile])) {
@@ -58,8 +53,9 @@ async function dealsOfProfiles(accountId: string, profileIds: string[]): Promise
 /** Take the activities for noting; returns the ids this caller got (another poller may hold the rest). */
 async function claim(ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
+  // Raw SQL: the update must say which rows it took (Prisma's updateMany returns only a count).
   const rows = await db().$queryRaw<{ id: string }[]>`
-    UPDATE "EmailActivity" SET "notedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "EmailActivity" SET "notedAt" = now()
     WHERE "id" = ANY(${ids}::uuid[]) AND "notedAt" IS NULL
     RETURNING "id"`;
   return new Set(rows.map((row) => row.id));

@@ -2,6 +2,7 @@
 // has millions of recipients and few of them are CRM contacts: events of other profiles are
 // dropped here after one indexed query per page, so they cost pagination and nothing else.
 import { db } from "@/lib/db/client";
+import { profilesOfDeals } from "@/lib/db/deals";
 import { campaignOf, subjectOf, type ActivityMetric } from "./note-text";
 
 /** What the store needs of an event, from the Events API or a system webhook alike. */
@@ -18,13 +19,11 @@ export type IncomingEmailEvent = {
 export async function knownProfiles(accountId: string, profileIds: string[]): Promise<Set<string>> {
   const unique = [...new Set(profileIds)];
   if (unique.length === 0) return new Set();
-  const rows = await db().$queryRaw<{ profileId: string }[]>`
-    SELECT "klaviyoProfileId" AS "profileId" FROM "Deal"
-      WHERE "accountId" = ${accountId}::uuid AND "klaviyoProfileId" = ANY(${unique}::text[])
-    UNION
-    SELECT "klaviyoProfileId" FROM "KlaviyoProfileLink"
-      WHERE "accountId" = ${accountId}::uuid AND "klaviyoProfileId" = ANY(${unique}::text[])`;
-  return new Set(rows.map((row) => row.profileId));
+  const [ofDeals, links] = await Promise.all([
+    profilesOfDeals(accountId, unique),
+    db().klaviyoProfileLink.findMany({ where: { accountId, klaviyoProfileId: { in: unique } }, distinct: ["klaviyoProfileId"], select: { klaviyoProfileId: true } }),
+  ]);
+  return new Set([...ofDeals, ...links.map((link) => link.klaviyoProfileId)]);
 }
 
 /**

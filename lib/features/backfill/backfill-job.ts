@@ -3,18 +3,17 @@
 // updatedAt: a run whose heartbeat stops (its worker was killed) is handed to a new job by the
 // minute tick. The expiry is only a last resort: pg-boss fails a job at its expiry while its
 // handler goes on, so it must exceed the longest job (a chunk may wait minutes for a Klaviyo
-// import job). 10 s * 2^n over 8 retries ≈ 1.5 h.
+// import job). Its retries: failures.ts.
 import { z } from "zod";
-import { db } from "@/lib/db/client";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
-import { isRetryable } from "@/lib/outcomes";
+import { BACKFILL_RETRY_LIMIT, recordFailure } from "./failures";
 import { runBackfillSlice, RunTakenOverError } from "./run";
 
 export const backfillJob = defineJob({
   name: "backfill",
   payload: z.object({ runId: z.uuid() }),
-  queue: { policy: "short", retryLimit: 8, retryDelay: 10, retryBackoff: true, expireInSeconds: 1800, deadLetter: DEAD_LETTER_QUEUE },
+  queue: { policy: "short", retryLimit: BACKFILL_RETRY_LIMIT, retryDelay: 10, retryBackoff: true, expireInSeconds: 1800, deadLetter: DEAD_LETTER_QUEUE },
   concurrency: 1,
   run: (payload, context) => runBackfillJob(payload, context),
 });
@@ -23,8 +22,6 @@ export const backfillJob = defineJob({
 export async function enqueueBackfill(runId: string): Promise<void> {
   await backfillJob.send({ runId }, { singletonKey: runId });
 }
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 async function runBackfillJob({ runId }: { runId: string }, context: JobContext): Promise<void> {
   const owner = `${context.id}:${context.retryCount}`;
@@ -37,12 +34,8 @@ async function runBackfillJob({ runId }: { runId: string }, context: JobContext)
       context.log.warn({ runId }, "backfill taken over by a newer job; this one stops");
       return;
     }
-    const final = !isRetryable(error) || context.retryCount >= context.retryLimit;
-    await db().backfillRun.updateMany({
-      where: { id: runId, status: "running" },
-      data: { lastError: message(error), ...(final && { status: "failed", finishedAt: new Date() }) },
-    });
-    context.log[final ? "error" : "warn"]({ runId, err: error }, final ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
-    if (!final) throw error;
+    const ended = await recordFailure(runId, error, context.retryCount >= context.retryLimit);
+    context.log[ended ? "error" : "warn"]({ runId, err: error }, ended ? "backfill failed" : "backfill interrupted; it resumes from its cursor");
+    if (!ended) throw error;
   }
 }

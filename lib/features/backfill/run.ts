@@ -4,14 +4,17 @@
 // successor. While it works it keeps the run's updatedAt fresh (its heartbeat): when a worker is
 // killed, the heartbeat stops, the minute tick queues a new job, and the run continues from its
 // cursor; what the dead job had half done is done again, idempotently. A job that finds the run
-// taken over by a newer one stops at its next heartbeat.
+// taken over by a newer one stops at its next heartbeat. A run that cannot make progress (a failure
+// a person must fix, or the same failure again and again) ends as failed, with the reason.
 //
 // Deals new to us get their Deal row and profile link, so live syncs continue from the imported
 // state. Deals the live sync owns (synced, or with a webhook recorded) get their profile and lists
 // refreshed (a second run after new list mappings is how existing deals reach the new lists), but
 // no historical events: theirs go out live.
 import type { Account, BackfillRun } from "@/lib/db/client";
-import { db, Prisma } from "@/lib/db/client";
+import { db, numberIds, Prisma } from "@/lib/db/client";
+import { addImportedLists, saveImportedDeals, syncedLeadIds, type ImportedDeal } from "@/lib/db/deals";
+import { leadsWithRecordedEvents } from "@/lib/db/inbound-events";
 import { getEnv } from "@/lib/platform/env";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
@@ -81,9 +84,10 @@ export async function runBackfillSlice(runId: string, owner: string, budgetMs = 
 }
 
 async function takeOver(runId: string, owner: string): Promise<Context | null> {
-  const run = await db().backfillRun.findUnique({ where: { id: runId }, include: { account: true } });
-  if (!run || (run.status !== "queued" && run.status !== "running")) return null;
-  const { account } = run;
+  const found = await db().backfillRun.findUnique({ where: { id: runId }, include: { account: true } });
+  if (!found || (found.status !== "queued" && found.status !== "running")) return null;
+  const { account: row, ...run } = found;
+  const account = numberIds(row);
   if (account.status === "disconnected") {
     await db().backfillRun.update({
       where: { id: run.id },
@@ -116,8 +120,9 @@ async function takeOver(runId: string, owner: string): Promise<Context | null> {
 
 /** Tell the run (and the minute tick) this job is alive; stop when a newer job has taken the run over. */
 async function heartbeat(context: Context): Promise<void> {
+  // Raw SQL: the owner is a field of the JSON cursor, compared in the update's condition.
   const touched = await db().$executeRaw`
-    UPDATE "BackfillRun" SET "updatedAt" = now() AT TIME ZONE 'UTC'
+    UPDATE "BackfillRun" SET "updatedAt" = now()
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
   if (touched === 0) throw new RunTakenOverError();
 }
@@ -128,12 +133,8 @@ async function heartbeat(context: Context): Promise<void> {
  * new). History adds no event for them, so nothing reaches Klaviyo twice under two unique_ids.
  */
 async function liveDeals(accountId: string, leadIds: number[]): Promise<Set<number>> {
-  if (leadIds.length === 0) return new Set();
-  const rows = await db().$queryRaw<{ leadId: number }[]>`
-    SELECT "leadId" FROM "Deal" WHERE "accountId" = ${accountId}::uuid AND "leadId" = ANY(${leadIds}::int[]) AND "lastSyncedAt" IS NOT NULL
-    UNION
-    SELECT "leadId" FROM "InboundEvent" WHERE "accountId" = ${accountId}::uuid AND "leadId" = ANY(${leadIds}::int[])`;
-  return new Set(rows.map((row) => row.leadId));
+  const [synced, recorded] = await Promise.all([syncedLeadIds(accountId, leadIds), leadsWithRecordedEvents(accountId, leadIds)]);
+  return new Set([...synced, ...recorded]);
 }
 
 async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
@@ -180,19 +181,6 @@ async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
   });
 }
 
-type DealRow = {
-  leadId: number;
-  pipelineId: number | null;
-  statusId: number | null;
-  stageName: string | null;
-  mainContactId: number;
-  email: string;
-  klaviyoProfileId: string;
-  listIds: string[];
-  profileFingerprint: string | null;
-  closedAt: string | null;
-};
-
 /** The chunk's Deal rows, profile links and the run's progress: all or nothing. */
 async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[], ids: Map<string, string>, live: Set<number>, result: ChunkResult): Promise<void> {
   const { account, run, owner } = context;
@@ -202,9 +190,11 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
     nextHref: chunk.nextHref,
     pendingLists: result.pendingLists,
     skipped: context.cursor.skipped + result.skipped,
+    // A saved chunk is progress: earlier failures were not the run's end.
+    failures: null,
   };
   const profileOf = (plan: DealPlan) => ids.get(plan.email.toLowerCase())!;
-  const deals: DealRow[] = imported.map((plan) => ({
+  const deals: ImportedDeal[] = imported.map((plan) => ({
     leadId: plan.leadId,
     pipelineId: plan.nextState.pipelineId,
     statusId: plan.nextState.statusId,
@@ -219,48 +209,23 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
   const fresh = deals.filter((deal) => !live.has(deal.leadId));
   const known = deals.filter((deal) => live.has(deal.leadId)).map((deal) => ({ leadId: deal.leadId, email: deal.email, listIds: deal.listIds }));
   const links = [...new Map(imported.map((plan) => [plan.contactId, { contactId: plan.contactId, email: plan.email, klaviyoProfileId: profileOf(plan) }])).values()];
-  const now = Prisma.sql`now() AT TIME ZONE 'UTC'`;
 
   await db().$transaction(async (tx) => {
+    // Raw SQL: counters added to in place and the owner in the JSON cursor as the condition.
     const updated = await tx.$executeRaw`
       UPDATE "BackfillRun"
       SET "cursor" = ${JSON.stringify(cursor)}::jsonb, "done" = "done" + ${result.done}, "errors" = "errors" + ${result.errors},
-          "lastError" = COALESCE(${result.lastError}, "lastError"), "updatedAt" = ${now}
+          "lastError" = COALESCE(${result.lastError}, "lastError"), "updatedAt" = now()
       WHERE "id" = ${run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${owner}`;
     if (updated === 0) throw new RunTakenOverError();
-    // Deals new to us get the state a sync would leave. One that a live sync is working on (lease)
-    // or has synced meanwhile keeps the live state.
-    if (fresh.length > 0) {
-      await tx.$executeRaw`
-        INSERT INTO "Deal" ("id", "accountId", "leadId", "pipelineId", "statusId", "stageName", "mainContactId", "email", "klaviyoProfileId",
-                            "listIds", "profileFingerprint", "closedAt", "lastSyncedAt", "lastSyncStatus", "createdAt", "updatedAt")
-        SELECT gen_random_uuid(), ${account.id}::uuid, d."leadId", d."pipelineId", d."statusId", d."stageName", d."mainContactId", d.email,
-               d."klaviyoProfileId", ARRAY(SELECT jsonb_array_elements_text(d."listIds")), d."profileFingerprint",
-               d."closedAt" AT TIME ZONE 'UTC', ${now}, 'ok'::"SyncStatus", ${now}, ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS d("leadId" int, "pipelineId" int, "statusId" int, "stageName" text,
-             "mainContactId" int, email text, "klaviyoProfileId" text, "listIds" jsonb, "profileFingerprint" text, "closedAt" timestamptz)
-        ON CONFLICT ("accountId", "leadId") DO UPDATE SET
-          "pipelineId" = EXCLUDED."pipelineId", "statusId" = EXCLUDED."statusId", "stageName" = EXCLUDED."stageName",
-          "mainContactId" = EXCLUDED."mainContactId", "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId",
-          "listIds" = EXCLUDED."listIds", "profileFingerprint" = EXCLUDED."profileFingerprint", "closedAt" = EXCLUDED."closedAt",
-          "lastSyncedAt" = EXCLUDED."lastSyncedAt", "lastSyncStatus" = EXCLUDED."lastSyncStatus", "lastError" = NULL,
-          "deletedAt" = NULL, "updatedAt" = EXCLUDED."updatedAt"
-        WHERE "Deal"."lastSyncedAt" IS NULL AND ("Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < ${now})`;
-    }
-    // Deals synced before (e.g. a second run after new list mappings): the lists this run put the
-    // profile in are theirs too, so that a later stage move knows to take it out.
-    if (known.length > 0) {
-      await tx.$executeRaw`
-        UPDATE "Deal" SET "listIds" = ARRAY(SELECT DISTINCT unnest("Deal"."listIds" || ARRAY(SELECT jsonb_array_elements_text(k."listIds")))), "updatedAt" = ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(known)}::jsonb) AS k("leadId" int, email text, "listIds" jsonb)
-        WHERE "Deal"."accountId" = ${account.id}::uuid AND "Deal"."leadId" = k."leadId" AND lower("Deal"."email") = lower(k.email)
-          AND ("Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < ${now})`;
-    }
+    await saveImportedDeals(tx, account.id, fresh);
+    await addImportedLists(tx, account.id, known);
     if (links.length > 0) {
+      // Raw SQL: a bulk upsert of the chunk's contacts in one statement (Prisma's upsert is one row).
       await tx.$executeRaw`
         INSERT INTO "KlaviyoProfileLink" ("id", "accountId", "contactId", "email", "klaviyoProfileId", "updatedAt")
-        SELECT gen_random_uuid(), ${account.id}::uuid, l."contactId", l.email, l."klaviyoProfileId", ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS l("contactId" int, email text, "klaviyoProfileId" text)
+        SELECT gen_random_uuid(), ${account.id}::uuid, l."contactId", l.email, l."klaviyoProfileId", now()
+        FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS l("contactId" bigint, email text, "klaviyoProfileId" text)
         ON CONFLICT ("accountId", "contactId") DO UPDATE SET
           "email" = EXCLUDED."email", "klaviyoProfileId" = EXCLUDED."klaviyoProfileId", "updatedAt" = EXCLUDED."updatedAt"`;
     }
@@ -269,9 +234,10 @@ async function commitChunk(context: Context, chunk: Chunk, imported: DealPlan[],
 }
 
 async function finish(context: Context): Promise<void> {
+  // Raw SQL: total is set from the row's own done, under the owner condition in the JSON cursor.
   await db().$executeRaw`
     UPDATE "BackfillRun"
-    SET "status" = 'completed', "total" = "done", "finishedAt" = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
+    SET "status" = 'completed', "total" = "done", "finishedAt" = now(), "updatedAt" = now()
     WHERE "id" = ${context.run.id}::uuid AND "status" = 'running' AND "cursor"->>'owner' = ${context.owner}`;
 }
 

@@ -1,6 +1,7 @@
 // What a backfill covers (the widget's `scope`), the shape of its resumable cursor, and the API
 // view of a run. All zod: the scope comes from the widget, the cursor back from our own database.
 import { z } from "zod";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import type { BackfillRun } from "@/lib/db/client";
 
 const day = z.iso.date().transform((value) => `${value}T00:00:00.000Z`);
@@ -8,7 +9,7 @@ const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(v
 
 export const backfillScopeSchema = z.strictObject({
   /** Only deals of these pipelines (default: every pipeline). */
-  pipelineIds: z.array(z.number().int().positive()).min(1, "list at least one pipeline, or leave pipelineIds out for all").max(50).optional(),
+  pipelineIds: z.array(kommoIdSchema).min(1, "list at least one pipeline, or leave pipelineIds out for all").max(50).optional(),
   /** Only deals that are not won or lost. */
   onlyOpen: z.boolean().optional(),
   /** Only deals created or changed since this date (YYYY-MM-DD, or an ISO 8601 instant). */
@@ -33,6 +34,8 @@ export function storedScope(json: unknown): BackfillScope {
  * after the last one, told apart by `started`). `pendingLists`: profiles imported but not yet put in
  * their lists (list calls cost 10/s and take 1000 profiles, so they are filled up across chunks).
  * `owner`: the job attempt working on the run; a newer attempt takes over and the older one stops.
+ * `failures`: the attempts that failed since the last chunk was saved (whichever job made them),
+ * and how many of the last ones failed with the same message; a saved chunk clears it.
  */
 export const backfillCursorSchema = z.object({
   owner: z.string().nullable().default(null),
@@ -40,6 +43,10 @@ export const backfillCursorSchema = z.object({
   nextHref: z.string().nullable().default(null),
   pendingLists: z.record(z.string(), z.array(z.string())).default({}),
   skipped: z.number().int().nonnegative().default(0),
+  failures: z
+    .object({ inARow: z.number().int().positive(), message: z.string(), sameMessage: z.number().int().positive() })
+    .nullable()
+    .default(null),
 });
 export type BackfillCursor = z.infer<typeof backfillCursorSchema>;
 

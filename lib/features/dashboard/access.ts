@@ -2,7 +2,7 @@
 // server action or API route turns the account id it was given into an AuthorizedAccount, and the
 // query and operation functions accept nothing else, so a forgotten check does not compile.
 import { z } from "zod";
-import { db, type Account, type Prisma } from "@/lib/db/client";
+import { db, numberIds, type Account, type Prisma } from "@/lib/db/client";
 import type { Viewer } from "@/lib/features/dashboard/auth/viewer";
 
 declare const authorized: unique symbol;
@@ -29,10 +29,10 @@ export async function authorizeAccount(viewer: Viewer, accountId: unknown): Prom
   if (!id.success) throw new AccountNotVisibleError();
   const account = await db().account.findFirst({ where: { AND: [{ id: id.data }, visibleAccounts(viewer)] } });
   if (!account) throw new AccountNotVisibleError();
-  return account as AuthorizedAccount;
+  return numberIds(account) as AuthorizedAccount;
 }
 
 export async function listVisibleAccounts(viewer: Viewer): Promise<AuthorizedAccount[]> {
   const accounts = await db().account.findMany({ where: visibleAccounts(viewer), orderBy: [{ name: "asc" }, { subdomain: "asc" }] });
-  return accounts as AuthorizedAccount[];
+  return accounts.map((account) => numberIds(account) as AuthorizedAccount);
 }

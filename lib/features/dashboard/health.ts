@@ -2,11 +2,12 @@
 // rate over the last 24 hours, jobs waiting in the queue, open failures grouped by cause, Kommo
 // token health and the latest backfill. Every number is read from the database, so it is the same
 // whichever web process answers and however many workers there are.
-import { db, Prisma, type BackfillRun, type SyncStatus } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { db, type BackfillRun, type SyncStatus } from "@/lib/db/client";
+import { countLeadsWithPendingEvents } from "@/lib/db/inbound-events";
+import { lastSyncTimes, openFailureGroups, syncOutcomeCounts } from "@/lib/db/sync-log";
+import { queueLoadByAccount } from "@/lib/jobs/queue-state";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import type { AuthorizedAccount } from "./access";
-import { SUPERSEDED } from "./sync-log";
 
 export const ERROR_RATE_WINDOW_HOURS = 24;
 
@@ -36,51 +37,20 @@ export type TokenHealth =
   | { state: "ok"; expiresAt: Date | null }
   | { state: "needs_reauth" | "disconnected"; reason: string | null };
 
-const uuids = (ids: string[]) => Prisma.sql`ARRAY[${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))}]`;
-
 export function tokenHealth(account: Pick<AuthorizedAccount, "status" | "statusReason" | "accessTokenExpiresAt">): TokenHealth {
   if (account.status === "installed") return { state: "ok", expiresAt: account.accessTokenExpiresAt };
   return { state: account.status, reason: account.statusReason };
 }
 
-type CountRow = { accountId: string; status: SyncStatus; count: number };
-type LastRow = { accountId: string; lastSyncAt: Date | null; lastOkAt: Date | null };
-type QueueRow = { accountId: string; waiting: number; running: number };
-type GroupRow = { accountId: string; errorCode: string | null; deals: number; lastAt: Date; example: string | null };
-
 export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map<string, AccountHealth>> {
   const result = new Map<string, AccountHealth>();
   if (accounts.length === 0) return result;
   const ids = accounts.map((account) => account.id);
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
   const [counts, lasts, queues, groups, backfills] = await Promise.all([
-    db().$queryRaw<CountRow[]>`
-      SELECT "accountId", status::text AS status, count(*)::int AS count
-      FROM "SyncLog"
-      WHERE "accountId" = ANY(${uuids(ids)})
-        AND "createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(hours => ${ERROR_RATE_WINDOW_HOURS})
-      GROUP BY 1, 2`,
-    // One index probe per account and status on (accountId, status, createdAt DESC).
-    db().$queryRaw<LastRow[]>`
-      SELECT a.id AS "accountId",
-        (SELECT max("createdAt") FROM "SyncLog" s WHERE s."accountId" = a.id) AS "lastSyncAt",
-        (SELECT s."createdAt" FROM "SyncLog" s WHERE s."accountId" = a.id AND s.status = 'ok' ORDER BY s."createdAt" DESC LIMIT 1) AS "lastOkAt"
-      FROM unnest(${uuids(ids)}) AS a(id)`,
-    db().$queryRaw<QueueRow[]>`
-      SELECT data->>'accountId' AS "accountId",
-        count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS waiting,
-        count(*) FILTER (WHERE state = 'active')::int AS running
-      FROM ${jobTable}
-      WHERE name = ${syncLeadJob.name} AND state IN ('created', 'retry', 'active')
-        AND data->>'accountId' = ANY(${ids}::text[])
-      GROUP BY 1`,
-    db().$queryRaw<GroupRow[]>`
-      SELECT s."accountId", s."errorCode", count(DISTINCT s."leadId")::int AS deals, max(s."createdAt") AS "lastAt",
-        (array_agg(s.error ORDER BY s."createdAt" DESC))[1] AS example
-      FROM "SyncLog" s
-      WHERE s."accountId" = ANY(${uuids(ids)}) AND s.status = 'failed' AND s.resolution IS NULL AND NOT ${SUPERSEDED}
-      GROUP BY 1, 2
-      ORDER BY deals DESC`,
+    syncOutcomeCounts(ids, new Date(Date.now() - ERROR_RATE_WINDOW_HOURS * 3600_000)),
+    lastSyncTimes(ids),
+    queueLoadByAccount(syncLeadJob.name, ids),
+    openFailureGroups(ids),
     db().backfillRun.findMany({ where: { accountId: { in: ids } }, orderBy: { createdAt: "desc" }, distinct: ["accountId"] }),
   ]);
 
@@ -89,7 +59,7 @@ export async function accountsHealth(accounts: AuthorizedAccount[]): Promise<Map
     for (const row of counts) if (row.accountId === account.id) last24h[row.status] = row.count;
     const finished = last24h.ok + last24h.skipped + last24h.failed;
     const last = lasts.find((row) => row.accountId === account.id);
-    const queue = queues.find((row) => row.accountId === account.id);
+    const queue = queues.get(account.id);
     const accountGroups: FailureGroup[] = groups
       .filter((row) => row.accountId === account.id)
       .map((row) => ({ errorCode: row.errorCode ?? "internal", deals: row.deals, lastAt: row.lastAt, example: row.example ?? "" }));
@@ -114,9 +84,6 @@ export async function accountHealth(account: AuthorizedAccount): Promise<Account
 }
 
 /** Deals with changes that arrived but were not synced yet (shown while an account is paused). */
-export async function pendingDeals(account: AuthorizedAccount): Promise<number> {
-  const rows = await db().$queryRaw<{ deals: number }[]>`
-    SELECT count(DISTINCT "leadId")::int AS deals FROM "InboundEvent"
-    WHERE "accountId" = ${account.id}::uuid AND "processedAt" IS NULL AND "leadId" IS NOT NULL`;
-  return rows[0]?.deals ?? 0;
+export function pendingDeals(account: AuthorizedAccount): Promise<number> {
+  return countLeadsWithPendingEvents(account.id);
 }

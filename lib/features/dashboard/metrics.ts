@@ -8,8 +8,9 @@
 // e.g. `kss_sync_runs{status="failed",window="1h"} > 0`.
 import type { SyncErrorCode } from "@/lib/outcomes";
 import { Gauge, Registry } from "prom-client";
-import { db, Prisma } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { db } from "@/lib/db/client";
+import { countOpenFailureDeals, syncDurationQuantiles, syncRunsByWindow } from "@/lib/db/sync-log";
+import { existingQueueNames, queueCounts } from "@/lib/jobs/queue-state";
 
 export const METRIC_WINDOWS = { "5m": 5 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
 type WindowName = keyof typeof METRIC_WINDOWS;
@@ -32,69 +33,22 @@ export const METRIC_HELP = {
   kss_accounts: "Installed Kommo accounts by status (installed, needs_reauth, disconnected) and whether syncing is paused.",
 } as const;
 
-type RunRow = { window: WindowName; status: string; runs: number; kommo: number; klaviyo: number; ratelimitedKommo: number; ratelimitedKlaviyo: number };
-type QuantileRow = { window: WindowName; p50: number | null; p95: number | null; p99: number | null };
-type QueueRow = { name: string; state: string; jobs: number };
-type OldestRow = { name: string; seconds: number };
-type AccountRow = { status: string; paused: boolean; accounts: number };
-
-const windowsSql = Prisma.sql`(VALUES ${Prisma.join(WINDOWS.map((name) => Prisma.sql`(${name}, ${METRIC_WINDOWS[name]}::int)`))}) AS w(name, seconds)`;
-
-async function readRuns() {
-  return db().$queryRaw<RunRow[]>`
-    SELECT w.name AS window, s.status::text AS status, count(*)::int AS runs,
-      coalesce(sum(s."kommoCalls"), 0)::int AS kommo, coalesce(sum(s."klaviyoCalls"), 0)::int AS klaviyo,
-      count(*) FILTER (WHERE s."errorCode" = ${RATE_LIMIT_CODES.kommo})::int AS "ratelimitedKommo",
-      count(*) FILTER (WHERE s."errorCode" = ${RATE_LIMIT_CODES.klaviyo})::int AS "ratelimitedKlaviyo"
-    FROM ${windowsSql}
-    JOIN "SyncLog" s ON s."createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(secs => w.seconds)
-    GROUP BY 1, 2`;
-}
-
-async function readQuantiles() {
-  return db().$queryRaw<QuantileRow[]>`
-    SELECT w.name AS window,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY s."durationMs") / 1000.0 AS p50,
-      percentile_cont(0.95) WITHIN GROUP (ORDER BY s."durationMs") / 1000.0 AS p95,
-      percentile_cont(0.99) WITHIN GROUP (ORDER BY s."durationMs") / 1000.0 AS p99
-    FROM ${windowsSql}
-    JOIN "SyncLog" s ON s."createdAt" >= (now() AT TIME ZONE 'UTC') - make_interval(secs => w.seconds) AND s."durationMs" IS NOT NULL
-    GROUP BY 1`;
-}
-
-async function readQueues() {
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
-  const queueTable = Prisma.raw(`"${QUEUE_SCHEMA}".queue`);
-  const [names, states, oldest] = await Promise.all([
-    // Every queue that exists gets its gauges, with 0 where nothing is in it.
-    db().$queryRaw<{ name: string }[]>`SELECT name FROM ${queueTable} ORDER BY name`,
-    db().$queryRaw<QueueRow[]>`
-      SELECT name, state::text AS state, count(*)::int AS jobs FROM ${jobTable}
-      WHERE state IN ('created', 'retry', 'active', 'failed') GROUP BY 1, 2`,
-    db().$queryRaw<OldestRow[]>`
-      SELECT name, extract(epoch FROM now() - min(start_after))::float8 AS seconds FROM ${jobTable}
-      WHERE state IN ('created', 'retry') AND start_after <= now() GROUP BY 1`,
-  ]);
-  return { names: names.map((row) => row.name), states, oldest };
-}
-
-async function readOpenFailures(): Promise<number> {
-  const rows = await db().$queryRaw<{ deals: number }[]>`
-    SELECT count(*)::int AS deals FROM (
-      SELECT DISTINCT s."accountId", s."leadId" FROM "SyncLog" s
-      WHERE s.status = 'failed' AND s.resolution IS NULL
-        AND NOT EXISTS (SELECT 1 FROM "SyncLog" later WHERE later."accountId" = s."accountId" AND later."leadId" = s."leadId"
-                        AND later."createdAt" > s."createdAt" AND later.status IN ('ok', 'skipped'))) open`;
-  return rows[0]?.deals ?? 0;
-}
-
 async function readAccounts() {
-  return db().$queryRaw<AccountRow[]>`SELECT status::text AS status, paused, count(*)::int AS accounts FROM "Account" GROUP BY 1, 2`;
+  const groups = await db().account.groupBy({ by: ["status", "paused"], _count: { _all: true } });
+  return groups.map((group) => ({ status: group.status as string, paused: group.paused, accounts: group._count._all }));
 }
 
 /** The metrics in Prometheus text format, with the registry's content type. */
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {
-  const [runs, quantiles, queues, openFailures, accounts] = await Promise.all([readRuns(), readQuantiles(), readQueues(), readOpenFailures(), readAccounts()]);
+  const [runs, quantiles, queues, queueNames, openFailures, accounts] = await Promise.all([
+    syncRunsByWindow(METRIC_WINDOWS, RATE_LIMIT_CODES),
+    syncDurationQuantiles(METRIC_WINDOWS),
+    queueCounts(),
+    // Every queue that exists gets its gauges, with 0 where nothing is in it.
+    existingQueueNames(),
+    countOpenFailureDeals(),
+    readAccounts(),
+  ]);
   const registry = new Registry();
   const gauge = <Label extends string>(name: keyof typeof METRIC_HELP, labelNames: Label[]) =>
     new Gauge({ name, help: METRIC_HELP[name], labelNames, registers: [registry] });
@@ -113,7 +67,7 @@ export async function renderMetrics(): Promise<{ body: string; contentType: stri
       const calls = rows.reduce((sum, row) => sum + row[api], 0);
       apiCalls.set({ api, window }, calls);
       callsPerSync.set({ api, window }, total > 0 ? calls / total : 0);
-      const limited = rows.reduce((sum, row) => sum + (api === "kommo" ? row.ratelimitedKommo : row.ratelimitedKlaviyo), 0);
+      const limited = rows.reduce((sum, row) => sum + (api === "kommo" ? row.limitedKommo : row.limitedKlaviyo), 0);
       rateLimited.set({ api, window }, limited);
     }
   }

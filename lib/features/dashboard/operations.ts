@@ -8,12 +8,13 @@
 // dead letters in the queue are removed, in the same transaction as the enqueue.
 import { z } from "zod";
 import { db } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
-import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
+import { dropDeadLetters } from "@/lib/jobs/queue-state";
 import { KommoError } from "@/lib/integrations/kommo/errors";
 import { registerCrmWebhook } from "@/lib/features/install/install";
 import { enqueueLeadSyncs, enqueuePendingLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
+import { dropPendingEventsOfLeads } from "@/lib/db/inbound-events";
+import { leadsWithOpenFailures, resolveFailures, type FailureRows } from "@/lib/db/sync-log";
 import { logger } from "@/lib/platform/log";
 import { OutcomeError } from "@/lib/outcomes";
 import type { AuthorizedAccount } from "./access";
@@ -36,28 +37,10 @@ export const failureSelectionSchema = z.discriminatedUnion("kind", [
 ]);
 export type FailureSelection = z.infer<typeof failureSelectionSchema>;
 
-/** Timestamps are UTC without a zone in these tables; compare and write them as such. */
-const NOW_UTC = "(now() AT TIME ZONE 'UTC')";
-
-/** Open failures (failed, not yet replayed or dismissed, not covered by a later sync) of the selection, as deals. */
-const OPEN_FAILURE_LEADS = `
-  SELECT DISTINCT s."leadId" FROM "SyncLog" s
-  WHERE s."accountId" = $1::uuid AND s.status = 'failed' AND s.resolution IS NULL
-    AND NOT EXISTS (SELECT 1 FROM "SyncLog" later WHERE later."accountId" = s."accountId" AND later."leadId" = s."leadId"
-                    AND later."createdAt" > s."createdAt" AND later.status IN ('ok', 'skipped'))
-    AND (($2::uuid[] IS NULL OR s.id = ANY($2::uuid[])) AND ($3::timestamptz IS NULL OR s."createdAt" >= ($3::timestamptz AT TIME ZONE 'UTC')))`;
-
-const MARK_RESOLVED = `
-  UPDATE "SyncLog" SET resolution = $3, "resolvedAt" = ${NOW_UTC}
-  WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND status = 'failed' AND resolution IS NULL`;
-
-const DROP_DEAD_LETTERS = `
-  DELETE FROM "${QUEUE_SCHEMA}".job
-  WHERE name = '${DEAD_LETTER_QUEUE}' AND data->>'accountId' = $1 AND (data->>'leadId')::int = ANY($2::int[])`;
-
-function selectionParams(accountId: string, selection: FailureSelection): [string, string[] | null, string | null] {
-  return [accountId, selection.kind === "ids" ? selection.ids : null, selection.kind === "since" ? selection.since.toISOString() : null];
-}
+const selectedRows = (selection: FailureSelection): FailureRows => ({
+  ids: selection.kind === "ids" ? selection.ids : null,
+  since: selection.kind === "since" ? selection.since : null,
+});
 
 function refuseInactive(account: AuthorizedAccount, what: string) {
   if (account.status === "disconnected") throw new OperationRefusedError("account_disconnected", `Klaviyo Sync is uninstalled from this Kommo account; install it again before you ${what}.`);
@@ -68,11 +51,10 @@ function refuseInactive(account: AuthorizedAccount, what: string) {
 export async function replayFailures(account: AuthorizedAccount, selection: FailureSelection): Promise<{ deals: number }> {
   refuseInactive(account, "replay");
   const leadIds = await inTransaction(async (client, asBossDb) => {
-    const { rows } = await client.query<{ leadId: number }>(OPEN_FAILURE_LEADS, selectionParams(account.id, selection));
-    const ids = rows.map((row) => row.leadId);
+    const ids = await leadsWithOpenFailures(client, account.id, selectedRows(selection));
     if (ids.length === 0) return ids;
-    await client.query(MARK_RESOLVED, [account.id, ids, "replayed"]);
-    await client.query(DROP_DEAD_LETTERS, [account.id, ids]);
+    await resolveFailures(client, account.id, ids, "replayed");
+    await dropDeadLetters(asBossDb, account.id, ids);
     await enqueueLeadSyncs(account.id, ids, asBossDb);
     return ids;
   });
@@ -85,16 +67,12 @@ export async function replayFailures(account: AuthorizedAccount, selection: Fail
  * they were carrying are dropped, so a deal syncs again at its next change in Kommo.
  */
 export async function dismissFailures(account: AuthorizedAccount, selection: FailureSelection): Promise<{ deals: number }> {
-  const leadIds = await inTransaction(async (client) => {
-    const { rows } = await client.query<{ leadId: number }>(OPEN_FAILURE_LEADS, selectionParams(account.id, selection));
-    const ids = rows.map((row) => row.leadId);
+  const leadIds = await inTransaction(async (client, asBossDb) => {
+    const ids = await leadsWithOpenFailures(client, account.id, selectedRows(selection));
     if (ids.length === 0) return ids;
-    await client.query(MARK_RESOLVED, [account.id, ids, "dismissed"]);
-    await client.query(DROP_DEAD_LETTERS, [account.id, ids]);
-    await client.query(
-      `UPDATE "InboundEvent" SET "processedAt" = ${NOW_UTC} WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
-      [account.id, ids],
-    );
+    await resolveFailures(client, account.id, ids, "dismissed");
+    await dropDeadLetters(asBossDb, account.id, ids);
+    await dropPendingEventsOfLeads(client, account.id, ids);
     return ids;
   });
   logger().info({ accountId: account.id, deals: leadIds.length }, "failed deals dismissed from the dashboard");

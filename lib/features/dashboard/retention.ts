@@ -2,7 +2,7 @@
 // batches so that no statement holds locks for long. Failures nobody has dealt with are kept
 // whatever their age, because the dashboard offers them for replay; a failure that a later sync of
 // the same deal covered is first marked "superseded", which makes it prunable like any other row.
-import { db } from "@/lib/db/client";
+import { deleteSettledRowsBefore, supersedeCoveredFailures } from "@/lib/db/sync-log";
 import { getEnv } from "@/lib/platform/env";
 import { z } from "zod";
 import { defineJob } from "@/lib/jobs/define-job";
@@ -13,24 +13,14 @@ export const PRUNE_BATCH_SIZE = 5_000;
 export type PruneResult = { superseded: number; deleted: number };
 
 export async function pruneSyncLog(options: { olderThanDays: number; now?: Date; batchSize?: number }): Promise<PruneResult> {
-  const cutoff = new Date((options.now ?? new Date()).getTime() - options.olderThanDays * 86_400_000).toISOString();
+  const cutoff = new Date((options.now ?? new Date()).getTime() - options.olderThanDays * 86_400_000);
   const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
-
-  const superseded = await db().$executeRaw`
-    UPDATE "SyncLog" s SET resolution = 'superseded', "resolvedAt" = (now() AT TIME ZONE 'UTC')
-    WHERE s."createdAt" < (${cutoff}::timestamptz AT TIME ZONE 'UTC') AND s.status = 'failed' AND s.resolution IS NULL
-      AND EXISTS (SELECT 1 FROM "SyncLog" later WHERE later."accountId" = s."accountId" AND later."leadId" = s."leadId"
-                  AND later."createdAt" > s."createdAt" AND later.status IN ('ok', 'skipped'))`;
-
+  const superseded = await supersedeCoveredFailures(cutoff);
   let deleted = 0;
   for (;;) {
-    // Found through the BRIN index on createdAt (rows are written in time order, so the expired ones
-    // sit in the oldest block ranges); a batch shorter than the limit is the last.
-    const count = await db().$executeRaw`
-      DELETE FROM "SyncLog" WHERE id IN (
-        SELECT id FROM "SyncLog"
-        WHERE "createdAt" < (${cutoff}::timestamptz AT TIME ZONE 'UTC') AND NOT (status = 'failed' AND resolution IS NULL)
-        LIMIT ${batchSize})`;
+    // Rows are written in time order, so the expired ones sit in the oldest block ranges of the
+    // BRIN index; a batch shorter than the limit is the last.
+    const count = await deleteSettledRowsBefore(cutoff, batchSize);
     deleted += count;
     if (count < batchSize) break;
   }

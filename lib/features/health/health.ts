@@ -2,7 +2,7 @@
 // public (load balancers read it without credentials), so a failure is only named there; why it
 // failed (the driver's error text, which can name hosts, users and databases) goes to the log.
 import { db, type PrismaClient } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { existingQueueNames } from "@/lib/jobs/queue-state";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { logger } from "@/lib/platform/log";
 
@@ -43,11 +43,7 @@ async function checkDatabase(client: PrismaClient): Promise<HealthReport["db"]> 
 
 async function checkQueue(client: PrismaClient, queues: readonly string[]): Promise<HealthReport["queue"]> {
   try {
-    const rows = await withTimeout(
-      client.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM ${QUEUE_SCHEMA}.queue`),
-      "queue",
-    );
-    const present = new Set(rows.map((row) => row.name));
+    const present = new Set(await withTimeout(existingQueueNames(client), "queue"));
     const missing = [DEAD_LETTER_QUEUE, ...queues].filter((name) => !present.has(name));
     return missing.length === 0 ? "ok" : `missing queues: ${missing.join(", ")} (run npm run db:migrate)`;
   } catch (error) {

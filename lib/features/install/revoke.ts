@@ -2,16 +2,19 @@
 // Kommo signs it: signature = hex(HMAC-SHA256(client_secret, "<client_id>|<account_id>")).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
 import { db } from "@/lib/db/client";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
 import { logger } from "@/lib/platform/log";
-import { dropQueuedLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { dropWaitingJobsOfAccount } from "@/lib/jobs/queue-state";
+import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
 
 const revokeQuerySchema = z.object({
   client_uuid: z.string().min(1).max(100),
-  account_id: z.string().regex(/^\d{1,12}$/),
+  // Kept as text: the signature covers the value as Kommo sent it.
+  account_id: z.string().refine((value) => kommoIdTextSchema.safeParse(value).success, "must be a Kommo account id"),
   signature: z.string().regex(/^[0-9a-fA-F]{64}$/),
 });
 
@@ -42,6 +45,7 @@ export const REVOKED_REASON =
  */
 export async function disconnectAccount(kommoAccountId: number): Promise<boolean> {
   return db().$transaction(async (tx) => {
+    // Raw SQL: a row lock (FOR UPDATE), which Prisma cannot take.
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Account" WHERE "kommoAccountId" = ${kommoAccountId} FOR UPDATE`;
     const accountId = rows[0]?.id;
     if (!accountId) return false;
@@ -60,7 +64,8 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
         klaviyoAccountName: null,
       },
     });
-    await dropQueuedLeadSyncs(accountId, tx);
+    // Its waiting deal syncs go (running ones stop at their next Kommo call).
+    await dropWaitingJobsOfAccount(syncLeadJob.name, accountId, tx);
     return true;
   });
 }

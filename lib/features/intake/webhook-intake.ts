@@ -11,6 +11,8 @@ import { logger } from "@/lib/platform/log";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
 import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
+import { insertInboundEvents, type NewInboundEvent } from "@/lib/db/inbound-events";
+import { liveDealsOfContacts } from "@/lib/db/deals";
 import { parseWebhookBody, type ParsedDelivery } from "@/lib/integrations/kommo/webhook-payload";
 
 const HOOK_KEY = /^[A-Za-z0-9_-]{20,128}$/;
@@ -19,43 +21,13 @@ const MAX_BODY_BYTES = 1_000_000;
 
 type HookAccount = { id: string; kommoAccountId: number; status: "installed" | "needs_reauth" | "disconnected"; paused: boolean };
 
-type EventRow = {
-  kind: string;
-  leadId: number | null;
-  contactId: number | null;
-  changedAt: string | null;
-  payload: Record<string, unknown>;
-  dedupeKey: string;
-  /** Recorded as already processed: there is nothing to sync for it (a contact with no known deal). */
-  processed: boolean;
-};
-
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
-const INSERT_EVENTS = `
-  INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt", "processedAt")
-  SELECT gen_random_uuid(), $1::uuid, 'kommo_webhook'::"InboundSource", e.kind, e."leadId", e."contactId",
-         e."changedAt" AT TIME ZONE 'UTC', e.payload, e."dedupeKey", now() AT TIME ZONE 'UTC',
-         CASE WHEN e.processed THEN now() AT TIME ZONE 'UTC' END
-  FROM jsonb_to_recordset($2::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
-  ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
-  RETURNING "leadId"`;
-
-const DEALS_OF_CONTACTS = `
-  SELECT "leadId", "mainContactId" FROM "Deal"
-  WHERE "accountId" = $1::uuid AND "mainContactId" = ANY($2::int[]) AND "deletedAt" IS NULL`;
-
 /** Record the delivery's changes; enqueue a sync for every lead with a change new to us. */
 export async function recordDelivery(accountId: string, delivery: ParsedDelivery, enqueue: boolean): Promise<{ stored: number }> {
   return inTransaction(async (client, asBossDb) => {
     const leadsOfContact = new Map<number, number[]>();
-    if (delivery.contacts.length > 0) {
-      const { rows } = await client.query<{ leadId: number; mainContactId: number }>(DEALS_OF_CONTACTS, [
-        accountId,
-        delivery.contacts.map((change) => change.contactId),
-      ]);
-      for (const row of rows) leadsOfContact.set(row.mainContactId, [...(leadsOfContact.get(row.mainContactId) ?? []), row.leadId]);
-    }
-    const events: EventRow[] = delivery.leads.map((change) => ({
+    const deals = await liveDealsOfContacts(client, accountId, delivery.contacts.map((change) => change.contactId));
+    for (const row of deals) leadsOfContact.set(row.mainContactId, [...(leadsOfContact.get(row.mainContactId) ?? []), row.leadId]);
+    const events: NewInboundEvent[] = delivery.leads.map((change) => ({
       kind: change.kind,
       leadId: change.leadId,
       contactId: null,
@@ -67,12 +39,13 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
     for (const change of delivery.contacts) {
       const base = { kind: change.kind, contactId: change.contactId, changedAt: change.changedAt?.toISOString() ?? null, payload: change.payload };
       const leadIds = leadsOfContact.get(change.contactId) ?? [];
+      // A contact with no known deal: kept, as processed (there is nothing to sync for it).
       if (leadIds.length === 0) events.push({ ...base, leadId: null, dedupeKey: change.dedupeBase, processed: true });
       for (const leadId of leadIds) events.push({ ...base, leadId, dedupeKey: `${change.dedupeBase}:${leadId}`, processed: false });
     }
     if (events.length === 0) return { stored: 0 };
 
-    const { rows } = await client.query<{ leadId: number | null }>(INSERT_EVENTS, [accountId, JSON.stringify(events)]);
+    const rows = await insertInboundEvents(client, accountId, "kommo_webhook", events);
     if (enqueue) {
       const newLeads = rows.map((row) => row.leadId).filter((leadId): leadId is number => leadId !== null);
       await enqueueLeadSyncs(accountId, newLeads, asBossDb);
@@ -83,6 +56,7 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
 
 export const handleCrmWebhook = answeringErrors("kommo-webhook", async (request: Request, hookKey: string): Promise<Response> => {
   if (!HOOK_KEY.test(hookKey)) return jsonError(404, "unknown_hook", "No webhook at this address");
+  // Raw SQL on the small pool: the webhook's hot path, which the recording transaction uses as well.
   const { rows } = await sqlPool().query<HookAccount>(
     `SELECT "id", "kommoAccountId", "status", "paused" FROM "Account" WHERE "hookKey" = $1`,
     [hookKey],

@@ -7,20 +7,18 @@
 // profile, and deleting one of them is not a request to erase the other.
 import type { Account } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
+import { forgetProfile } from "@/lib/db/deals";
+import { markEventsProcessed, pendingContactDeletions } from "@/lib/db/inbound-events";
 import { logger } from "@/lib/platform/log";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 
 export async function deletePendingContacts(account: Pick<Account, "id" | "klaviyoApiKeyEnc">): Promise<number> {
-  const pending = await db().inboundEvent.findMany({
-    where: { accountId: account.id, kind: "delete_contact", processedAt: null, contactId: { not: null } },
-    orderBy: { receivedAt: "asc" },
-    take: 200,
-  });
+  const pending = await pendingContactDeletions(account.id, 200);
   if (pending.length === 0) return 0;
   const klaviyo = klaviyoClientFor(account);
   let deleted = 0;
   for (const event of pending) {
-    const contactId = event.contactId!;
+    const { contactId } = event;
     const link = await db().klaviyoProfileLink.findUnique({ where: { accountId_contactId: { accountId: account.id, contactId } } });
     const shared = link
       ? await db().klaviyoProfileLink.count({ where: { accountId: account.id, klaviyoProfileId: link.klaviyoProfileId, contactId: { not: contactId } } })
@@ -36,10 +34,10 @@ export async function deletePendingContacts(account: Pick<Account, "id" | "klavi
       if (link && shared === 0) {
         // What we kept about the person goes too: the activity cache and the contact's profile link.
         await tx.emailActivity.deleteMany({ where: { accountId: account.id, klaviyoProfileId: link.klaviyoProfileId } });
-        await tx.deal.updateMany({ where: { accountId: account.id, klaviyoProfileId: link.klaviyoProfileId }, data: { klaviyoProfileId: null, email: null } });
+        await forgetProfile(account.id, link.klaviyoProfileId, tx);
       }
       if (link) await tx.klaviyoProfileLink.delete({ where: { id: link.id } });
-      await tx.inboundEvent.update({ where: { id: event.id }, data: { processedAt: new Date() } });
+      await markEventsProcessed([event.id], new Date(), tx);
     });
   }
   return deleted;

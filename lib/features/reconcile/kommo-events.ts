@@ -7,6 +7,7 @@ import { db } from "@/lib/db/client";
 import { collectionSchema } from "@/lib/integrations/kommo/api-schemas";
 import { accountTokenSource } from "@/lib/integrations/kommo/account-client";
 import { KommoResponseError } from "@/lib/integrations/kommo/errors";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { kommoBaseUrl } from "@/lib/integrations/kommo/hosts";
 import { accountRateKey } from "@/lib/integrations/kommo/rate";
 import { kommoRequest, type RequestTarget } from "@/lib/integrations/kommo/request";
@@ -18,7 +19,7 @@ export const EVENTS_PAGE_LIMIT = 100;
 export const KOMMO_EVENT_TYPES = ["lead_added", "lead_status_changed", "lead_deleted", "contact_deleted"] as const;
 export type KommoEventType = (typeof KOMMO_EVENT_TYPES)[number];
 
-const leadStatus = z.looseObject({ lead_status: z.looseObject({ id: z.number().int(), pipeline_id: z.number().int() }) });
+const leadStatus = z.looseObject({ lead_status: z.looseObject({ id: kommoIdSchema, pipeline_id: kommoIdSchema }) });
 /** `value_after` / `value_before`: a list of typed values; for leads, the stage as `lead_status`. */
 const values = z
   .array(z.unknown())
@@ -34,7 +35,7 @@ const values = z
 export const kommoEventSchema = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
   type: z.string(),
-  entity_id: z.number().int(),
+  entity_id: kommoIdSchema,
   entity_type: z.string(),
   created_at: z.number().int(),
   value_after: values,

@@ -11,6 +11,8 @@ import { db, type Account } from "@/lib/db/client";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
+import { insertInboundEvents, recordedChanges } from "@/lib/db/inbound-events";
+import { dealSyncFacts } from "@/lib/db/deals";
 import { loadSettings } from "@/lib/features/sync/account-settings";
 import { z } from "zod";
 import { readKommoEvents, kommoTarget, type KommoEvent, type KommoEventType } from "./kommo-events";
@@ -93,28 +95,16 @@ export function missedChanges(events: KommoEvent[], facts: (leadId: number) => L
 }
 
 async function leadFacts(accountId: string, leadIds: number[]): Promise<(leadId: number) => LeadFacts> {
-  const [recorded, deals] = await Promise.all([
-    db().inboundEvent.findMany({ where: { accountId, leadId: { in: leadIds } }, select: { leadId: true, kind: true, changedAt: true } }),
-    db().deal.findMany({ where: { accountId, leadId: { in: leadIds } }, select: { leadId: true, lastSyncedAt: true, deletedAt: true } }),
-  ]);
+  const [recorded, deals] = await Promise.all([recordedChanges(accountId, leadIds), dealSyncFacts(accountId, leadIds)]);
   return (leadId) => {
     const deal = deals.find((row) => row.leadId === leadId);
     return {
       recorded: recorded.filter((row) => row.leadId === leadId),
-      synced: Boolean(deal?.lastSyncedAt),
-      deleted: Boolean(deal?.deletedAt),
+      synced: deal?.synced ?? false,
+      deleted: deal?.deleted ?? false,
     };
   };
 }
-
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
-const INSERT_EVENTS = `
-  INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "contactId", "changedAt", "payload", "dedupeKey", "receivedAt")
-  SELECT gen_random_uuid(), $1::uuid, 'reconciliation'::"InboundSource", e.kind, e."leadId", e."contactId",
-         e."changedAt" AT TIME ZONE 'UTC', e.payload, e."dedupeKey", now() AT TIME ZONE 'UTC'
-  FROM jsonb_to_recordset($2::jsonb) AS e(kind text, "leadId" int, "contactId" int, "changedAt" timestamptz, payload jsonb, "dedupeKey" text)
-  ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
-  RETURNING "leadId"`;
 
 export type ReconcileResult = { from: Date; to: Date; events: number; recorded: number; leads: number; calls: number; contactsDeleted: number };
 
@@ -144,13 +134,14 @@ export async function reconcileAccount(accountId: string, options: { now?: Date;
     const rows = missedChanges(events, await leadFacts(account.id, leadIds));
     await inTransaction(async (client, asBossDb) => {
       if (rows.length > 0) {
-        const inserted = await client.query<{ leadId: number | null }>(INSERT_EVENTS, [account.id, JSON.stringify(rows)]);
-        result.recorded = inserted.rowCount ?? 0;
-        const newLeads = [...new Set(inserted.rows.map((row) => row.leadId).filter((id): id is number => id !== null))];
+        const inserted = await insertInboundEvents(client, account.id, "reconciliation", rows);
+        result.recorded = inserted.length;
+        const newLeads = [...new Set(inserted.map((row) => row.leadId).filter((id): id is number => id !== null))];
         result.leads = newLeads.length;
         await enqueueLeadSyncs(account.id, newLeads, asBossDb);
       }
-      await client.query(`UPDATE "Account" SET "reconciledUntil" = $2::timestamptz AT TIME ZONE 'UTC' WHERE "id" = $1::uuid AND ("reconciledUntil" IS NULL OR "reconciledUntil" < $2::timestamptz AT TIME ZONE 'UTC')`, [
+      // Raw SQL: it commits with the recorded changes and their jobs, on the transaction's connection.
+      await client.query(`UPDATE "Account" SET "reconciledUntil" = $2::timestamptz WHERE "id" = $1::uuid AND ("reconciledUntil" IS NULL OR "reconciledUntil" < $2::timestamptz)`, [
         account.id,
         to.toISOString(),
       ]);

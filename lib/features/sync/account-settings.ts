@@ -2,7 +2,7 @@
 // table (one list per stage, enforced by the database), the rest as validated JSON. Saving them is
 // the settings panel's (lib/features/widget-api/settings-save.ts).
 import type { Account } from "@/lib/db/client";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { readStoredSettings, type SyncSettings } from "./settings";
 
 export type SettingsView = SyncSettings & {
@@ -15,7 +15,7 @@ export async function loadSettings(account: Pick<Account, "id" | "settings">): P
     orderBy: [{ pipelineId: "asc" }, { statusId: "asc" }],
     select: { pipelineId: true, statusId: true, listId: true },
   });
-  return { ...readStoredSettings(account.settings), stageLists: mappings };
+  return { ...readStoredSettings(account.settings), stageLists: mappings.map(numberIds) };
 }
 
 export function settingsView(account: Pick<Account, "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "klaviyoAccountName">, settings: SyncSettings): SettingsView {

@@ -1,4 +1,5 @@
 // Recorded inbound events of one lead -> the changes the mapping applies, oldest first.
+import { kommoIdSchema, kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
 import type { DealChange } from "./mapping";
 
 export type RecordedEvent = {
@@ -10,8 +11,8 @@ export type RecordedEvent = {
 
 const idIn = (payload: Record<string, unknown>, field: string): number | undefined => {
   const value = payload[field];
-  const number = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(number) && number > 0 ? number : undefined;
+  const parsed = typeof value === "string" ? kommoIdTextSchema.safeParse(value) : kommoIdSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 };
 
 /**

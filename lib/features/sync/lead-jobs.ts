@@ -1,8 +1,7 @@
 // The sync-lead jobs of an account: enqueued one per lead (policy "short" keeps at most one queued
-// job per lead), replayed for pending changes after a reinstall, dropped when access is revoked.
+// job per lead), replayed for pending changes after a reinstall.
 import type PgBoss from "pg-boss";
-import { Prisma, db } from "@/lib/db/client";
-import { QUEUE_SCHEMA } from "@/lib/jobs/boss";
+import { leadsWithPendingEvents } from "@/lib/db/inbound-events";
 import { syncLeadJob } from "./sync-lead";
 
 export const syncLeadSingletonKey = (accountId: string, leadId: number) => `${accountId}:${leadId}`;
@@ -18,20 +17,7 @@ export async function enqueueLeadSyncs(accountId: string, leadIds: Iterable<numb
 
 /** Leads with changes that arrived but were never processed (e.g. while the account needed re-authorization). */
 export async function enqueuePendingLeadSyncs(accountId: string): Promise<number> {
-  const pending = await db().inboundEvent.findMany({
-    where: { accountId, processedAt: null, leadId: { not: null } },
-    distinct: ["leadId"],
-    select: { leadId: true },
-  });
-  const leadIds = pending.map((event) => event.leadId!);
+  const leadIds = await leadsWithPendingEvents(accountId);
   await enqueueLeadSyncs(accountId, leadIds);
   return leadIds.length;
-}
-
-/** Remove the account's sync jobs that have not started yet (running ones stop at their next Kommo call). */
-export function dropQueuedLeadSyncs(accountId: string, client: Pick<Prisma.TransactionClient, "$executeRaw"> = db()) {
-  const jobTable = Prisma.raw(`"${QUEUE_SCHEMA}".job`);
-  return client.$executeRaw`
-    DELETE FROM ${jobTable}
-    WHERE name = ${syncLeadJob.name} AND state IN ('created', 'retry') AND data->>'accountId' = ${accountId}`;
 }

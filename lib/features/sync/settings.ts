@@ -1,6 +1,7 @@
 // The account's sync settings (the widget settings body, SPEC §4) as zod schemas: what is stored,
 // and the PUT body in which every field is optional (an omitted field keeps its value).
 import { z } from "zod";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 
 export const DEFAULT_EVENT_NAMES = {
   dealCreated: "Deal Created",
@@ -23,9 +24,8 @@ export const klaviyoListId = z
   .trim()
   .regex(/^[A-Za-z0-9]{1,64}$/, "must be a Klaviyo list id such as Y6nRLr");
 
-const kommoId = z.number().int().positive();
 
-export const stageListSchema = z.object({ pipelineId: kommoId, statusId: kommoId, listId: klaviyoListId });
+export const stageListSchema = z.object({ pipelineId: kommoIdSchema, statusId: kommoIdSchema, listId: klaviyoListId });
 
 const stageLists = z
   .array(stageListSchema)

@@ -3,13 +3,17 @@
 // lead becomes one job (the queue keeps one queued job per lead) and one pass here.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { db, type Account, type SyncStatus } from "@/lib/db/client";
+import { db, numberIds, type Account, type SyncStatus } from "@/lib/db/client";
+import { dealState, listsOfOtherDeals, saveDealSync, type DealSyncRecord } from "@/lib/db/deals";
+import { markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
+import { recordSyncAttempt } from "@/lib/db/sync-log";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { syncJobTimeoutSeconds } from "@/lib/platform/env";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
+import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
 import { loadSettings } from "./account-settings";
 import { applyOperations, type AppliedOperation } from "./apply";
@@ -19,7 +23,7 @@ import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { acquireDealLease, releaseDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
-export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: z.number().int().positive() });
+export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: kommoIdSchema });
 
 /**
  * One job per Kommo lead. Policy "short" keeps at most one queued job per lead (singletonKey), so a
@@ -52,7 +56,8 @@ function errorMessage(error: unknown): string {
 }
 
 async function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
-  const account = await db().account.findUnique({ where: { id: job.accountId } });
+  const row = await db().account.findUnique({ where: { id: job.accountId } });
+  const account = row && numberIds(row);
   // Disconnected accounts lose their data; paused ones keep their changes for when they resume.
   if (!account || account.status === "disconnected" || account.paused) return;
 
@@ -67,10 +72,7 @@ async function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: J
 
 async function syncLead(account: Account, leadId: number, context: JobContext): Promise<void> {
   const startedAt = new Date();
-  const pending = await db().inboundEvent.findMany({
-    where: { accountId: account.id, leadId, processedAt: null },
-    orderBy: [{ changedAt: "asc" }, { receivedAt: "asc" }],
-  });
+  const pending = await pendingEventsOfLead(account.id, leadId);
   // Already covered by an earlier job of this lead (coalesced burst).
   if (pending.length === 0) return;
   const trigger = [...new Set(pending.map((event) => event.kind))].join(",");
@@ -82,11 +84,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
   let kommo: KommoClient | undefined;
   let klaviyo: KlaviyoClient | undefined;
   const calls = () => ({ kommoCalls: kommo?.requestCount ?? 0, klaviyoCalls: klaviyo?.calls ?? 0 });
-  const record = async (outcome: Outcome, processed: boolean, state?: DealStateUpdate) => {
+  const record = async (outcome: Outcome, processed: boolean, deal?: Pick<DealSyncRecord, "seen" | "applied">) => {
     const finishedAt = new Date();
     await db().$transaction(async (tx) => {
-      await tx.syncLog.create({
-        data: {
+      await recordSyncAttempt(
+        {
           accountId: account.id,
           leadId,
           trigger: outcome.trigger,
@@ -99,13 +101,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
           ...calls(),
           startedAt,
           finishedAt,
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
         },
-      });
-      if (processed) {
-        await tx.inboundEvent.updateMany({ where: { id: { in: pending.map((event) => event.id) } }, data: { processedAt: finishedAt } });
-      }
-      await saveDeal(tx, account.id, leadId, outcome, finishedAt, state);
+        tx,
+      );
+      if (processed) await markEventsProcessed(pending.map((event) => event.id), finishedAt, tx);
+      await saveDealSync(account.id, leadId, { status: outcome.status, error: outcome.error ?? null, at: finishedAt, ...deal }, tx);
     });
   };
 
@@ -116,7 +116,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     // A contact change, or a person's "Sync now", reads the contact from Kommo rather than our cache.
     const freshContact = pending.some((event) => event.kind === "update_contact" || event.kind === "sync_now");
     const deal = await readDeal(account.id, kommo, leadId, { freshContact });
-    const stored = await db().deal.findUnique({ where: { accountId_leadId: { accountId: account.id, leadId } } });
+    const stored = await dealState(account.id, leadId);
     const previous: PreviousDealState | null =
       stored && stored.lastSyncedAt
         ? {
@@ -129,7 +129,8 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
             profileFingerprint: stored.profileFingerprint,
           }
         : null;
-    const keepListIds = await listsOfOtherDeals(account.id, leadId, deal?.snapshot.mainContact?.emails[0] ?? stored?.email ?? null);
+    const email = deal?.snapshot.mainContact?.emails[0] ?? stored?.email ?? null;
+    const keepListIds = email ? await listsOfOtherDeals(account.id, leadId, email) : [];
     const plan: MappingResult = mapDealToKlaviyo({
       account: { kommoAccountId: account.kommoAccountId, host: account.host, currency: account.currency, country: account.country },
       deal: deal?.snapshot ?? null,
@@ -144,7 +145,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
       await record(
         { status: "skipped", trigger, operations: [], error: [skipSentence(plan.skip, plan.detail), ...plan.warnings].join("; "), errorCode: plan.skip },
         true,
-        { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null },
+        { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null } },
       );
       context.log.info({ leadId, reason: plan.skip }, "deal skipped");
       return;
@@ -155,7 +156,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     await record(
       { status: "ok", trigger, operations: result.applied, error: warnings.length > 0 ? warnings.join("; ") : undefined },
       true,
-      { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null, profileId: result.profileId, next: plan.nextState },
+      { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null }, applied: { ...plan.nextState, profileId: result.profileId } },
     );
     if (result.profileId && deal?.snapshot.mainContact && plan.nextState.email) {
       await rememberProfile(account.id, deal.snapshot.mainContact.id, plan.nextState.email, result.profileId);
@@ -171,58 +172,10 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
   }
 }
 
-/** Lists that the contact's other deals put it in: this deal's moves must not take it out of them. */
-async function listsOfOtherDeals(accountId: string, leadId: number, email: string | null): Promise<string[]> {
-  if (!email) return [];
-  const others = await db().deal.findMany({
-    where: { accountId, email: { equals: email, mode: "insensitive" }, leadId: { not: leadId }, deletedAt: null },
-    select: { listIds: true },
-  });
-  return [...new Set(others.flatMap((deal) => deal.listIds))];
-}
-
 async function rememberProfile(accountId: string, contactId: number, email: string, profileId: string) {
   await db().klaviyoProfileLink.upsert({
     where: { accountId_contactId: { accountId, contactId } },
     create: { accountId, contactId, email, klaviyoProfileId: profileId },
     update: { email, klaviyoProfileId: profileId },
-  });
-}
-
-type DealStateUpdate = {
-  deleted: boolean;
-  contactId: number | null;
-  profileId?: string | null;
-  next?: { pipelineId: number | null; statusId: number | null; stageName: string | null; email: string | null; listIds: string[]; profileFingerprint: string | null };
-};
-
-async function saveDeal(
-  tx: Pick<ReturnType<typeof db>, "deal">,
-  accountId: string,
-  leadId: number,
-  outcome: Outcome,
-  at: Date,
-  state?: DealStateUpdate,
-) {
-  await tx.deal.update({
-    where: { accountId_leadId: { accountId, leadId } },
-    data: {
-      lastSyncStatus: outcome.status,
-      lastError: outcome.status === "ok" ? null : (outcome.error ?? null),
-      ...(state && {
-        deletedAt: state.deleted ? at : null,
-        ...(state.contactId !== null && { mainContactId: state.contactId }),
-      }),
-      ...(state?.next && {
-        pipelineId: state.next.pipelineId,
-        statusId: state.next.statusId,
-        stageName: state.next.stageName,
-        email: state.next.email,
-        listIds: state.next.listIds,
-        profileFingerprint: state.next.profileFingerprint,
-        klaviyoProfileId: state.profileId ?? undefined,
-        lastSyncedAt: at,
-      }),
-    },
   });
 }

@@ -4,6 +4,9 @@
 // stored.
 import type { Account, SyncStatus } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
+import { dealState } from "@/lib/db/deals";
+import { hasPendingEvent } from "@/lib/db/inbound-events";
+import { recentSyncsOfLead } from "@/lib/db/sync-log";
 import { isSkipReason, type SkipReason } from "@/lib/outcomes";
 import { klaviyoListNames } from "./list-names";
 
@@ -71,19 +74,11 @@ export type DealActivity = {
 export const klaviyoProfileUrl = (profileId: string) => `https://www.klaviyo.com/profile/${encodeURIComponent(profileId)}`;
 
 export async function dealActivity(account: Account, leadId: number): Promise<DealActivity> {
-  const where = { accountId: account.id, leadId };
-  const [deal, logs] = await Promise.all([
-    db().deal.findUnique({ where: { accountId_leadId: where } }),
-    db().syncLog.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
-  ]);
+  const [deal, logs] = await Promise.all([dealState(account.id, leadId), recentSyncsOfLead(account.id, leadId, HISTORY_LIMIT)]);
   // Waiting: a change that arrived after the last sync attempt started, so no job has looked at it
   // yet. (A change a job failed on for good also stays unprocessed, until someone fixes the cause;
   // that deal is not "waiting", its status says why.)
-  const lastStart = logs[0]?.startedAt;
-  const pendingEvent = await db().inboundEvent.findFirst({
-    where: { ...where, processedAt: null, ...(lastStart && { receivedAt: { gt: lastStart } }) },
-    select: { id: true },
-  });
+  const pending = await hasPendingEvent(account.id, leadId, logs[0]?.startedAt);
 
   // The deal row keeps the profile id once synced; before that the contact's link may know it.
   let profileId = deal?.klaviyoProfileId ?? null;
@@ -129,7 +124,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
       status,
       lastSyncedAt: deal?.lastSyncedAt?.toISOString() ?? null,
       lastAttemptAt: (latest?.finishedAt ?? latest?.createdAt)?.toISOString() ?? null,
-      pending: pendingEvent !== null,
+      pending,
       problem,
       history: logs.map((log) => ({
         at: (log.finishedAt ?? log.createdAt).toISOString(),

@@ -1,7 +1,7 @@
 // The frame of every widget API route: CORS for the account's Kommo origin, X-Auth-Token
 // verification, the installed account, optional admin check, and errors in the one JSON shape.
 import type { Account } from "@/lib/db/client";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { ConfigError, getEnv } from "@/lib/platform/env";
 import { errorResponse, jsonError } from "@/lib/platform/http/errors";
 import { OutcomeError } from "@/lib/outcomes";
@@ -40,7 +40,8 @@ export function widgetRoute<Params = Record<string, never>>(
     let allowedOrigin = isKommoOrigin(origin);
     try {
       const claims = await verifyWidgetToken(request.headers.get("x-auth-token"), getEnv());
-      const account = await db().account.findUnique({ where: { kommoAccountId: claims.account_id } });
+      const row = await db().account.findUnique({ where: { kommoAccountId: claims.account_id } });
+      const account = row && numberIds(row);
       if (!account || account.status === "disconnected") {
         throw new WidgetAuthError("not_installed", "the integration is not installed in this Kommo account: install it from the Kommo marketplace");
       }

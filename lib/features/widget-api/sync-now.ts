@@ -6,6 +6,7 @@ import type { Account } from "@/lib/db/client";
 import { OutcomeError } from "@/lib/outcomes";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
+import { insertInboundEvents } from "@/lib/db/inbound-events";
 
 /** A press that cannot lead to a sync; answered as 409 with words the widget can show. */
 export class SyncNowRefusedError extends OutcomeError {
@@ -28,19 +29,15 @@ function refusal(account: Account): SyncNowRefusedError | null {
   return null;
 }
 
-// Timestamps go in as UTC: Prisma's `timestamp(3)` columns hold UTC without a zone.
-const INSERT_SYNC_NOW = `
-  INSERT INTO "InboundEvent" ("id", "accountId", "source", "kind", "leadId", "payload", "dedupeKey", "receivedAt")
-  VALUES ($1::uuid, $2::uuid, 'manual'::"InboundSource", 'sync_now', $3, '{}'::jsonb, $4, now() AT TIME ZONE 'UTC')`;
-
 export async function requestSyncNow(account: Account, leadId: number): Promise<{ eventId: string }> {
   const refused = refusal(account);
   if (refused) throw refused;
-  const eventId = randomUUID();
-  await inTransaction(async (client, asBossDb) => {
+  return inTransaction(async (client, asBossDb) => {
     // Every press is its own change: two presses are two re-sends, never one swallowed by the other.
-    await client.query(INSERT_SYNC_NOW, [eventId, account.id, leadId, `sync_now:${leadId}:${eventId}`]);
+    const [event] = await insertInboundEvents(client, account.id, "manual", [
+      { kind: "sync_now", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `sync_now:${leadId}:${randomUUID()}` },
+    ]);
     await enqueueLeadSyncs(account.id, [leadId], asBossDb);
+    return { eventId: event!.id };
   });
-  return { eventId };
 }

@@ -2,8 +2,11 @@
 // are optional or nullable because Kommo sends null for empty values (e.g. custom_fields_values).
 // Unknown fields are dropped, so a new Kommo field never breaks a sync.
 import { z } from "zod";
+import { kommoIdSchema, kommoReferenceSchema } from "./ids";
 
-const id = z.number().int();
+const id = kommoIdSchema;
+/** A reference that Kommo sets to 0 for "none". */
+const ref = kommoReferenceSchema;
 const unixSeconds = z.number().int();
 
 const link = z.object({ href: z.string() });
@@ -31,13 +34,13 @@ export const leadSchema = z.object({
   id,
   name: z.string().nullish(),
   price: z.number().nullish(),
-  responsible_user_id: id.nullish(),
-  group_id: id.nullish(),
+  responsible_user_id: ref.nullish(),
+  group_id: ref.nullish(),
   status_id: id,
   pipeline_id: id,
-  loss_reason_id: id.nullish(),
-  created_by: id.nullish(),
-  updated_by: id.nullish(),
+  loss_reason_id: ref.nullish(),
+  created_by: ref.nullish(),
+  updated_by: ref.nullish(),
   created_at: unixSeconds,
   updated_at: unixSeconds,
   closed_at: unixSeconds.nullish(),
@@ -60,7 +63,7 @@ export const contactSchema = z.object({
   name: z.string().nullish(),
   first_name: z.string().nullish(),
   last_name: z.string().nullish(),
-  responsible_user_id: id.nullish(),
+  responsible_user_id: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
   is_deleted: z.boolean().optional(),
@@ -79,7 +82,7 @@ export type KommoContact = z.infer<typeof contactSchema>;
 export const companySchema = z.object({
   id,
   name: z.string().nullish(),
-  responsible_user_id: id.nullish(),
+  responsible_user_id: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
   is_deleted: z.boolean().optional(),
@@ -116,7 +119,7 @@ export const accountSchema = z.object({
   id,
   name: z.string(),
   subdomain: z.string(),
-  current_user_id: id.optional(),
+  current_user_id: ref.optional(),
   country: z.string().nullish(),
   currency: z.string().nullish(),
   currency_symbol: z.string().nullish(),

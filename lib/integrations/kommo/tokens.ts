@@ -6,7 +6,7 @@
 // makes the second caller wait, then read the pair the first one stored. It also orders a refresh
 // against the revoke hook's update of the same row, so a refresh can never write tokens back into
 // an account that was just disconnected.
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
 import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
 import { logger } from "@/lib/platform/log";
 import { KommoAccountUnavailableError, KommoTokenRevokedError } from "./errors";
@@ -52,8 +52,12 @@ const tokenColumns = {
   accessTokenExpiresAt: true,
 } as const;
 
+/** The token columns as Prisma reads them (the Kommo id a bigint). */
+type StoredTokenRow = Omit<TokenRow, "kommoAccountId"> & { kommoAccountId: bigint };
+
 /** Throws the reason an account cannot be called; returns its sealed tokens otherwise. */
-export function usableTokens(row: TokenRow | null, accountId: string): TokenRow & { accessTokenEnc: string; refreshTokenEnc: string } {
+export function usableTokens(stored: StoredTokenRow | null, accountId: string): TokenRow & { accessTokenEnc: string; refreshTokenEnc: string } {
+  const row = stored && numberIds(stored);
   if (!row) throw new KommoAccountUnavailableError("kommo_account_not_found", `No Kommo account with id ${accountId} is installed`);
   if (row.status === "disconnected") {
     throw new KommoAccountUnavailableError("kommo_disconnected", row.statusReason ?? "The integration was disconnected from this Kommo account");

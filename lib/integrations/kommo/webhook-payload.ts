@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import qs from "qs";
 import { z } from "zod";
+import { kommoIdTextSchema } from "./ids";
 
 /** Kommo sections we record, and the event code each one is. */
 const LEAD_SECTIONS = {
@@ -17,12 +18,7 @@ const LEAD_SECTIONS = {
 
 const MAX_ITEMS = 500;
 
-const MAX_ID = 2_147_483_647; // our id columns are 32-bit, as Kommo's ids are today
-const numericId = z
-  .string()
-  .regex(/^\d{1,10}$/, "must be a numeric id")
-  .transform(Number)
-  .refine((id) => id <= MAX_ID, "is out of range");
+const numericId = kommoIdTextSchema;
 const unixTime = z
   .string()
   .regex(/^\d{1,12}$/, "must be a unix timestamp")

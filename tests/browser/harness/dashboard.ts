@@ -107,7 +107,7 @@ export async function waitForSync(tenant: Tenant, leadId: number, status: "ok" |
       async () =>
         (
           await tenant.stack.sql<{ count: number }>(
-            `SELECT count(*)::int AS count FROM "SyncLog" WHERE "accountId" = $1 AND "leadId" = $2 AND status = $3 AND "createdAt" > ($4::timestamptz AT TIME ZONE 'UTC')`,
+            `SELECT count(*)::int AS count FROM "SyncLog" WHERE "accountId" = $1 AND "leadId" = $2 AND status = $3 AND "createdAt" > $4::timestamptz`,
             [tenant.id, leadId, status, after.toISOString()],
           )
         )[0]!.count,

@@ -186,7 +186,7 @@ export async function storeEmailActivity(tenant: Tenant, email: string): Promise
     const text = (value: unknown) => (typeof value === "string" && value ? value : null);
     await tenant.stack.sql(
       `INSERT INTO "EmailActivity" ("id", "accountId", "klaviyoEventId", "klaviyoProfileId", "metricName", "occurredAt", "subject", "campaignOrFlow")
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5::timestamptz AT TIME ZONE 'UTC', $6, $7) ON CONFLICT DO NOTHING`,
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5::timestamptz, $6, $7) ON CONFLICT DO NOTHING`,
       [tenant.id, event.id, profile.id, metric.name, new Date(event.datetime).toISOString(), text(properties.Subject), text(properties["Campaign Name"]) ?? text(properties["$flow"])],
     );
   }

@@ -137,6 +137,7 @@ export class KommoSimulator {
 
   // --- data ----------------------------------------------------------------------------------
 
+  continueIdsFrom: SimStore["continueIdsFrom"] = (...args) => this.store.continueIdsFrom(...args);
   seedPipeline: SimStore["seedPipeline"] = (...args) => this.store.seedPipeline(...args);
   seedCompany: SimStore["seedCompany"] = (...args) => this.store.seedCompany(...args);
   seedLossReason: SimStore["seedLossReason"] = (...args) => this.store.seedLossReason(...args);

@@ -95,6 +95,12 @@ export class SimStore {
     return ++this.nextId;
   }
 
+  /** Entities made from now on get ids from `first` on (Kommo's ids have no 32-bit bound). */
+  continueIdsFrom(first: number): void {
+    if (first - 1 < this.nextId) throw new Error(`simulator: ids up to ${this.nextId} are given out already`);
+    this.nextId = first - 1;
+  }
+
   nowSeconds(): number {
     return Math.floor(this.now() / 1000);
   }
@@ -184,7 +190,7 @@ export class SimStore {
 
   seedContact(
     accountId: number,
-    input: { firstName: string; lastName: string; emails?: string[]; phones?: string[]; companyId?: number },
+    input: { firstName: string; lastName: string; emails?: string[]; phones?: string[]; companyId?: number; id?: number },
   ): SimContact {
     const account = this.account(accountId);
     const now = this.nowSeconds();
@@ -207,8 +213,9 @@ export class SimStore {
         values: input.emails.map((value, index) => ({ value, enum_id: EMAIL_ENUMS[index === 0 ? "WORK" : "PRIV"], enum_code: index === 0 ? "WORK" : "PRIV" })),
       });
     }
+    if (input.id !== undefined && account.contacts.has(input.id)) throw new Error(`simulator: contact ${input.id} exists`);
     const contact: SimContact = {
-      id: this.id(),
+      id: input.id ?? this.id(),
       name: `${input.firstName} ${input.lastName}`.trim(),
       first_name: input.firstName,
       last_name: input.lastName,
@@ -234,6 +241,8 @@ export class SimStore {
       companyId?: number;
       lossReasonId?: number;
       updatedAt?: number;
+      /** A chosen id (default: the next one). */
+      id?: number;
     },
   ): SimLead {
     const account = this.account(accountId);
@@ -243,8 +252,9 @@ export class SimStore {
     }
     const now = input.updatedAt ?? this.nowSeconds();
     const user = account.users[0]!.id;
+    if (input.id !== undefined && account.leads.has(input.id)) throw new Error(`simulator: lead ${input.id} exists`);
     const lead: SimLead = {
-      id: this.id(),
+      id: input.id ?? this.id(),
       name: input.name,
       price: input.price ?? 0,
       responsible_user_id: user,

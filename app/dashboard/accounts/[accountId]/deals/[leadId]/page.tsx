@@ -1,7 +1,7 @@
 // One deal's history: every sync of it, what each sent to Klaviyo or why it failed, and its state.
-import { z } from "zod";
 import { notFound } from "next/navigation";
-import { db } from "@/lib/db/client";
+import { dealState } from "@/lib/db/deals";
+import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
 import { diagnose } from "@/lib/features/dashboard/diagnosis";
 import { flashFromQuery } from "@/lib/features/dashboard/flash";
 import { accountHealth } from "@/lib/features/dashboard/health";
@@ -17,19 +17,17 @@ export const dynamic = "force-dynamic";
 
 type Props = { params: Promise<{ accountId: string; leadId: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-const leadIdSchema = z.coerce.number().int().positive().max(2_147_483_647);
-
 export default async function DealPage({ params, searchParams }: Props) {
   const { accountId, leadId: rawLeadId } = await params;
   const base = `/dashboard/accounts/${accountId}/deals/${rawLeadId}`;
   const { viewer, account } = await requireAccount(accountId, base);
-  const leadId = leadIdSchema.safeParse(rawLeadId);
+  const leadId = kommoIdTextSchema.safeParse(rawLeadId);
   if (!leadId.success) notFound();
   const query = await searchParams;
   const cursor = typeof query.cursor === "string" ? decodeCursor(query.cursor) : null;
   const [health, deal, history, openFailures, listNames] = await Promise.all([
     accountHealth(account),
-    db().deal.findUnique({ where: { accountId_leadId: { accountId: account.id, leadId: leadId.data } } }),
+    dealState(account.id, leadId.data),
     readLogPage(account, { leadId: leadId.data }, cursor),
     readLogPage(account, { leadId: leadId.data, openFailuresOnly: true }, null, 1),
     klaviyoListNames(account),

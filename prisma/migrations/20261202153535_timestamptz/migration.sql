@@ -1,0 +1,58 @@
+-- Every timestamp becomes timestamptz. The old columns held UTC wall-clock time without a zone (as
+-- Prisma writes timestamp(3)), so each value is read as UTC explicitly: the same instant whatever the
+-- session's TimeZone setting is while this runs. Without USING, Postgres would read them in the
+-- session's zone. One ALTER TABLE per table: each table is rewritten once.
+
+-- AlterTable
+ALTER TABLE "Account" ALTER COLUMN "accessTokenExpiresAt" SET DATA TYPE TIMESTAMPTZ(3) USING "accessTokenExpiresAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "webhookRegisteredAt" SET DATA TYPE TIMESTAMPTZ(3) USING "webhookRegisteredAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "reconciledUntil" SET DATA TYPE TIMESTAMPTZ(3) USING "reconciledUntil" AT TIME ZONE 'UTC',
+ALTER COLUMN "activityPolledAt" SET DATA TYPE TIMESTAMPTZ(3) USING "activityPolledAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "installedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "installedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "disconnectedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "disconnectedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "updatedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "updatedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "OAuthState" ALTER COLUMN "expiresAt" SET DATA TYPE TIMESTAMPTZ(3) USING "expiresAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "Deal" ALTER COLUMN "syncLeaseUntil" SET DATA TYPE TIMESTAMPTZ(3) USING "syncLeaseUntil" AT TIME ZONE 'UTC',
+ALTER COLUMN "lastChangeAt" SET DATA TYPE TIMESTAMPTZ(3) USING "lastChangeAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "lastSyncedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "lastSyncedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "closedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "closedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "deletedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "deletedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "updatedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "updatedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "KlaviyoProfileLink" ALTER COLUMN "updatedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "updatedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "InboundEvent" ALTER COLUMN "changedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "changedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "receivedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "receivedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "processedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "processedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "SyncLog" ALTER COLUMN "startedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "startedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "finishedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "finishedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "resolvedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "resolvedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "ActivityCursor" ALTER COLUMN "updatedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "updatedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "EmailActivity" ALTER COLUMN "occurredAt" SET DATA TYPE TIMESTAMPTZ(3) USING "occurredAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "notedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "notedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "BackfillRun" ALTER COLUMN "startedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "startedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "finishedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "finishedAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "createdAt" SET DATA TYPE TIMESTAMPTZ(3) USING "createdAt" AT TIME ZONE 'UTC',
+ALTER COLUMN "updatedAt" SET DATA TYPE TIMESTAMPTZ(3) USING "updatedAt" AT TIME ZONE 'UTC';
+
+-- AlterTable
+ALTER TABLE "KommoContactCache" ALTER COLUMN "readAt" SET DATA TYPE TIMESTAMPTZ(3) USING "readAt" AT TIME ZONE 'UTC';
