@@ -151,6 +151,7 @@ export const API_ERRORS = {
   account_paused: { retryable: false, httpStatus: 409, label: "Syncing paused" },
   account_disconnected: { retryable: false, httpStatus: 409, label: "Uninstalled in Kommo" },
   stale_delivery: { retryable: false, httpStatus: 409, label: "Stale delivery" },
+  revoke_not_confirmed: { retryable: false, httpStatus: 409, label: "Revocation not confirmed by Kommo" },
   klaviyo_key_rejected: { retryable: false, httpStatus: 422, label: "Klaviyo key rejected" },
   install_failed: { retryable: false, httpStatus: 400, label: "Install failed" },
   rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests" },

@@ -1,6 +1,6 @@
 // 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
-// hook keys, forged and expired widget tokens, forged revoke signatures, one account's ids used
-// with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
+// hook keys, forged and expired widget tokens, forged revoke signatures and replays of a genuine
+// one, install calls naming a Kommo host that is no account, one account's ids used with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
 // entry tickets, a sign-in answer planted in another browser, forged session cookies). Every one
 // must get a 4xx (none accepted, none answered with a server error), and the two accounts they aim
 // at must be exactly as they were.
@@ -15,8 +15,9 @@ import { newTenants } from "./scenario";
 export const CATEGORY_SIZES = {
   "random form bodies": 2500,
   "wrong hook keys": 1500,
-  "forged or expired widget tokens": 3000,
+  "forged or expired widget tokens": 2700,
   "forged revoke signatures": 1500,
+  "non-account referers": 300,
   "cross-account ids": 1000,
   "dashboard forgeries": 500,
 } as const;
@@ -219,10 +220,18 @@ class InputFactory {
     };
   }
 
+  private revokes = 0;
+
   forgedRevoke(): Probe {
     const { identity, appUrl } = this.context;
     const hmac = (key: string, text: string) => createHmac("sha256", key).update(text).digest("hex");
     const accountId = String(this.victim.kommoAccountId);
+    // A genuine hook, signed as Kommo signs it, seen somewhere (a log) and replayed while Kommo still
+    // grants the access. Only a few: each makes the app ask Kommo (a refresh and one API call).
+    if (this.revokes++ % 150 === 0) {
+      const query = { client_uuid: identity.clientId, account_id: accountId, signature: hmac(identity.clientSecret, `${identity.clientId}|${accountId}`) };
+      return { category: "forged revoke signatures", variant: "replayed genuine hook", url: `${appUrl}/api/kommo/revoke?${new URLSearchParams(query)}`, method: "GET", headers: {} };
+    }
     const variant = this.pick(["random signature", "wrong secret", "another account's signature", "other integration", "malformed", "missing fields"] as const);
     let query: Record<string, string>;
     switch (variant) {
@@ -248,6 +257,19 @@ class InputFactory {
         break;
     }
     return { category: "forged revoke signatures", variant, url: `${appUrl}/api/kommo/revoke?${new URLSearchParams(query)}`, method: "GET", headers: {} };
+  }
+
+  /**
+   * Kommo's widget-install call with a genuine code of the victim's account but a `referer` naming a
+   * host Kommo runs for itself (or no single account label): the token exchange would send our
+   * client secret there.
+   */
+  nonAccountReferer(): Probe {
+    const label = this.pick(["www", "api", "api-c", "developers", "es-developers", "support", "help", "status", "blog", "academy", "shop", "id", "auth", "login", "cdn", "mail", "xn--80ak6aa92e", `${this.victim.subdomain}.www`]);
+    const domain = this.pick(["kommo.com", "amocrm.com", "amocrm.ru"]);
+    const variant = label.includes(".") ? "nested label" : label.startsWith("xn--") ? "punycode label" : "Kommo service host";
+    const query = new URLSearchParams({ code: this.context.sims.kommo.issueCode(this.victim.kommoAccountId), referer: `${label}.${domain}`, from_widget: "1" });
+    return { category: "non-account referers", variant, url: `${this.context.appUrl}/api/kommo/oauth/callback?${query}`, method: "GET", headers: {} };
   }
 
   async crossAccount(): Promise<Probe> {
@@ -340,6 +362,8 @@ class InputFactory {
         return this.forgedToken();
       case "forged revoke signatures":
         return this.forgedRevoke();
+      case "non-account referers":
+        return this.nonAccountReferer();
       case "cross-account ids":
         return this.crossAccount();
       case "dashboard forgeries":

@@ -1,5 +1,6 @@
 // GET /api/kommo/revoke: a correctly signed hook disconnects the account (tokens, Klaviyo key and
-// queued syncs gone); a forged one changes nothing.
+// queued syncs gone) once Kommo confirms the access is revoked; a forged one changes nothing, and a
+// signed one Kommo does not back (a replay after a reinstall) changes nothing either.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as revoke } from "@/app/api/kommo/revoke/route";
@@ -11,6 +12,7 @@ import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { fireWebhook, type KommoSimulator } from "../simulators/kommo";
 import { CLIENT_ID, CLIENT_SECRET, closeConnections, installAccount, jobsOf, newKommoAccountId, startKommo, type InstalledAccount } from "./kommo-fixtures";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
+import { advanceInstall, beginInstall } from "@/lib/features/install/install";
 
 let kommo: KommoSimulator;
 
@@ -24,14 +26,20 @@ afterAll(async () => {
 
 const sign = (secret: string, message: string) => createHmac("sha256", secret).update(message).digest("hex");
 
-function revokeRequest(params: { client_uuid?: string; account_id?: string; signature?: string }) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, value]) => value !== undefined) as [string, string][]);
+function revokeRequest(params: { client_uuid?: string; account_id?: string; signature?: string } | URLSearchParams) {
+  const query =
+    params instanceof URLSearchParams ? params : new URLSearchParams(Object.entries(params).filter(([, value]) => value !== undefined) as [string, string][]);
   return new Request(`${process.env.APP_URL}/api/kommo/revoke?${query}`, { headers: { "User-Agent": "amoService-oAuth-Code-Sender/1.0" } });
 }
 
 /** An installed account that also has a Klaviyo key and queued syncs. */
 async function connectedAccount(): Promise<InstalledAccount> {
   const installed = await installAccount(kommo);
+  await withKlaviyoAndQueue(installed);
+  return installed;
+}
+
+async function withKlaviyoAndQueue(installed: InstalledAccount): Promise<void> {
   await db().account.update({
     where: { id: installed.accountId },
     data: {
@@ -42,7 +50,25 @@ async function connectedAccount(): Promise<InstalledAccount> {
     },
   });
   await enqueueLeadSyncs(installed.accountId, [101, 102]);
-  return installed;
+}
+
+/** The admin installs the integration again into the same Kommo account (a new token pair). */
+async function reinstall(installed: InstalledAccount): Promise<void> {
+  const outcome = await advanceInstall(beginInstall(`${installed.subdomain}.kommo.com`, kommo.issueCode(installed.kommoAccountId)));
+  if (!outcome.done) throw outcome.error;
+  expect(outcome.accountId).toBe(installed.accountId);
+}
+
+/** Everything a hook that changes nothing must leave as it was (the token pair may rotate). */
+async function expectUntouched(installed: InstalledAccount) {
+  const row = await db().account.findUniqueOrThrow({ where: { id: installed.accountId } });
+  expect(row).toMatchObject({ status: "installed", disconnectedAt: null, klaviyoKeyHint: "pk_…1234", klaviyoAccountId: "KL123" });
+  expect(row.klaviyoApiKeyEnc).not.toBeNull();
+  expect(row.accessTokenEnc).not.toBeNull();
+  expect(row.refreshTokenEnc).not.toBeNull();
+  expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(2);
+  // Kommo still answers with the stored tokens.
+  expect((await (await kommoClientFor(installed.accountId)).getAccount()).id).toBe(installed.kommoAccountId);
 }
 
 describe("revoke hook", () => {
@@ -70,12 +96,14 @@ describe("revoke hook", () => {
     expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(2);
   });
 
-  it("disconnects the account on a signed call: tokens, Klaviyo key and queued syncs are gone", async () => {
+  it("disconnects the account on a signed call Kommo backs: tokens, Klaviyo key and queued syncs are gone", async () => {
     const installed = await connectedAccount();
     const bystander = await connectedAccount();
     const accountId = String(installed.kommoAccountId);
+    const hook = kommo.uninstall(installed.kommoAccountId);
+    expect(hook.get("signature")).toBe(sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`));
 
-    const response = await revoke(revokeRequest({ client_uuid: CLIENT_ID, account_id: accountId, signature: sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`) }));
+    const response = await revoke(revokeRequest(hook));
 
     expect(response.status).toBe(200);
     const row = await db().account.findUniqueOrThrow({ where: { id: installed.accountId } });
@@ -110,6 +138,59 @@ describe("revoke hook", () => {
     expect(late.status).toBe(200);
     expect(await db().inboundEvent.count({ where: { accountId: installed.accountId } })).toBe(0);
     expect(await jobsOf(syncLeadJob.name, installed.accountId)).toHaveLength(0);
+  });
+
+  it("ignores a revoke hook replayed after a reinstall: the new install keeps its tokens, key and queue", async () => {
+    const installed = await connectedAccount();
+    const hook = kommo.uninstall(installed.kommoAccountId);
+    expect((await revoke(revokeRequest(hook))).status).toBe(200);
+    expect((await db().account.findUniqueOrThrow({ where: { id: installed.accountId } })).status).toBe("disconnected");
+
+    await reinstall(installed);
+    await withKlaviyoAndQueue(installed);
+
+    // Someone who saw the hook URL (a proxy log, say) sends it again.
+    const replay = await revoke(revokeRequest(hook));
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toEqual({ error: { code: "revoke_not_confirmed", message: expect.any(String) } });
+    await expectUntouched(installed);
+  });
+
+  it("ignores a signed hook while Kommo still grants access, and asks Kommo with a refreshed token", async () => {
+    const installed = await connectedAccount();
+    const accountId = String(installed.kommoAccountId);
+    kommo.resetCounters();
+
+    const response = await revoke(revokeRequest({ client_uuid: CLIENT_ID, account_id: accountId, signature: sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`) }));
+
+    expect(response.status).toBe(409);
+    expect(kommo.count("POST /oauth2/access_token", { accountId: installed.kommoAccountId, status: 200 })).toBe(1);
+    expect(kommo.count("GET /api/v4/account", { accountId: installed.kommoAccountId, status: 200 })).toBe(1);
+    await expectUntouched(installed);
+  });
+
+  it("changes nothing when Kommo cannot be asked, and answers 503 so the call may be repeated", async () => {
+    const installed = await connectedAccount();
+    const accountId = String(installed.kommoAccountId);
+    // GET is retried on a 5xx: every attempt fails.
+    kommo.failNext({ status: 503, times: 3, route: "GET /api/v4/account" });
+
+    const response = await revoke(revokeRequest({ client_uuid: CLIENT_ID, account_id: accountId, signature: sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`) }));
+
+    expect(response.status).toBe(503);
+    expect(kommo.count("GET /api/v4/account", { accountId: installed.kommoAccountId, status: 503 })).toBe(3);
+    await expectUntouched(installed);
+  });
+
+  it("disconnects when only the API refuses the token (the refresh still worked)", async () => {
+    const installed = await connectedAccount();
+    const accountId = String(installed.kommoAccountId);
+    kommo.failNext({ status: 401, times: 2, route: "GET /api/v4/account" });
+
+    const response = await revoke(revokeRequest({ client_uuid: CLIENT_ID, account_id: accountId, signature: sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`) }));
+
+    expect(response.status).toBe(200);
+    expect(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } })).toMatchObject({ status: "disconnected", klaviyoApiKeyEnc: null });
   });
 
   it("answers 200 to a signed call for an account it never had", async () => {

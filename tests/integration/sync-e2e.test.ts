@@ -333,7 +333,7 @@ describe("Kommo deals to Klaviyo, end to end", () => {
   }, 240_000);
 
   it("syncs a deal whose Kommo ids are past 2^31 (lead 3000000000, its account, contact, pipeline and stages) like any other", async () => {
-    inProcessWorker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, handlers: jobHandlers, log: pino({ level: "silent" }), concurrency: 2 });
+    inProcessWorker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: ALL_JOBS, log: pino({ level: "silent" }), concurrency: 2 });
     // Every id the simulator gives out from here on (users, pipeline, stages, contact) is past 2^31.
     kommo.continueIdsFrom(3_000_000_101);
     const scenario = await setUpAccount("pk_e2e_big_ids_0123456789ab", { kommoAccountId: 3_000_000_050 });

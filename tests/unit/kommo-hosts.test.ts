@@ -26,4 +26,24 @@ describe("Kommo account host", () => {
       expect(parseKommoHost(referer), referer).toBeNull();
     }
   });
+
+  it("refuses the subdomains Kommo runs for itself, under every account domain", () => {
+    const services = ["www", "api", "api-c", "developers", "es-developers", "support", "help", "status", "blog", "academy", "shop", "id", "auth", "oauth", "login", "cdn", "static", "mail", "marketplace", "partners", "docs"];
+    for (const domain of ["kommo.com", "amocrm.com", "amocrm.ru"]) {
+      for (const label of services) {
+        expect(parseKommoHost(`${label}.${domain}`), `${label}.${domain}`).toBeNull();
+        expect(parseKommoHost(` ${label.toUpperCase()}.${domain.toUpperCase()} `), `upper-case ${label}.${domain}`).toBeNull();
+      }
+    }
+  });
+
+  it("refuses punycode labels, which no Kommo account name is", () => {
+    expect(parseKommoHost("xn--80ak6aa92e.kommo.com")).toBeNull();
+  });
+
+  it("still accepts account names that merely contain a service word", () => {
+    for (const subdomain of ["supportdesk", "my-shop", "helpful", "api2go", "wwwacme"]) {
+      expect(parseKommoHost(`${subdomain}.kommo.com`)).toEqual({ host: `${subdomain}.kommo.com`, subdomain });
+    }
+  });
 });

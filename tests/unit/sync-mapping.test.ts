@@ -647,3 +647,62 @@ describe("purity", () => {
     expect(input).toEqual(snapshot);
   });
 });
+
+describe("mapping: lengths of what Kommo sends", () => {
+  it("skips a crafted 100 kB e-mail as invalid, without running the pattern over it", () => {
+    // No dot after the @: the old pattern backtracked quadratically over this for seconds.
+    const crafted = `a@${"b".repeat(100_000)}`;
+    const result = map({ deal: deal({ contact: { emails: [crafted] } }) });
+    expect(result).toMatchObject({ skip: "invalid_email", warnings: [] });
+    // The detail names the value, cut to an address's length.
+    expect("detail" in result && result.detail).toBe(`"${crafted.slice(0, 254)}…"`);
+  });
+
+  it("e-mail: 254 characters is an address, 255 is not", () => {
+    const domain = `${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(63)}.com`; // 195 characters
+    const at254 = `${"j".repeat(254 - domain.length - 1)}@${domain}`;
+    expect(at254).toHaveLength(254);
+    expect(upsertOf(map({ deal: deal({ contact: { emails: [at254] } }) })).email).toBe(at254);
+    const at255 = `j${at254}`;
+    expect(map({ deal: deal({ contact: { emails: [at255] } }) })).toMatchObject({ skip: "invalid_email" });
+  });
+
+  it("phone: a number longer than 64 characters is not parsed; the profile goes without it, with a warning", () => {
+    const long = `+14155552671${"0".repeat(53)}`;
+    expect(long).toHaveLength(65);
+    const result = map({ deal: deal({ contact: { phones: [long] } }) });
+    expect(upsertOf(result).phone_number).toBeUndefined();
+    expect("warnings" in result && result.warnings).toEqual([expect.stringContaining("longer than any number (64)")]);
+    // At the limit, a real number with padding still parses.
+    const padded = `+1${" ".repeat(48)}(415) 555-2671`;
+    expect(padded).toHaveLength(64);
+    expect(upsertOf(map({ deal: deal({ contact: { phones: [padded] } }) })).phone_number).toBe("+14155552671");
+  });
+
+  it("names: contact, company, deal, responsible, pipeline and stage names are cut to 255 characters", () => {
+    const huge = "N".repeat(100_000);
+    const result = map({
+      deal: deal({
+        contact: { firstName: huge, lastName: ` ${huge}` },
+        companyName: huge,
+        pipelineName: huge,
+        stageName: huge,
+        lead: { name: huge, responsibleUserName: huge },
+      }),
+    });
+    const attributes = upsertOf(result);
+    for (const value of [attributes.first_name, attributes.last_name, attributes.organization]) expect(value).toBe("N".repeat(255));
+    const properties = attributes.properties as Record<string, unknown>;
+    for (const key of ["crm_stage", "kommo_pipeline", "kommo_deal_name", "kommo_responsible"]) expect(properties[key], key).toBe("N".repeat(255));
+    const event = eventsOf(result)[0]!;
+    expect(event.properties?.deal_name).toBe("N".repeat(255));
+  });
+
+  it("codes: a huge currency or country is cut before it is looked at, and then refused", () => {
+    const result = map({ account: { ...account, currency: "U".repeat(100_000), country: "Z".repeat(100_000) } });
+    expect(eventsOf(result)[0]!.value_currency).toBeUndefined();
+    expect("warnings" in result && result.warnings).toContain(`account currency "${"U".repeat(64)}" is not an ISO 4217 code; events sent without value_currency`);
+    // The country is no region either: the phone is read without one.
+    expect("warnings" in result && result.warnings).toContain('phone "(415) 555-2671" is not a valid number; profile synced without a phone');
+  });
+});

@@ -81,7 +81,7 @@ export async function renderMetrics(): Promise<{ body: string; contentType: stri
 
   const queueJobs = gauge("kss_queue_jobs", ["queue", "state"]);
   const oldestWaiting = gauge("kss_queue_oldest_waiting_seconds", ["queue"]);
-  for (const name of queues.names) {
+  for (const name of queueNames.sort()) {
     for (const state of ["created", "retry", "active", "failed"]) {
       queueJobs.set({ queue: name, state }, queues.states.find((row) => row.name === name && row.state === state)?.jobs ?? 0);
     }

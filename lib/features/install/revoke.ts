@@ -1,5 +1,11 @@
 // GET /api/kommo/revoke: Kommo's "access revoked" hook (integration disabled or uninstalled).
 // Kommo signs it: signature = hex(HMAC-SHA256(client_secret, "<client_id>|<account_id>")).
+//
+// The signature has no nonce or time and travels in a URL (proxy and access logs), so a hook seen
+// once stays valid forever: replayed after a reinstall, it would wipe the new install. The hook is
+// therefore only a prompt: the account is disconnected once Kommo itself confirms the access is gone
+// (the refresh token is refused, or the API answers 401). While Kommo still accepts our tokens the
+// hook is ignored and logged.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
@@ -10,6 +16,9 @@ import { logger } from "@/lib/platform/log";
 import { dropWaitingJobsOfAccount } from "@/lib/jobs/queue-state";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { KommoAccountUnavailableError, KommoApiError } from "@/lib/integrations/kommo/errors";
+import { accessTokenFor, renewAccessToken } from "@/lib/integrations/kommo/tokens";
 
 const revokeQuerySchema = z.object({
   client_uuid: z.string().min(1).max(100),
@@ -70,6 +79,34 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
   });
 }
 
+/**
+ * What Kommo says about our access to the account: "revoked" (refresh refused or 401),
+ * "accepted" (a fresh token pair works), or "no_access" (we hold no usable tokens, so there is
+ * nothing to ask with and nothing a replay could take away but the Klaviyo key) or "unknown"
+ * (no such account). Other failures (Kommo down, rate limit) throw: nothing was learned.
+ */
+export async function kommoAccessState(kommoAccountId: number): Promise<"revoked" | "accepted" | "no_access" | "unknown"> {
+  const row = await db().account.findUnique({
+    where: { kommoAccountId },
+    select: { id: true, status: true, accessTokenEnc: true, refreshTokenEnc: true },
+  });
+  if (!row) return "unknown";
+  if (row.status === "disconnected" || row.status === "needs_reauth" || !row.accessTokenEnc || !row.refreshTokenEnc) return "no_access";
+  try {
+    // A refresh first: Kommo retires the refresh token with the grant, and an access token (a JWT)
+    // might still be honoured for a while. Passing the current token forces the refresh.
+    await renewAccessToken(row.id, await accessTokenFor(row.id));
+    await (await kommoClientFor(row.id)).getAccount();
+    return "accepted";
+  } catch (error) {
+    // The refresh was refused (tokens.ts has already marked the account and dropped the pair).
+    if (error instanceof KommoAccountUnavailableError && error.code === "kommo_reauth_required") return "revoked";
+    if (error instanceof KommoAccountUnavailableError && error.code === "kommo_disconnected") return "no_access";
+    if (error instanceof KommoApiError && error.status === 401) return "revoked";
+    throw error;
+  }
+}
+
 export const handleRevoke = answeringErrors("kommo-revoke", async (request: Request): Promise<Response> => {
   const parsed = revokeQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) return jsonError(401, "invalid_signature", "client_uuid, account_id and a hex signature are required");
@@ -77,6 +114,14 @@ export const handleRevoke = answeringErrors("kommo-revoke", async (request: Requ
   if (!verifyRevokeSignature(requireKommoCredentials(), { clientUuid: query.client_uuid, accountId: query.account_id, signature: query.signature })) {
     logger().warn({ kommoAccountId: query.account_id }, "revoke hook with a bad signature ignored");
     return jsonError(401, "invalid_signature", "The signature does not match");
+  }
+  const state = await kommoAccessState(Number(query.account_id));
+  if (state === "accepted") {
+    logger().warn(
+      { kommoAccountId: query.account_id },
+      "revoke hook ignored: Kommo still accepts this account's tokens (a replayed hook, or one sent before the access was revoked)",
+    );
+    return jsonError(409, "revoke_not_confirmed", "Kommo still grants this integration access to the account; nothing was changed");
   }
   const known = await disconnectAccount(Number(query.account_id));
   logger().info({ kommoAccountId: query.account_id, known }, "Kommo access revoked: account disconnected");

@@ -4,6 +4,7 @@ import type { SkipReason } from "@/lib/outcomes";
 import { createHash } from "node:crypto";
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { EventInput, JsonValue, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
+import { KOMMO_LIMITS, truncate } from "@/lib/integrations/kommo/limits";
 import type { SyncSettings } from "./settings";
 
 /** Kommo's fixed ids of the two closing stages, the same in every pipeline. */
@@ -121,12 +122,21 @@ export type MappingResult =
 
 type Stage = { pipelineId: number | null; statusId: number | null; name: string | null };
 
+// Only ever applied to at most KOMMO_LIMITS.email characters: on a long input without a dot after
+// the @ its backtracking is quadratic (a crafted 100 kB value took seconds).
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** A name or label for Klaviyo: trimmed, cut to Kommo's name limit, null when empty. */
 const text = (value: string | null | undefined): string | null => {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : null;
+  const trimmed = value === null || value === undefined ? undefined : truncate(value, KOMMO_LIMITS.text).trim();
+  return trimmed ? truncate(trimmed, KOMMO_LIMITS.name) : null;
 };
+
+/** An e-mail address no longer than any address can be, and shaped like one. */
+const isEmailAddress = (email: string) => email.length <= KOMMO_LIMITS.email && EMAIL_PATTERN.test(email);
+
+/** A value for the sync log's detail: quoted, and cut so that it cannot flood the log. */
+const quoted = (value: string) => `"${truncate(value, KOMMO_LIMITS.email)}${value.length > KOMMO_LIMITS.email ? "…" : ""}"`;
 
 /** crm_stage and event stage names: the closing stages have fixed names whatever the pipeline calls them. */
 function stageLabel(statusId: number | null, name: string | null): string | null {
@@ -136,7 +146,10 @@ function stageLabel(statusId: number | null, name: string | null): string | null
 }
 
 function normalisePhone(raw: string, country: string | null): { phone: string } | { warning: string } {
-  const region = country?.trim().toUpperCase();
+  if (raw.length > KOMMO_LIMITS.phone) {
+    return { warning: `phone of ${raw.length} characters is longer than any number (${KOMMO_LIMITS.phone}); profile synced without a phone` };
+  }
+  const region = truncate(country ?? "", KOMMO_LIMITS.code).trim().toUpperCase() || undefined;
   const defaultCountry = region && isSupportedCountry(region) ? (region as CountryCode) : undefined;
   const parsed = parsePhoneNumberFromString(raw, defaultCountry);
   if (parsed?.isValid()) return { phone: parsed.number };
@@ -206,9 +219,10 @@ export function mapDealToKlaviyo(input: MappingInput): MappingResult {
 
   const contact = deal.mainContact;
   if (!contact) return { skip: "no_contact", warnings };
-  const email = contact.emails.map((value) => value.trim()).find(Boolean);
+  // Cut before trimming, so that not even a trim walks a huge value; a cut value stays over the limit.
+  const email = contact.emails.map((value) => truncate(value, KOMMO_LIMITS.text).trim()).find(Boolean);
   if (!email) return { skip: "no_email", warnings };
-  if (!EMAIL_PATTERN.test(email)) return { skip: "invalid_email", detail: `"${email.slice(0, 254)}"`, warnings };
+  if (!isEmailAddress(email)) return { skip: "invalid_email", detail: quoted(email), warnings };
 
   const { lead } = deal;
   const current: Stage = { pipelineId: lead.pipelineId, statusId: lead.statusId, name: stageLabel(lead.statusId, deal.stageName) };
@@ -226,7 +240,7 @@ export function mapDealToKlaviyo(input: MappingInput): MappingResult {
     last_name: text(contact.lastName),
     organization: text(deal.companyName),
   };
-  const rawPhone = contact.phones.map((value) => value.trim()).find(Boolean);
+  const rawPhone = contact.phones.map((value) => truncate(value, KOMMO_LIMITS.text).trim()).find(Boolean);
   if (rawPhone) {
     const phone = normalisePhone(rawPhone, account.country);
     if ("phone" in phone) attributes.phone_number = phone.phone;
@@ -266,9 +280,9 @@ export function mapDealToKlaviyo(input: MappingInput): MappingResult {
   }
 
   // Events, in the order the changes happened.
-  const currency = account.currency?.trim().toUpperCase() ?? null;
+  const currency = account.currency == null ? null : truncate(account.currency, KOMMO_LIMITS.code).trim().toUpperCase();
   const validCurrency = currency && /^[A-Z]{3}$/.test(currency) ? currency : null;
-  if (currency && !validCurrency) warnings.push(`account currency "${account.currency}" is not an ISO 4217 code; events sent without value_currency`);
+  if (currency && !validCurrency) warnings.push(`account currency "${truncate(account.currency ?? "", KOMMO_LIMITS.code)}" is not an ISO 4217 code; events sent without value_currency`);
   const eventBase = (target: Stage, changedAt: number) => ({
     profile: { email },
     time: new Date(changedAt * 1000).toISOString(),

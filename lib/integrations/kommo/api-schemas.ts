@@ -1,38 +1,46 @@
 // Shapes of the Kommo REST v4 responses we use (hal+json). Fields we rely on are required; the rest
 // are optional or nullable because Kommo sends null for empty values (e.g. custom_fields_values).
-// Unknown fields are dropped, so a new Kommo field never breaks a sync.
+// Unknown fields are dropped, so a new Kommo field never breaks a sync. Every string is bounded
+// (limits.ts): free text is cut to its limit, URLs and subdomains over theirs are refused, and a
+// user's e-mail over its limit is dropped (cutting could turn it into someone else's address).
 import { z } from "zod";
 import { kommoIdSchema, kommoReferenceSchema } from "./ids";
+import { KOMMO_LIMITS, truncate } from "./limits";
 
 const id = kommoIdSchema;
 /** A reference that Kommo sets to 0 for "none". */
 const ref = kommoReferenceSchema;
 const unixSeconds = z.number().int();
 
-const link = z.object({ href: z.string() });
+/** A string cut to `max` characters. */
+const capped = (max: number) => z.string().transform((value) => truncate(value, max));
+const name = capped(KOMMO_LIMITS.name);
+const code = capped(KOMMO_LIMITS.code);
+
+const link = z.object({ href: z.string().max(KOMMO_LIMITS.url) });
 const links = z.object({ self: link.optional(), next: link.optional(), prev: link.optional() }).partial();
 
 export const customFieldValueSchema = z.object({
   field_id: id,
-  field_name: z.string().nullish(),
-  field_code: z.string().nullish(),
-  field_type: z.string().nullish(),
+  field_name: name.nullish(),
+  field_code: code.nullish(),
+  field_type: code.nullish(),
   values: z.array(
     z.object({
-      value: z.union([z.string(), z.number(), z.boolean()]).nullish(),
+      value: z.union([capped(KOMMO_LIMITS.text), z.number(), z.boolean()]).nullish(),
       enum_id: id.nullish(),
-      enum_code: z.string().nullish(),
+      enum_code: code.nullish(),
     }),
   ),
 });
 export type KommoCustomFieldValue = z.infer<typeof customFieldValueSchema>;
 
 const customFields = z.array(customFieldValueSchema).nullish().transform((value) => value ?? []);
-const tag = z.object({ id, name: z.string().nullish() });
+const tag = z.object({ id, name: name.nullish() });
 
 export const leadSchema = z.object({
   id,
-  name: z.string().nullish(),
+  name: name.nullish(),
   price: z.number().nullish(),
   responsible_user_id: ref.nullish(),
   group_id: ref.nullish(),
@@ -52,7 +60,7 @@ export const leadSchema = z.object({
       tags: z.array(tag).optional(),
       contacts: z.array(z.object({ id, is_main: z.boolean().optional() })).optional(),
       companies: z.array(z.object({ id })).optional(),
-      loss_reason: z.array(z.object({ id, name: z.string() })).optional(),
+      loss_reason: z.array(z.object({ id, name })).optional(),
     })
     .optional(),
 });
@@ -60,9 +68,9 @@ export type KommoLead = z.infer<typeof leadSchema>;
 
 export const contactSchema = z.object({
   id,
-  name: z.string().nullish(),
-  first_name: z.string().nullish(),
-  last_name: z.string().nullish(),
+  name: name.nullish(),
+  first_name: name.nullish(),
+  last_name: name.nullish(),
   responsible_user_id: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
@@ -81,7 +89,7 @@ export type KommoContact = z.infer<typeof contactSchema>;
 
 export const companySchema = z.object({
   id,
-  name: z.string().nullish(),
+  name: name.nullish(),
   responsible_user_id: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
@@ -93,11 +101,11 @@ export type KommoCompany = z.infer<typeof companySchema>;
 
 export const statusSchema = z.object({
   id,
-  name: z.string(),
+  name,
   sort: z.number().int().optional(),
   is_editable: z.boolean().optional(),
   pipeline_id: id,
-  color: z.string().nullish(),
+  color: code.nullish(),
   /** 0 regular, 1 "Incoming leads" (unsorted). */
   type: z.number().int().optional(),
 });
@@ -105,7 +113,7 @@ export type KommoStatus = z.infer<typeof statusSchema>;
 
 export const pipelineSchema = z.object({
   id,
-  name: z.string(),
+  name,
   sort: z.number().int().optional(),
   is_main: z.boolean().optional(),
   is_unsorted_on: z.boolean().optional(),
@@ -117,28 +125,31 @@ export type KommoPipeline = z.infer<typeof pipelineSchema>;
 
 export const accountSchema = z.object({
   id,
-  name: z.string(),
-  subdomain: z.string(),
+  name,
+  subdomain: z.string().max(KOMMO_LIMITS.subdomain),
   current_user_id: ref.optional(),
-  country: z.string().nullish(),
-  currency: z.string().nullish(),
-  currency_symbol: z.string().nullish(),
+  country: code.nullish(),
+  currency: code.nullish(),
+  currency_symbol: code.nullish(),
 });
 export type KommoAccount = z.infer<typeof accountSchema>;
 
 export const userSchema = z.object({
   id,
-  name: z.string().nullish(),
-  email: z.string().nullish(),
-  lang: z.string().nullish(),
+  name: name.nullish(),
+  email: z
+    .string()
+    .nullish()
+    .transform((value) => (value && value.length > KOMMO_LIMITS.email ? null : value)),
+  lang: code.nullish(),
   rights: z.object({ is_admin: z.boolean().optional(), is_active: z.boolean().optional() }).partial().optional(),
 });
 export type KommoUser = z.infer<typeof userSchema>;
 
 export const webhookSchema = z.object({
   id,
-  destination: z.string(),
-  settings: z.array(z.string()),
+  destination: z.string().max(KOMMO_LIMITS.url),
+  settings: z.array(code),
   disabled: z.boolean().optional(),
   sort: z.number().int().optional(),
   created_at: unixSeconds.optional(),
@@ -163,11 +174,11 @@ export type Collection<Item> = { items: Item[]; nextHref: string | null };
 /** Kommo's error body (application/problem+json); OAuth errors add `hint`. */
 export const problemSchema = z
   .object({
-    title: z.string().optional(),
-    type: z.string().optional(),
+    title: capped(KOMMO_LIMITS.text).optional(),
+    type: capped(KOMMO_LIMITS.text).optional(),
     status: z.number().optional(),
-    detail: z.string().optional(),
-    hint: z.string().optional(),
+    detail: capped(KOMMO_LIMITS.text).optional(),
+    hint: capped(KOMMO_LIMITS.text).optional(),
     retry_after: z.coerce.number().optional(),
     "validation-errors": z.unknown().optional(),
   })

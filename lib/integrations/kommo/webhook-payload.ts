@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import qs from "qs";
 import { z } from "zod";
 import { kommoIdTextSchema } from "./ids";
+import { KOMMO_LIMITS, truncate } from "./limits";
 
 /** Kommo sections we record, and the event code each one is. */
 const LEAD_SECTIONS = {
@@ -45,7 +46,7 @@ const leadItem = z.looseObject({
 const contactItem = z.looseObject({
   id: numericId,
   /** Companies arrive in the contacts section with type=company. */
-  type: z.string().optional(),
+  type: z.string().max(KOMMO_LIMITS.code).optional(),
   updated_at: unixTime.optional(),
   last_modified: unixTime.optional(),
 });
@@ -58,7 +59,7 @@ const leadSections = z.looseObject(
 );
 
 export const webhookBodySchema = z.looseObject({
-  account: z.looseObject({ id: numericId, subdomain: z.string().optional() }),
+  account: z.looseObject({ id: numericId, subdomain: z.string().max(KOMMO_LIMITS.subdomain).optional() }),
   leads: leadSections.optional(),
   contacts: z.looseObject({ update: itemList(contactItem).optional() }).optional(),
 });
@@ -99,8 +100,16 @@ function contentKey(kind: string, raw: unknown): string {
   return createHash("sha256").update(`${kind}\n${JSON.stringify(canonical(raw))}`).digest("hex");
 }
 
+/** Every string in a delivered item cut to KOMMO_LIMITS.text: the item is stored as the event's payload. */
+function capStrings(value: unknown): unknown {
+  if (typeof value === "string") return truncate(value, KOMMO_LIMITS.text);
+  if (Array.isArray(value)) return value.map(capStrings);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, capStrings(item)]));
+  return value;
+}
+
 const rawItems = (section: unknown): Record<string, unknown>[] =>
-  section && typeof section === "object" ? (Object.values(section) as Record<string, unknown>[]) : [];
+  section && typeof section === "object" ? (Object.values(section).map(capStrings) as Record<string, unknown>[]) : [];
 
 export function parseWebhookBody(body: string): DeliveryParseResult {
   // Limits keep a hostile body from costing more than a real one; 1000 covers Kommo's largest lists.

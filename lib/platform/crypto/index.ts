@@ -4,12 +4,14 @@ import { buildKeyRing, needsResealing, open, seal, type KeyRing } from "./secret
 
 export { DecryptionError } from "./secret-box";
 
-let ring: KeyRing | undefined;
+let ring: { keys: string; ring: KeyRing } | undefined;
 
+/** Built once per set of keys, so that a changed configuration (a rotation in a test) takes effect. */
 function keyRing(): KeyRing {
   const env = getEnv();
-  ring ??= buildKeyRing(env.ENCRYPTION_KEY, env.ENCRYPTION_PREVIOUS_KEYS);
-  return ring;
+  const keys = [env.ENCRYPTION_KEY, ...(env.ENCRYPTION_PREVIOUS_KEYS ?? [])].join(",");
+  if (ring?.keys !== keys) ring = { keys, ring: buildKeyRing(env.ENCRYPTION_KEY, env.ENCRYPTION_PREVIOUS_KEYS) };
+  return ring.ring;
 }
 
 export const encryptSecret = (plaintext: string, context: string) => seal(keyRing(), plaintext, context);

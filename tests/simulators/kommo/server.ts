@@ -3,6 +3,7 @@
 // limited to 7 per second per account (429 problem+json with retry_after), and is counted per
 // endpoint for assertions. Time for codes and tokens can be moved forward; faults (5xx, the 403
 // block page) can be injected.
+import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import qs from "qs";
@@ -133,6 +134,18 @@ export class KommoSimulator {
   revokeAccess(accountId: number): void {
     for (const token of this.store.accessTokens.values()) if (token.accountId === accountId) token.revoked = true;
     for (const token of this.store.refreshTokens.values()) if (token.accountId === accountId) token.revoked = true;
+  }
+
+  /**
+   * The admin uninstalled the integration: its tokens are revoked, and the query string Kommo sends
+   * to the "Access revoked notification web hook" is returned (GET, HMAC-SHA256 of
+   * "<client_id>|<account_id>" keyed with the client secret; no nonce, no time).
+   */
+  uninstall(accountId: number): URLSearchParams {
+    this.store.account(accountId);
+    this.revokeAccess(accountId);
+    const signature = createHmac("sha256", this.options.clientSecret).update(`${this.options.clientId}|${accountId}`).digest("hex");
+    return new URLSearchParams({ client_uuid: this.options.clientId, account_id: String(accountId), signature });
   }
 
   // --- data ----------------------------------------------------------------------------------
