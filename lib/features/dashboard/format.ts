@@ -71,10 +71,13 @@ const TRIGGER_LABELS: Record<string, string> = {
   sync_now: "Sync now",
   reconcile: "Reconciliation",
   backfill: "Backfill",
+  digital_pipeline: "Digital Pipeline",
 };
 
 /** "status_lead,update_lead" -> "Stage changed, Deal updated" */
 export function describeTrigger(trigger: string): string {
+  // A Digital Pipeline action names its event (which may itself hold commas).
+  if (trigger.startsWith("digital_pipeline:")) return `Digital Pipeline: ${trigger.slice("digital_pipeline:".length)}`;
   return trigger
     .split(",")
     .filter(Boolean)

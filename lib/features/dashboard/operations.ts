@@ -13,6 +13,7 @@ import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { KommoError } from "@/lib/integrations/kommo/errors";
 import { registerCrmWebhook } from "@/lib/features/install/install";
 import { enqueueLeadSyncs, enqueuePendingLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { enqueuePendingDigitalPipelineActions } from "@/lib/features/digital-pipeline/pending";
 import { inTransaction } from "@/lib/db/sql-pool";
 import { logger } from "@/lib/platform/log";
 import { OutcomeError } from "@/lib/outcomes";
@@ -76,6 +77,8 @@ export async function replayFailures(account: AuthorizedAccount, selection: Fail
     await enqueueLeadSyncs(account.id, ids, asBossDb);
     return ids;
   });
+  // Their Digital Pipeline actions that did not go through go again too.
+  if (leadIds.length > 0) await enqueuePendingDigitalPipelineActions(account.id, leadIds);
   logger().info({ accountId: account.id, deals: leadIds.length }, "failed deals replayed from the dashboard");
   return { deals: leadIds.length };
 }
@@ -95,6 +98,10 @@ export async function dismissFailures(account: AuthorizedAccount, selection: Fai
       `UPDATE "InboundEvent" SET "processedAt" = ${NOW_UTC} WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
       [account.id, ids],
     );
+    await client.query(
+      `UPDATE "DigitalPipelineAction" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::int[]) AND "processedAt" IS NULL`,
+      [account.id, ids],
+    );
     return ids;
   });
   logger().info({ accountId: account.id, deals: leadIds.length }, "failed deals dismissed from the dashboard");
@@ -106,6 +113,7 @@ export async function setPaused(account: AuthorizedAccount, paused: boolean): Pr
   if (account.status === "disconnected") throw new OperationRefusedError("account_disconnected", "Klaviyo Sync is uninstalled from this Kommo account; there is nothing to pause or resume.");
   await db().account.update({ where: { id: account.id }, data: { paused } });
   const queued = paused ? 0 : await enqueuePendingLeadSyncs(account.id);
+  if (!paused) await enqueuePendingDigitalPipelineActions(account.id);
   logger().info({ accountId: account.id, paused, queued }, paused ? "account paused from the dashboard" : "account resumed from the dashboard");
   return { queued };
 }
