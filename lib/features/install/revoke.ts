@@ -58,6 +58,8 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
         klaviyoKeyHint: null,
         klaviyoAccountId: null,
         klaviyoAccountName: null,
+        // The Digital Pipeline token too: after a reinstall the actions are opened and saved again.
+        dpTokenEnc: null,
       },
     });
     await dropQueuedLeadSyncs(accountId, tx);
