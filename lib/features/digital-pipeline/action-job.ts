@@ -19,11 +19,8 @@ import { readDeal } from "@/lib/features/sync/deal-reader";
 import { acquireDealLease, releaseDealLease } from "@/lib/features/sync/lease";
 import { LOST_STATUS_ID, WON_STATUS_ID } from "@/lib/features/sync/mapping";
 import { mapDigitalPipelineAction } from "./mapping";
+import { digitalPipelineTrigger } from "./trigger";
 
-export const DIGITAL_PIPELINE_TRIGGER = "digital_pipeline";
-
-/** The sync log's trigger of an action: "digital_pipeline:<event name>". */
-export const digitalPipelineTrigger = (eventName: string) => `${DIGITAL_PIPELINE_TRIGGER}:${eventName}`;
 
 /** The lead id rides along so that the dashboard's replay and dismiss find the job as a sync's. */
 export const digitalPipelineJobSchema = z.object({ accountId: z.uuid(), leadId: z.number().int().positive(), actionId: z.uuid() });
