@@ -18,6 +18,7 @@ const LAYERS = [
   ["features/reconcile", ["lib/features/reconcile/**"]],
   ["features/activity", ["lib/features/activity/**"]],
   ["features/intake", ["lib/features/intake/**"]],
+  ["features/digital-pipeline", ["lib/features/digital-pipeline/**"]],
   ["features/sync", ["lib/features/sync/**"]],
   ["features/health", ["lib/features/health/**"]],
   ["integrations/kommo", ["lib/integrations/kommo/**"]],

@@ -18,6 +18,7 @@ const manifest = json("manifest.json") as {
   widget: Record<string, unknown> & { locale: string[]; support: { link: string; email: string } };
   locations: string[];
   tour: { is_tour: boolean; tour_images: Record<string, string[]>; tour_description: string };
+  dp: { settings: Record<string, { name: string; type: string; required: boolean }>; action_multiple: boolean; webhook_url: string };
   settings: Record<string, { name: string; type: string; required: boolean }>;
   advanced: { title: string };
 };
@@ -38,6 +39,7 @@ const LOGOS: Record<string, [number, number]> = {
   "images/logo.png": [130, 100],
   "images/logo_small.png": [108, 108],
   "images/logo_min.png": [84, 84],
+  "images/logo_dp.png": [174, 109],
 };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -91,7 +93,19 @@ describe("widget.zip", () => {
     });
     expect(manifest.widget.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect([...manifest.widget.locale].sort()).toEqual([...LANGUAGES].sort());
-    expect([...manifest.locations].sort()).toEqual(["advanced_settings", "lcard-1", "settings"]);
+    expect([...manifest.locations].sort()).toEqual(["advanced_settings", "digital_pipeline", "lcard-1", "settings"]);
+    // The Digital Pipeline action: its hook goes to this backend; its settings are text fields
+    // named by i18n keys (kss_token is filled and hidden by dpSettings).
+    expect(manifest.dp).toEqual({
+      settings: {
+        event_name: { name: "dp.event_name", type: "text", required: true },
+        list_id: { name: "dp.list_id", type: "text", required: false },
+        kss_token: { name: "dp.kss_token", type: "text", required: false },
+      },
+      action_multiple: false,
+      webhook_url: `${BACKEND}/api/kommo/dp`,
+    });
+    for (const field of Object.values(manifest.dp.settings)) expect(translations.en![field.name]).toBeTruthy();
     expect(manifest.tour.tour_description).toBe("widget.tour_description");
     // installation: true needs a settings block; each field of a type Kommo knows, named by an i18n key.
     expect(Object.keys(manifest.settings).length).toBeGreaterThan(0);

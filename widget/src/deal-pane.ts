@@ -2,7 +2,7 @@
 // stage and lists Klaviyo has, the deal's sync status with the last problem in plain words, the
 // recent email activity, and "Sync now".
 import { asApiError, errorText, type Api, type DealActivity, type SyncProblem } from "./api";
-import type { EmailActivityKind } from "./backend";
+import { DIGITAL_PIPELINE_TRIGGER_PREFIX as DP_TRIGGER, type EmailActivityKind } from "./backend";
 import { fill } from "./dom";
 import { html, httpsUrl, type SafeHtml } from "./html";
 import { accountTimeZone, type Texts } from "./i18n";
@@ -194,6 +194,7 @@ export class DealPane {
           ${sync.history.map(
             (entry) => html`<li>
               <span class="${ROOT}__dot ${ROOT}__dot--${entry.status}"></span>${this.t(`pane.history_status.${entry.status}`)}
+              ${entry.trigger.startsWith(DP_TRIGGER) ? html`<span class="${ROOT}__muted" data-kvsync-history-dp>${this.t("pane.history_dp", { event: entry.trigger.slice(DP_TRIGGER.length) })}</span>` : ""}
               <span class="${ROOT}__muted">${this.texts.formatTime(entry.at, timeZone)}</span>
             </li>`,
           )}

@@ -18,6 +18,8 @@ export type KommoCallbacks = {
   bind_actions: () => boolean;
   settings: ($modalBody?: JQuery) => boolean;
   advancedSettings: () => boolean;
+  /** The Digital Pipeline action's panel ("settings" in the digital_pipeline scope). */
+  dpSettings: () => boolean;
   onSave: () => boolean | PromiseLike<boolean>;
   destroy: () => void;
 };

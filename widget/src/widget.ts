@@ -5,6 +5,7 @@
 import { Api } from "./api";
 import { DealPane } from "./deal-pane";
 import { element } from "./dom";
+import { DigitalPipelineForm, findActionPanel } from "./dp-settings";
 import { html } from "./html";
 import { Texts } from "./i18n";
 import type { KommoWidget } from "./kommo";
@@ -19,6 +20,7 @@ export default function CustomWidget(this: KommoWidget): KommoWidget {
   const timers = new Timers();
   let panel: SettingsPanel | null = null;
   let pane: DealPane | null = null;
+  let dpForm: DigitalPipelineForm | null = null;
 
   const area = (): string => (typeof this.system === "function" && this.system()?.area) || "";
 
@@ -81,6 +83,13 @@ export default function CustomWidget(this: KommoWidget): KommoWidget {
       openPanel($(page ?? []), "page");
       return true;
     },
+    dpSettings: () => {
+      loadStyles();
+      const $panel = findActionPanel(this.get_settings()?.widget_code);
+      dpForm?.destroy();
+      dpForm = $panel.length ? new DigitalPipelineForm($panel, api, texts) : null;
+      return true;
+    },
     onSave: () => {
       // Kommo's own Save (and Install) also saves what is in the panel; without a panel there is
       // nothing of ours to save.
@@ -91,6 +100,8 @@ export default function CustomWidget(this: KommoWidget): KommoWidget {
       timers.clear();
       panel?.destroy();
       pane?.destroy();
+      dpForm?.destroy();
+      dpForm = null;
       panel = null;
       pane = null;
     },

@@ -1,5 +1,6 @@
 // How the dashboard words things: times (always UTC, so that two people reading one screen see the
 // same numbers), durations, outcomes, triggers and the Klaviyo operations of a sync.
+import { DIGITAL_PIPELINE_TRIGGER_PREFIX } from "@/lib/features/digital-pipeline/trigger";
 import { z } from "zod";
 import { describeCode } from "@/lib/outcomes";
 
@@ -71,10 +72,13 @@ const TRIGGER_LABELS: Record<string, string> = {
   sync_now: "Sync now",
   reconcile: "Reconciliation",
   backfill: "Backfill",
+  digital_pipeline: "Digital Pipeline",
 };
 
 /** "status_lead,update_lead" -> "Stage changed, Deal updated" */
 export function describeTrigger(trigger: string): string {
+  // A Digital Pipeline action names its event (which may itself hold commas).
+  if (trigger.startsWith(DIGITAL_PIPELINE_TRIGGER_PREFIX)) return `Digital Pipeline: ${trigger.slice(DIGITAL_PIPELINE_TRIGGER_PREFIX.length)}`;
   return trigger
     .split(",")
     .filter(Boolean)

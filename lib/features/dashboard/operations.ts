@@ -12,6 +12,7 @@ import { dropDeadLetters } from "@/lib/jobs/queue-state";
 import { KommoError } from "@/lib/integrations/kommo/errors";
 import { registerCrmWebhook } from "@/lib/features/install/install";
 import { enqueueLeadSyncs, enqueuePendingLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { enqueuePendingDigitalPipelineActions } from "@/lib/features/digital-pipeline/pending";
 import { inTransaction } from "@/lib/db/sql-pool";
 import { dropPendingEventsOfLeads } from "@/lib/db/inbound-events";
 import { leadsWithOpenFailures, resolveFailures, type FailureRows } from "@/lib/db/sync-log";
@@ -58,6 +59,8 @@ export async function replayFailures(account: AuthorizedAccount, selection: Fail
     await enqueueLeadSyncs(account.id, ids, asBossDb);
     return ids;
   });
+  // Their Digital Pipeline actions that did not go through go again too.
+  if (leadIds.length > 0) await enqueuePendingDigitalPipelineActions(account.id, leadIds);
   logger().info({ accountId: account.id, deals: leadIds.length }, "failed deals replayed from the dashboard");
   return { deals: leadIds.length };
 }
@@ -73,6 +76,12 @@ export async function dismissFailures(account: AuthorizedAccount, selection: Fai
     await resolveFailures(client, account.id, ids, "dismissed");
     await dropDeadLetters(asBossDb, account.id, ids);
     await dropPendingEventsOfLeads(client, account.id, ids);
+    // The deal's Digital Pipeline actions waiting for a sync go with its changes. Raw SQL: this runs
+    // on the transaction's node-postgres client that also drops the dead letters.
+    await client.query(
+      `UPDATE "DigitalPipelineAction" SET "processedAt" = now() WHERE "accountId" = $1::uuid AND "leadId" = ANY($2::bigint[]) AND "processedAt" IS NULL`,
+      [account.id, ids],
+    );
     return ids;
   });
   logger().info({ accountId: account.id, deals: leadIds.length }, "failed deals dismissed from the dashboard");
@@ -84,6 +93,7 @@ export async function setPaused(account: AuthorizedAccount, paused: boolean): Pr
   if (account.status === "disconnected") throw new OperationRefusedError("account_disconnected", "Klaviyo Sync is uninstalled from this Kommo account; there is nothing to pause or resume.");
   await db().account.update({ where: { id: account.id }, data: { paused } });
   const queued = paused ? 0 : await enqueuePendingLeadSyncs(account.id);
+  if (!paused) await enqueuePendingDigitalPipelineActions(account.id);
   logger().info({ accountId: account.id, paused, queued }, paused ? "account paused from the dashboard" : "account resumed from the dashboard");
   return { queued };
 }

@@ -71,6 +71,8 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
         klaviyoKeyHint: null,
         klaviyoAccountId: null,
         klaviyoAccountName: null,
+        // The Digital Pipeline token too: after a reinstall the actions are opened and saved again.
+        dpTokenEnc: null,
       },
     });
     // Its waiting deal syncs go (running ones stop at their next Kommo call).

@@ -210,6 +210,46 @@ export function eventUniqueId(
   return `kommo:${account.kommoAccountId}:lead:${leadId}:${kind}:${from ?? "none"}-${to ?? "none"}:${changedAt}`;
 }
 
+/**
+ * What every event of a deal carries (SPEC §3): the profile's email, Kommo's change time, value and
+ * currency, and the deal's properties with `deal_stage` = `stageName`. Shared with the Digital
+ * Pipeline action, whose events carry the same properties.
+ */
+export function dealEventBase(
+  account: KommoAccountInfo,
+  deal: DealSnapshot,
+  email: string,
+  stageName: string | null,
+  changedAt: number,
+  warnings: string[],
+): Pick<EventInput, "profile" | "time" | "value" | "value_currency"> & { properties: Record<string, JsonValue> } {
+  const { lead } = deal;
+  const amount = typeof lead.price === "number" && Number.isFinite(lead.price) ? lead.price : null;
+  const currency = account.currency == null ? null : truncate(account.currency, KOMMO_LIMITS.code).trim().toUpperCase();
+  const validCurrency = currency && /^[A-Z]{3}$/.test(currency) ? currency : null;
+  const warning = `account currency "${truncate(account.currency ?? "", KOMMO_LIMITS.code)}" is not an ISO 4217 code; events sent without value_currency`;
+  if (currency && !validCurrency && !warnings.includes(warning)) warnings.push(warning);
+  return {
+    profile: { email },
+    time: new Date(changedAt * 1000).toISOString(),
+    ...(amount !== null && { value: amount }),
+    ...(amount !== null && validCurrency && { value_currency: validCurrency }),
+    properties: {
+      deal_name: text(lead.name),
+      deal_stage: stageName,
+      deal_amount: amount,
+      kommo_deal_id: lead.id,
+      pipeline: text(deal.pipelineName),
+      responsible: text(lead.responsibleUserName),
+    },
+  };
+}
+
+/** A deal's stage as events and crm_stage name it (Won / Lost for the closing stages). */
+export function dealStageLabel(deal: DealSnapshot): string | null {
+  return stageLabel(deal.lead.statusId, deal.stageName);
+}
+
 export function mapDealToKlaviyo(input: MappingInput): MappingResult {
   const { account, deal, settings, previous } = input;
   const warnings: string[] = [];
@@ -280,23 +320,9 @@ export function mapDealToKlaviyo(input: MappingInput): MappingResult {
   }
 
   // Events, in the order the changes happened.
-  const currency = account.currency == null ? null : truncate(account.currency, KOMMO_LIMITS.code).trim().toUpperCase();
-  const validCurrency = currency && /^[A-Z]{3}$/.test(currency) ? currency : null;
-  if (currency && !validCurrency) warnings.push(`account currency "${truncate(account.currency ?? "", KOMMO_LIMITS.code)}" is not an ISO 4217 code; events sent without value_currency`);
   const eventBase = (target: Stage, changedAt: number) => ({
-    profile: { email },
-    time: new Date(changedAt * 1000).toISOString(),
-    ...(amount !== null && { value: amount }),
-    ...(amount !== null && validCurrency && { value_currency: validCurrency }),
+    ...dealEventBase(account, deal, email, target.name, changedAt, warnings),
     ...(input.options?.backfill && { backfill: true }),
-    properties: {
-      deal_name: dealName,
-      deal_stage: target.name,
-      deal_amount: amount,
-      kommo_deal_id: lead.id,
-      pipeline: pipelineName,
-      responsible,
-    } as Record<string, JsonValue>,
   });
   const names = settings.events;
   let stage: Stage = previous

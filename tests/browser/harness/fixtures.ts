@@ -18,7 +18,14 @@ export type OpenOptions = Omit<PageOptions, "userId"> & { userId?: number };
  * request the widget makes afterwards (CORS preflights included) really reaches the backend.
  */
 export async function openKommo(page: Page, tenant: Tenant, options: OpenOptions): Promise<void> {
-  const where = options.area === "lcard" ? `/leads/detail/${options.leadId ?? 0}` : options.area === "settings" ? "/settings/widgets/" : "/settings/widgets/klaviyo_sync/";
+  const where =
+    options.area === "lcard"
+      ? `/leads/detail/${options.leadId ?? 0}`
+      : options.area === "settings"
+        ? "/settings/widgets/"
+        : options.area === "digital_pipeline"
+          ? "/leads/pipeline/"
+          : "/settings/widgets/klaviyo_sync/";
   const address = `${tenant.harness.kommoOrigin}${where}`;
   const pageUrl = tenant.harness.pageUrl({ ...options, userId: options.userId ?? tenant.adminUserId });
   await page.route(address, async (route) => route.fulfill({ response: await route.fetch({ url: pageUrl }) }));

@@ -92,6 +92,7 @@
     }
     if (config.area === 'settings') callbacks.settings($('.widget-settings__modal .modal-body'));
     if (config.area === 'advanced_settings') callbacks.advancedSettings();
+    if (config.area === 'digital_pipeline') callbacks.dpSettings();
     return true;
   };
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { projectRoot } from "./environment";
 
-export type KommoArea = "lcard" | "settings" | "advanced_settings";
+export type KommoArea = "lcard" | "settings" | "advanced_settings" | "digital_pipeline";
 export type Theme = "light" | "dark";
 
 export type PageOptions = {
@@ -80,6 +80,15 @@ function pageHtml(base: string, options: PageOptions, serverOptions: HarnessServ
         <div class="modal-body"><div class="widget_settings_block"><div class="widget_settings_block__fields"></div></div></div>
       </div>
     </div>`;
+  } else if (options.area === "digital_pipeline") {
+    // Kommo's Digital Pipeline action panel: the widget's row, then one plain text input per
+    // dp.settings key of the manifest, named by the key and labelled by its i18n text.
+    const field = (key: string) =>
+      `<div class="widget_settings_block__item_field"><label>${escape(i18n.dp![key] as string)}</label><input type="text" name="${key}" value=""></div>`;
+    body = `<div class="kp-dp"><div class="kp-dp__modal">
+      <div class="kp-dp__head"><div class="digital-pipeline__short-task digital-pipeline__short-task_widget-style_${WIDGET_CODE}">${escape(i18n.widget!.name!)}</div></div>
+      <form class="kp-dp__form" data-action="send_widget_hook">${["event_name", "list_id", "kss_token"].map(field).join("")}<button type="button">Done</button></form>
+    </div></div>`;
   } else {
     body = `<div class="kp-advanced"><h1>${escape(i18n.advanced!.title!)}</h1><div class="kp-advanced__area" id="work-area-${WIDGET_CODE}"></div></div>`;
   }

@@ -12,7 +12,15 @@ import { CODE_LIFETIME_SECONDS, ACCESS_TOKEN_LIFETIME_SECONDS, issueTokenPair, t
 import { consentRoute, type KommoLogin } from "./consent";
 import { blockPage, problem, write, type SimResponse } from "./respond";
 import { secretToken, SimStore, type SimAccount } from "./store";
-import { contactUpdateDelivery, encodeKommoForm, leadDelivery, type LeadAction } from "./webhooks";
+import {
+  contactUpdateDelivery,
+  digitalPipelineHook,
+  encodeDigitalPipelineHook,
+  encodeKommoForm,
+  leadDelivery,
+  type DigitalPipelineHookOptions,
+  type LeadAction,
+} from "./webhooks";
 
 export type KommoSimulatorOptions = OAuthConfig & {
   /** Kommo's documented limit. */
@@ -168,6 +176,18 @@ export class KommoSimulator {
     const lead = account.leads.get(leadId);
     if (!lead) throw new Error(`simulator: no lead ${leadId}`);
     return encodeKommoForm(leadDelivery(account, lead, action, options));
+  }
+
+  /** The Digital Pipeline hook Kommo would post for this lead, in either encoding. */
+  digitalPipelineHookBody(
+    accountId: number,
+    leadId: number,
+    options: DigitalPipelineHookOptions & { encoding: "json" | "form" },
+  ): { body: string; contentType: string } {
+    const account = this.store.account(accountId);
+    const lead = account.leads.get(leadId);
+    if (!lead) throw new Error(`simulator: no lead ${leadId}`);
+    return encodeDigitalPipelineHook(digitalPipelineHook(account, lead, options), options.encoding);
   }
 
   contactWebhookBody(accountId: number, contactId: number): string {

@@ -99,3 +99,49 @@ export async function fireWebhook(target: WebhookTarget, body: string, contentTy
   }
   return fetch(url, init);
 }
+
+/** Kommo's Digital Pipeline event types (1, 14 and 15 are a lead entering the action's stage). */
+export const DP_TYPE_CODES: Record<number, string> = {
+  1: "lead_added",
+  14: "lead_status_changed",
+  15: "lead_appeared_in_status",
+  16: "mail_in",
+  17: "call_in",
+  18: "site_visit",
+  19: "chat",
+};
+
+export type DigitalPipelineHookOptions = {
+  /** The action's settings as the admin saved them (event_name, list_id, the hidden kss_token). */
+  settings: Record<string, string | undefined>;
+  /** 14 (lead_status_changed) unless given. */
+  type?: number;
+  /** `event.time`; the lead's last change unless given. */
+  time?: number;
+};
+
+/**
+ * A Digital Pipeline widget hook as Kommo posts it to the manifest's `dp.webhook_url` for a lead
+ * that entered the action's stage: ids only, plus the action's settings.
+ */
+export function digitalPipelineHook(account: SimAccount, lead: SimLead, options: DigitalPipelineHookOptions): Nested {
+  const type = options.type ?? 14;
+  return {
+    event: {
+      type,
+      type_code: DP_TYPE_CODES[type] ?? "unknown",
+      data: { id: lead.id, element_type: 2, status_id: lead.status_id, pipeline_id: lead.pipeline_id, direction_of_movement: "went_to_trigger" },
+      time: options.time ?? lead.updated_at,
+    },
+    action: { settings: { widget: { settings: options.settings } } },
+    subdomain: account.subdomain,
+    account_id: account.id,
+  };
+}
+
+/** The hook encoded as documented (JSON) or as real deliveries have been seen (form, bracket keys). */
+export function encodeDigitalPipelineHook(hook: Nested, encoding: "json" | "form"): { body: string; contentType: string } {
+  return encoding === "json"
+    ? { body: JSON.stringify(hook), contentType: "application/json" }
+    : { body: encodeKommoForm(hook), contentType: "application/x-www-form-urlencoded" };
+}
