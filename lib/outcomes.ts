@@ -94,6 +94,8 @@ export const SYNC_ERRORS = {
     label: "Kommo token refused",
     fix: "Kommo refused the integration's access token; if it stays, a Kommo administrator installs Klaviyo Sync again.",
   },
+  /** Kommo refused a token it had just issued, and the check of the account's access is not settled yet. */
+  kommo_access_unconfirmed: { retryable: true, httpStatus: 503, label: "Kommo access being confirmed" },
   kommo_server_error: { retryable: true, httpStatus: 502, label: "Kommo error" },
   kommo_client_error: {
     retryable: false,

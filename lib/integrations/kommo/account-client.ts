@@ -6,12 +6,13 @@ import { KommoApiError } from "./errors";
 import { kommoBaseUrl } from "./hosts";
 import { accountRateKey } from "./rate";
 import type { TokenSource } from "./request";
-import { accessTokenFor, renewAccessToken, usableTokens } from "./tokens";
+import { accessTokenFor, confirmAccess, renewAccessToken, usableTokens } from "./tokens";
 
 export function accountTokenSource(accountId: string): TokenSource {
   return {
     current: (signal) => accessTokenFor(accountId, signal),
     renew: (rejected, signal) => renewAccessToken(accountId, rejected, signal),
+    confirm: (rejected, signal) => confirmAccess(accountId, rejected, signal),
   };
 }
 
