@@ -58,3 +58,16 @@ export async function pauseBucket(key: string, limits: BucketLimit | BucketLimit
       ON CONFLICT ("key") DO UPDATE SET "tokens" = LEAST("RateLimitBucket"."tokens", ${debt}::float8), "refilledAt" = clock_timestamp()`;
   }
 }
+
+/**
+ * Take a token now or not at all: 0 when the call may go, otherwise how long (ms) until one is
+ * free. A refused caller leaves the bucket as it found it, so a flood is refused without deepening
+ * its own debt and the limit recovers at its steady rate. For doors that answer 429 instead of
+ * waiting.
+ */
+export async function tryTake(key: string, limit: BucketLimit): Promise<number> {
+  const waitMs = await reserve(key, limit);
+  if (waitMs === 0) return 0;
+  await db().$executeRaw`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = ${key}`;
+  return waitMs;
+}
