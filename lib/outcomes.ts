@@ -155,6 +155,7 @@ export const API_ERRORS = {
   stale_delivery: { retryable: false, httpStatus: 409, label: "Stale delivery" },
   klaviyo_key_rejected: { retryable: false, httpStatus: 422, label: "Klaviyo key rejected" },
   install_failed: { retryable: false, httpStatus: 400, label: "Install failed" },
+  install_code_reused: { retryable: false, httpStatus: 409, label: "Install code already received" },
   rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests" },
   user_rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests from this user" },
   lead_access_denied: { retryable: false, httpStatus: 403, label: "Deal not visible to this user" },

@@ -44,11 +44,12 @@ export async function kommoClientFor(accountId: string, signal?: AbortSignal): P
 }
 
 /** A client bound to one token (the install, before the account row exists): a 401 is final. */
-export function clientWithToken(host: string, accessToken: string, rateKey: string, signal?: AbortSignal): KommoClient {
+export function clientWithToken(host: string, accessToken: string, rateKey: string, signal?: AbortSignal, maxSlotWaitMs?: number): KommoClient {
   return new KommoClient({
     baseUrl: kommoBaseUrl(host),
     rateKey,
     signal,
+    maxSlotWaitMs,
     tokens: {
       current: async () => accessToken,
       renew: async () => {

@@ -26,6 +26,8 @@ export type RequestTarget = {
   rateKey: string;
   tokens: TokenSource;
   signal?: AbortSignal;
+  /** Refuse (retryable) instead of waiting longer than this for a slot: for callers nobody verified. */
+  maxSlotWaitMs?: number;
   /** Called once per HTTP request sent, for per-job call counts. */
   onRequest?: () => void;
 };
@@ -68,7 +70,7 @@ export async function kommoRequest<Schema extends z.ZodType>(
 
   for (let attempt = 0; ; attempt++) {
     const last = attempt + 1 >= MAX_ATTEMPTS;
-    await takeSlot(target.rateKey, signal);
+    await takeSlot(target.rateKey, signal, target.maxSlotWaitMs);
     target.onRequest?.();
     let response: Response;
     try {
