@@ -8,6 +8,8 @@ import { KommoAccountUnavailableError } from "@/lib/integrations/kommo/errors";
 import { tokenContext } from "@/lib/integrations/kommo/tokens";
 import type { KommoSimulator } from "../simulators/kommo";
 import { closeConnections, installAccount, startKommo } from "./kommo-fixtures";
+import { IDLE_TOKEN_DAYS, refreshIdleTokens, refreshIdleTokensJob } from "@/lib/features/schedule/keep-tokens-alive";
+import { ALL_JOBS } from "@/lib/worker";
 
 let kommo: KommoSimulator;
 
@@ -198,5 +200,30 @@ describe("a 401 right after a refresh", () => {
     expect(row.status).toBe("needs_reauth");
     expect(row.statusReason).toContain("reinstall");
     expect(row.accessTokenEnc).toBeNull();
+  });
+});
+
+describe("idle accounts", () => {
+  it("a daily job renews pairs unused for weeks, leaves fresh ones alone, and marks a revoked one needs_reauth", async () => {
+    expect(ALL_JOBS).toContain(refreshIdleTokensJob);
+    expect(refreshIdleTokensJob.cron).toBeDefined();
+    const idle = await installAccount(kommo);
+    const active = await installAccount(kommo);
+    const revoked = await installAccount(kommo);
+    const weeksAgo = new Date(Date.now() - (IDLE_TOKEN_DAYS + 5) * 86_400_000);
+    await db().account.updateMany({ where: { id: { in: [idle.accountId, revoked.accountId] } }, data: { accessTokenExpiresAt: weeksAgo } });
+    kommo.revokeAccess(revoked.kommoAccountId);
+    const before = await storedTokens(idle.accountId);
+
+    await refreshIdleTokens();
+
+    const after = await storedTokens(idle.accountId);
+    expect(after.refresh).not.toBe(before.refresh);
+    expect(after.row.accessTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now());
+    expect(kommo.count(TOKEN, { accountId: idle.kommoAccountId, status: 200 })).toBe(2); // install + renewal
+    expect(kommo.count(TOKEN, { accountId: active.kommoAccountId })).toBe(1); // install only
+    const gone = await storedTokens(revoked.accountId);
+    expect(gone.row.status).toBe("needs_reauth");
+    expect(gone.row.statusReason).toContain("reinstall");
   });
 });
