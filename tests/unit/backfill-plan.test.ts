@@ -109,7 +109,7 @@ describe("the widget's scope and view", () => {
 
   it("shows a cancelled run as failed, and reads an empty cursor as not started", () => {
     expect(backfillView({ id: "r", status: "cancelled", done: 5, total: null, errors: 0, lastError: "disconnected" }).status).toBe("failed");
-    expect(readCursor(null)).toEqual({ owner: null, started: false, nextHref: null, pendingLists: {}, skipped: 0 });
+    expect(readCursor(null)).toEqual({ owner: null, started: false, nextHref: null, pendingLists: {}, skipped: 0, failures: null });
   });
 });
 
