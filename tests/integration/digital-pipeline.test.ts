@@ -177,7 +177,7 @@ describe("Digital Pipeline action 'Send to Klaviyo'", () => {
     expect(notesOf(nomailLead.id)).toHaveLength(0);
     const logs = await db().syncLog.findMany({ where: { accountId: installed.accountId }, orderBy: { createdAt: "asc" } });
     const dpLogs = logs.filter((log) => log.trigger.startsWith("digital_pipeline:"));
-    expect(dpLogs.map((log) => [log.leadId, log.status, log.errorCode]).sort()).toEqual(
+    expect(dpLogs.map((log) => [Number(log.leadId), log.status, log.errorCode]).sort()).toEqual(
       [
         [adaLead.id, "ok", null],
         [bobLead.id, "ok", null],
