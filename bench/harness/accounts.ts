@@ -121,9 +121,17 @@ export async function createTenant(context: HarnessContext, tag: number, options
   const base = seedSimTenant(context.sims, tag);
   const simAccount = kommo.account(base.kommoAccountId);
 
-  const callback = new URL(`${context.appUrl}/api/kommo/oauth/callback`);
-  callback.search = new URLSearchParams({ code: kommo.issueCode(base.kommoAccountId), referer: `${base.subdomain}.kommo.com`, from_widget: "1" }).toString();
-  const installed = await fetch(callback, { signal: AbortSignal.timeout(30_000) });
+  // Installs from one address are paced by the install door (429 with Retry-After), as Kommo's
+  // own install calls would be: wait as asked and call again with a new code.
+  let installed: Response;
+  for (;;) {
+    const callback = new URL(`${context.appUrl}/api/kommo/oauth/callback`);
+    callback.search = new URLSearchParams({ code: kommo.issueCode(base.kommoAccountId), referer: `${base.subdomain}.kommo.com`, from_widget: "1" }).toString();
+    installed = await fetch(callback, { signal: AbortSignal.timeout(30_000) });
+    if (installed.status !== 429) break;
+    await installed.text();
+    await sleep(1000 * Math.max(1, Number(installed.headers.get("retry-after")) || 1));
+  }
   if (installed.status !== 200 && installed.status !== 202) throw new Error(`install of ${base.subdomain} answered ${installed.status}: ${await installed.text()}`);
   // 202: the install finishes in the worker; it is done when our webhook is registered with Kommo.
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);

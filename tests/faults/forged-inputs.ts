@@ -109,7 +109,8 @@ class InputFactory {
         return probe(pairs.join("&").replaceAll(`${this.victim.kommoAccountId}`, "1"));
       }
       case "bad lead id": {
-        const id = this.pick(["", "abc", "-5", "1.5", "1e5", "0x1F", " 12", "12345678901", "99999999999999", "[]", "null"]);
+        // Kommo ids are 64-bit on the wire; past 2^53 - 1 they cannot be carried exactly and are refused.
+        const id = this.pick(["", "abc", "-5", "1.5", "1e5", "0x1F", " 12", "9007199254740993", "99999999999999999999", "[]", "null"]);
         return probe(`${enc("leads[status][0][id]")}=${enc(id)}&${enc("account[id]")}=${this.victim.kommoAccountId}`);
       }
       case "wrong content type":

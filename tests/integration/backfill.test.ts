@@ -242,6 +242,9 @@ describe("historical backfill", () => {
   }, 180_000);
 
   it("answers the widget: 404 before any run, 422 without Klaviyo, 400 for a bad scope, 409 while one runs; the scope limits the import", async () => {
+    // No worker until the run has been seen queued (the first test's would take it at once).
+    await worker?.stop({ timeoutMs: 2000 });
+    worker = undefined;
     const installed = await installAccount(kommo);
     accounts.push(installed.accountId);
     // The run every install gets waits for Klaviyo; before the key, starting another is refused.
