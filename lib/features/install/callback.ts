@@ -10,7 +10,6 @@ import { z } from "zod";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
 import { parseKommoHost } from "@/lib/integrations/kommo/hosts";
-import { takeCodeOnce } from "./door";
 import { beginInstall } from "./install";
 import { BROWSER_INSTALL_TIMINGS, installWithin, WIDGET_INSTALL_TIMINGS } from "./install-runner";
 import { consumeOAuthState } from "./oauth-state";
@@ -28,9 +27,6 @@ async function widgetInstall(params: Record<string, string>): Promise<Response> 
   if (!parsed.success) return jsonError(400, "invalid_request", "The install call needs code, referer and from_widget");
   const accountHost = parseKommoHost(parsed.data.referer);
   if (!accountHost) return jsonError(400, "invalid_referer", "referer is not a Kommo account host");
-  if (!(await takeCodeOnce(parsed.data.code))) {
-    return jsonError(409, "install_code_reused", "this code was already received; the install it started is running or done");
-  }
   const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), WIDGET_INSTALL_TIMINGS);
   if (result.kind === "installed") return Response.json({ status: "installed" });
   if (result.kind === "pending") return Response.json({ status: "pending" }, { status: 202 });
@@ -51,9 +47,6 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
       "This link has expired",
       "This connection link was already used or is too old. Please start the connection again from Kommo.",
     );
-  }
-  if (!(await takeCodeOnce(parsed.data.code))) {
-    return htmlPage(409, "Already received", "Kommo's answer was already received and the connection is being made with it. Please check the widget in Kommo.");
   }
   const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), BROWSER_INSTALL_TIMINGS);
   if (result.kind === "installed") {

@@ -15,7 +15,7 @@ import type { KommoAccount } from "@/lib/integrations/kommo/api-schemas";
 import { isRetryable } from "@/lib/outcomes";
 import { afterInstall } from "@/lib/orchestration";
 import { exchangeAuthorizationCode, type TokenPair } from "@/lib/integrations/kommo/oauth";
-import { takeUnverifiedSlot, UNVERIFIED_MAX_WAIT_MS, unverifiedRateKey } from "@/lib/integrations/kommo/rate";
+import { hostRateKey, takeSlot } from "@/lib/integrations/kommo/rate";
 import { sealTokenPair } from "@/lib/integrations/kommo/tokens";
 
 /** The CRM events the integration subscribes to. */
@@ -128,9 +128,8 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
   try {
     for (;;) {
       if (current.step === "exchange") {
-        // Until Kommo accepts the code, nobody has shown this install is real: its own, short budget.
-        const rateKey = unverifiedRateKey(current.host);
-        await takeUnverifiedSlot(current.host, signal);
+        const rateKey = hostRateKey(current.host);
+        await takeSlot(rateKey, signal);
         const code = decryptSecret(current.codeEnc, codeContext(current.host));
         const pair = await exchangeAuthorizationCode(current.host, code, rateKey, signal);
         const sealed = encryptSecret(JSON.stringify({ ...pair, expiresAt: pair.expiresAt.toISOString() }), tokensContext(current.host));
@@ -138,7 +137,7 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
       } else if (current.step === "account") {
         const stored = installTokensSchema.parse(JSON.parse(decryptSecret(current.tokensEnc, tokensContext(current.host))));
         const pair: TokenPair = { ...stored, expiresAt: new Date(stored.expiresAt) };
-        const account = await clientWithToken(current.host, pair.accessToken, unverifiedRateKey(current.host), signal, UNVERIFIED_MAX_WAIT_MS).getAccount();
+        const account = await clientWithToken(current.host, pair.accessToken, hostRateKey(current.host), signal).getAccount();
         const saved = await saveInstalledAccount(current.host, account, pair);
         accountName = saved.name;
         logger().info({ accountId: saved.id, kommoAccountId: account.id }, "Kommo account installed");

@@ -6,13 +6,12 @@ import { KommoApiError } from "./errors";
 import { kommoBaseUrl } from "./hosts";
 import { accountRateKey } from "./rate";
 import type { TokenSource } from "./request";
-import { accessTokenFor, confirmAccess, renewAccessToken, usableTokens } from "./tokens";
+import { accessTokenFor, renewAccessToken, usableTokens } from "./tokens";
 
 export function accountTokenSource(accountId: string): TokenSource {
   return {
     current: (signal) => accessTokenFor(accountId, signal),
     renew: (rejected, signal) => renewAccessToken(accountId, rejected, signal),
-    confirm: (rejected, signal) => confirmAccess(accountId, rejected, signal),
   };
 }
 
@@ -44,12 +43,11 @@ export async function kommoClientFor(accountId: string, signal?: AbortSignal): P
 }
 
 /** A client bound to one token (the install, before the account row exists): a 401 is final. */
-export function clientWithToken(host: string, accessToken: string, rateKey: string, signal?: AbortSignal, maxSlotWaitMs?: number): KommoClient {
+export function clientWithToken(host: string, accessToken: string, rateKey: string, signal?: AbortSignal): KommoClient {
   return new KommoClient({
     baseUrl: kommoBaseUrl(host),
     rateKey,
     signal,
-    maxSlotWaitMs,
     tokens: {
       current: async () => accessToken,
       renew: async () => {

@@ -1,7 +1,7 @@
 // Kommo's request budget: "not more than 7 requests per second" per account. The shared Postgres
 // bucket (lib/rate-limit) holds it across every worker process.
-import { acquire, acquireWithin, pauseBucket, type BucketLimit } from "@/lib/rate-limit";
-import { KommoAbortedError, KommoRateLimitedError } from "./errors";
+import { acquire, pauseBucket, type BucketLimit } from "@/lib/rate-limit";
+import { KommoAbortedError } from "./errors";
 
 /**
  * Burst 1 + 5/s puts at most 6 calls in any 1-second window however the window is aligned, and
@@ -17,17 +17,6 @@ export const BLOCK_PAUSE_SECONDS = 60;
 export const accountRateKey = (kommoAccountId: number) => `kommo:${kommoAccountId}`;
 /** Before the account id is known (the install's first calls), the host stands in for it. */
 export const hostRateKey = (host: string) => `kommo:host:${host}`;
-/**
- * Calls made for a caller nobody has verified yet (a code from the open install door, a sign-in
- * answer): their own budget per host, so that junk sent there cannot use up the budget of the
- * account's verified work, and one budget for all hosts together, so that junk spread over many
- * hosts cannot make our address send Kommo a flood of bad exchanges.
- */
-export const unverifiedRateKey = (host: string) => `kommo:unverified:${host}`;
-export const UNVERIFIED_ALL_HOSTS_KEY = "kommo:unverified:*";
-export const UNVERIFIED_ALL_HOSTS_LIMIT: BucketLimit = { ratePerSecond: 3, burst: 10 };
-/** An unverified call does not queue behind more than this: far in debt, it is refused at once. */
-export const UNVERIFIED_MAX_WAIT_MS = 2_000;
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -44,18 +33,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * Wait for a slot in the account's bucket, but no longer than the caller's deadline, nor (with
- * `maxWaitMs`) longer than that: a bucket that far in debt answers at once with a retryable
- * KommoRateLimitedError instead of holding the caller.
- */
-export async function takeSlot(rateKey: string, signal?: AbortSignal, maxWaitMs?: number): Promise<void> {
-  if (maxWaitMs !== undefined) {
-    if (signal?.aborted) throw new KommoAbortedError();
-    const needed = await acquireWithin(rateKey, KOMMO_RATE_LIMIT, maxWaitMs);
-    if (needed > 0) throw new KommoRateLimitedError(Math.ceil(needed / 1000));
-    return;
-  }
+/** Wait for a slot in the account's bucket, but no longer than the caller's deadline. */
+export async function takeSlot(rateKey: string, signal?: AbortSignal): Promise<void> {
   if (!signal) {
     await acquire(rateKey, KOMMO_RATE_LIMIT);
     return;
@@ -74,11 +53,3 @@ export async function takeSlot(rateKey: string, signal?: AbortSignal, maxWaitMs?
 }
 
 export const pauseAccount = (rateKey: string, seconds: number) => pauseBucket(rateKey, KOMMO_RATE_LIMIT, seconds);
-
-/** A slot for an unverified call on `host`: its host's unverified budget and the all-hosts one, waiting briefly at most. */
-export async function takeUnverifiedSlot(host: string, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) throw new KommoAbortedError();
-  const overall = await acquireWithin(UNVERIFIED_ALL_HOSTS_KEY, UNVERIFIED_ALL_HOSTS_LIMIT, UNVERIFIED_MAX_WAIT_MS);
-  if (overall > 0) throw new KommoRateLimitedError(Math.ceil(overall / 1000));
-  await takeSlot(unverifiedRateKey(host), signal, UNVERIFIED_MAX_WAIT_MS);
-}

@@ -9,11 +9,9 @@
 import { db, numberIds } from "@/lib/db/client";
 import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
 import { logger } from "@/lib/platform/log";
-import { KommoAccountUnavailableError, KommoApiError, KommoTokenRevokedError, isKommoError } from "./errors";
-import { kommoBaseUrl } from "./hosts";
+import { KommoAccountUnavailableError, KommoTokenRevokedError } from "./errors";
 import { refreshTokenPair, type TokenPair } from "./oauth";
 import { accountRateKey, takeSlot } from "./rate";
-import { kommoRequest } from "./request";
 
 /** Refresh this long before Kommo's expiry, so that a call never starts with a token about to die. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -133,69 +131,4 @@ export async function renewAccessToken(accountId: string, rejected?: string, sig
   }
   if (outcome.refreshed) logger().info({ accountId }, "Kommo tokens refreshed");
   return outcome.token;
-}
-
-/** The account read's 401: the access of a token Kommo issued a moment ago is refused. */
-class AccessRefused extends Error {}
-
-/**
- * Kommo answered 401 to `rejected` although it had just been renewed. Before concluding that the
- * access was withdrawn: one more refresh, then an account read with the new token. The read
- * succeeding means the 401 was passing (the token is returned for the caller to repeat its call); a
- * 401 to it as well means the access is gone (the account is marked needs_reauth, and
- * kommo_reauth_required is thrown); anything else leaves it unsettled (kommo_access_unconfirmed,
- * retryable, so that the deal's changes wait in the queue instead of stopping).
- */
-export async function confirmAccess(accountId: string, rejected: string, signal?: AbortSignal): Promise<string> {
-  const token = await renewAccessToken(accountId, rejected, signal);
-  const row = usableTokens(await db().account.findUnique({ where: { id: accountId }, select: tokenColumns }), accountId);
-  try {
-    await kommoRequest(
-      {
-        baseUrl: kommoBaseUrl(row.host),
-        rateKey: accountRateKey(row.kommoAccountId),
-        signal,
-        tokens: {
-          current: async () => token,
-          renew: async () => {
-            throw new AccessRefused();
-          },
-        },
-      },
-      { method: "GET", path: "/api/v4/account" },
-    );
-    return token;
-  } catch (error) {
-    if (!(error instanceof AccessRefused)) {
-      if (isKommoError(error) && error.code === "kommo_aborted") throw error;
-      throw new KommoApiError(401, "Kommo refused a token it had just issued, and the check of the account's access did not finish", {
-        retryable: true,
-        code: "kommo_access_unconfirmed",
-      });
-    }
-  }
-  const reason =
-    "Kommo refused this integration's access right after renewing its token, and again when checked. " +
-    "A Kommo admin must reinstall or re-authorize Klaviyo Sync; syncing is stopped until then.";
-  const concluded = await db().$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT "id" FROM "Account" WHERE "id" = ${accountId}::uuid FOR UPDATE`;
-    const current = await tx.account.findUnique({ where: { id: accountId }, select: tokenColumns });
-    const stillOurs =
-      current?.status === "installed" && current.accessTokenEnc !== null && decryptSecret(current.accessTokenEnc, tokenContext(accountId, "access_token")) === token;
-    // A reinstall or another refresh in the meantime brought a pair this check says nothing about.
-    if (!stillOurs) return false;
-    await tx.account.update({
-      where: { id: accountId },
-      data: { status: "needs_reauth", statusReason: reason, accessTokenEnc: null, refreshTokenEnc: null, accessTokenExpiresAt: null },
-    });
-    return true;
-  }, LOCKED_TRANSACTION);
-  if (!concluded) {
-    throw new KommoApiError(401, "Kommo refused a token it had just issued while the account's tokens were being replaced", {
-      retryable: true,
-      code: "kommo_access_unconfirmed",
-    });
-  }
-  logger().warn({ accountId }, "Kommo refused a freshly issued token twice: account needs re-authorization");
-  throw new KommoAccountUnavailableError("kommo_reauth_required", reason);
 }

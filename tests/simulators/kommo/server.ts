@@ -36,10 +36,7 @@ export type KommoSimulatorOptions = OAuthConfig & {
 
 export type RecordedRequest = { at: number; method: string; route: string; path: string; status: number; accountId: number | null };
 
-type Fault = { status: number; html: boolean; remaining: number; route?: string; accountId?: number; retryAfterSeconds?: number };
-
-/** A token pair the token endpoint has just issued, for tests that time faults by refreshes. */
-export type TokenIssued = { accountId: number; grant: "authorization_code" | "refresh_token" };
+type Fault = { status: number; html: boolean; remaining: number; route?: string; retryAfterSeconds?: number };
 
 const TOKEN_ROUTE = "POST /oauth2/access_token";
 
@@ -64,7 +61,6 @@ export class KommoSimulator {
   /** The Kommo user the browser is logged in as, for the consent page (see consent.ts). */
   private login: KommoLogin | null = null;
   private blocked = false;
-  private readonly tokenListeners: Array<(issued: TokenIssued) => void> = [];
   private readonly server: Server;
 
   private constructor(private readonly options: KommoSimulatorOptions) {
@@ -203,20 +199,8 @@ export class KommoSimulator {
 
   // --- faults and counters -------------------------------------------------------------------
 
-  /**
-   * Called as the token endpoint issues a pair, before the answer leaves: a fault injected here
-   * lands on the calls that follow this refresh, whatever the wall clock says.
-   */
-  onTokenIssued(listener: (issued: TokenIssued) => void): () => void {
-    this.tokenListeners.push(listener);
-    return () => {
-      const index = this.tokenListeners.indexOf(listener);
-      if (index >= 0) this.tokenListeners.splice(index, 1);
-    };
-  }
-
-  /** The next `times` API calls (optionally only of `route`, or of one account) fail with `status`. */
-  failNext(fault: { status: number; times?: number; route?: string; accountId?: number; html?: boolean; retryAfterSeconds?: number }): void {
+  /** The next `times` API calls (optionally only of `route`) fail with `status`. */
+  failNext(fault: { status: number; times?: number; route?: string; html?: boolean; retryAfterSeconds?: number }): void {
     this.faults.push({ ...fault, remaining: fault.times ?? 1, html: fault.html ?? false });
   }
 
@@ -267,9 +251,6 @@ export class KommoSimulator {
       if (method !== "POST") return record(`${method} /oauth2/access_token`, null, problem(405, "Method not allowed"));
       if (this.options.tokenLatencyMs) await sleep(this.options.tokenLatencyMs);
       const answer = tokenEndpoint(this.store, this.options, this.now(), { contentType, body }, this.options.accessTokenLifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS);
-      if (answer.response.status === 200 && answer.accountId !== null && answer.grantType !== null) {
-        for (const listener of [...this.tokenListeners]) listener({ accountId: answer.accountId, grant: answer.grantType });
-      }
       return record(TOKEN_ROUTE, answer.accountId, answer.response);
     }
 
@@ -304,9 +285,7 @@ export class KommoSimulator {
     recent.push(at);
     this.admitted.set(accountId, recent);
 
-    const fault = this.faults.find(
-      (candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey) && (candidate.accountId === undefined || candidate.accountId === accountId),
-    );
+    const fault = this.faults.find((candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey));
     if (fault) {
       fault.remaining--;
       this.faults = this.faults.filter((candidate) => candidate.remaining > 0);

@@ -30,4 +30,4 @@ export const GET = widgetRoute(async (_request, { account }) => {
     }
     throw error;
   }
-}, { throttled: true });
+});
