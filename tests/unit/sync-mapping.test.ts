@@ -595,14 +595,43 @@ describe("unchanged profiles and deletions", () => {
     ]);
   });
 
-  it("a deleted deal leaves its stage's list and sends nothing else", () => {
+  it("a deleted deal leaves its stage's list and the all-deals list when the contact has no other live deal", () => {
     const result = map({ deal: null, previous: previousAt(NEGOTIATION, { listIds: ["LsNeg1", "LsAll1"] }), changes: [{ kind: "deleted", changedAt: T0 }] });
+    expect(planned(result).operations).toEqual([
+      { type: "removeFromList", listId: "LsNeg1", profileId: "01PROFILE" },
+      { type: "removeFromList", listId: "LsAll1", profileId: "01PROFILE" },
+    ]);
+    expect(planned(result).nextState.listIds).toEqual([]);
+  });
+
+  it("a deleted deal whose contact has another live deal keeps the contact in the all-deals list", () => {
+    const result = map({
+      deal: null,
+      previous: previousAt(NEGOTIATION, { listIds: ["LsNeg1", "LsAll1"] }),
+      changes: [{ kind: "deleted", changedAt: T0 }],
+      keepListIds: ["LsAll1", "LsWon1"],
+    });
     expect(planned(result).operations).toEqual([{ type: "removeFromList", listId: "LsNeg1", profileId: "01PROFILE" }]);
     expect(planned(result).nextState.listIds).toEqual(["LsAll1"]);
   });
 
-  it("a deleted deal is skipped when lists do not mirror stages or nothing was synced", () => {
-    const off = map({ deal: null, previous: previousAt(NEGOTIATION), changes: [{ kind: "deleted", changedAt: T0 }], settings: settings({ removeFromPreviousList: false }) });
+  it("a deleted deal leaves the all-deals list even when lists do not mirror stages", () => {
+    const result = map({
+      deal: null,
+      previous: previousAt(NEGOTIATION, { listIds: ["LsNeg1", "LsAll1"] }),
+      changes: [{ kind: "deleted", changedAt: T0 }],
+      settings: settings({ removeFromPreviousList: false }),
+    });
+    expect(planned(result).operations).toEqual([{ type: "removeFromList", listId: "LsAll1", profileId: "01PROFILE" }]);
+  });
+
+  it("a deleted deal is skipped when it holds no list to leave or nothing was synced", () => {
+    const off = map({
+      deal: null,
+      previous: previousAt(NEGOTIATION, { listIds: ["LsNeg1"] }),
+      changes: [{ kind: "deleted", changedAt: T0 }],
+      settings: settings({ removeFromPreviousList: false }),
+    });
     expect(off).toEqual({ skip: "deleted_unsynced", warnings: [] });
     expect(map({ deal: null, previous: null, changes: [{ kind: "deleted", changedAt: T0 }] })).toMatchObject({ skip: "deleted_unsynced" });
   });

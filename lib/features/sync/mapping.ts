@@ -434,20 +434,33 @@ function previousStageRemoval(
   return sameEmail ? { type: "removeFromList", listId, profileId: null } : null;
 }
 
-/** A deleted deal sends no profile and no events; it only leaves its stage's list (when lists mirror stages). */
+/**
+ * A deleted deal sends no profile and no events. It leaves its stage's list (when lists mirror
+ * stages) and the all-deals list, unless the contact's other live deals keep it there
+ * (`keepListIds`): the all-deals list holds the contacts that have a deal.
+ */
 function mapDeletion(input: MappingInput): MappingResult {
-  const { previous } = input;
-  const removal = previous?.profileId ? previousStageRemoval(input, [], true) : null;
-  if (!removal || !previous) return { skip: "deleted_unsynced", warnings: [] };
+  const { previous, settings } = input;
+  if (!previous?.profileId) return { skip: "deleted_unsynced", warnings: [] };
+  const removals: Extract<SyncOperation, { type: "removeFromList" }>[] = [];
+  const stageRemoval = previousStageRemoval(input, [], true);
+  if (stageRemoval) removals.push(stageRemoval);
+  const allDeals = settings.allDealsListId;
+  const heldAllDeals = allDeals !== null && (previous.listIds === undefined || previous.listIds.includes(allDeals));
+  if (allDeals && heldAllDeals && !input.keepListIds?.includes(allDeals) && stageRemoval?.listId !== allDeals) {
+    removals.push({ type: "removeFromList", listId: allDeals, profileId: previous.profileId });
+  }
+  if (removals.length === 0) return { skip: "deleted_unsynced", warnings: [] };
+  const removed = new Set(removals.map((removal) => removal.listId));
   return {
-    operations: [removal],
+    operations: removals,
     warnings: [],
     nextState: {
       pipelineId: previous.pipelineId,
       statusId: previous.statusId,
       stageName: previous.stageName,
       email: previous.email,
-      listIds: (previous.listIds ?? []).filter((id) => id !== removal.listId),
+      listIds: (previous.listIds ?? []).filter((id) => !removed.has(id)),
       profileFingerprint: previous.profileFingerprint ?? null,
     },
   };
