@@ -1,6 +1,7 @@
 // Every job of the product, each defined in its feature (defineJob). The workers run these; the
 // migration creates their queues from the same list.
 import { activityPollJob } from "@/lib/features/activity/poll";
+import { accountLocaleJob } from "@/lib/features/install/account-locale";
 import { backfillJob } from "@/lib/features/backfill/backfill-job";
 import { pruneSyncLogJob } from "@/lib/features/dashboard/retention";
 import { kommoInstallJob } from "@/lib/features/install/install-job";
@@ -10,7 +11,7 @@ import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import { digitalPipelineJob } from "@/lib/features/digital-pipeline/action-job";
 import type { Job } from "@/lib/jobs/define-job";
 
-export const ALL_JOBS = [syncLeadJob, kommoInstallJob, pruneSyncLogJob, accountTickJob, activityPollJob, reconcileJob, backfillJob, digitalPipelineJob] as readonly Job[];
+export const ALL_JOBS = [syncLeadJob, kommoInstallJob, pruneSyncLogJob, accountTickJob, activityPollJob, reconcileJob, backfillJob, digitalPipelineJob, accountLocaleJob] as readonly Job[];
 
 /** The queues a healthy installation has (the dead-letter queue besides). */
 export const JOB_NAMES: readonly string[] = ALL_JOBS.map((job) => job.name);

@@ -103,7 +103,8 @@ const envSchema = z.object({
   ALLOW_API_BASE_OVERRIDE: optionalText
     .pipe(z.enum(["true", "false"], { message: 'must be "true" or "false"' }).optional())
     .transform((value) => value === "true"),
-  KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
+  /** Honoured to the second: each account's poll is queued for its own due time. */
+  KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(60, 86_400),
   WORKER_CONCURRENCY: positiveInt(5, 100),
   /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),

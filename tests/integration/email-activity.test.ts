@@ -4,7 +4,8 @@
 // not in the CRM costs pages of events and nothing else.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollAccountActivity, activityPollJob } from "@/lib/features/activity/poll";
+import { enqueueActivityPoll, pollAccountActivity, activityPollJob } from "@/lib/features/activity/poll";
+import { resetEnvForTests } from "@/lib/platform/env";
 import { db } from "@/lib/db/client";
 import { senderBoss } from "@/lib/jobs/boss";
 import { startWorker } from "@/lib/jobs/worker";
@@ -33,8 +34,8 @@ type Setup = { installed: InstalledAccount; store: SimAccount; leads: { adaOpen:
  * Ada has an open deal and a won one; Bob has only closed deals, the lost one closed last.
  * Both are synced (deal rows and profile links as the sync job leaves them).
  */
-async function setUp(key: string, settings: Record<string, unknown> = {}): Promise<Setup> {
-  const installed = await installAccount(kommo);
+async function setUp(key: string, settings: Record<string, unknown> = {}, locale: { language?: string; timezone?: string } = {}): Promise<Setup> {
+  const installed = await installAccount(kommo, locale);
   accounts.push(installed.accountId);
   const store = klaviyo.createAccount(`Store ${installed.subdomain}`);
   klaviyo.addKey(key, { account: store });
@@ -66,8 +67,11 @@ async function setUp(key: string, settings: Record<string, unknown> = {}): Promi
 const notesOf = (setup: Setup) =>
   kommo
     .account(setup.installed.kommoAccountId)
-    .notes.map((note) => ({ leadId: note.entity_id, type: note.note_type, service: note.params.service, text: note.params.text }))
+    // The sentence without the time it ends with (" — Dec 2, 2026, 2:05 PM UTC"), which these tests do not fix.
+    .notes.map((note) => ({ leadId: note.entity_id, type: note.note_type, service: note.params.service, text: sentenceOf(note.params.text) }))
     .sort((a, b) => a.leadId - b.leadId || String(a.text).localeCompare(String(b.text)));
+
+const sentenceOf = (text: unknown) => String(text).replace(/ — [^—]*$/, "");
 
 const noteRequests = (setup: Setup) => kommo.count("POST /api/v4/leads/notes", { accountId: setup.installed.kommoAccountId });
 
@@ -132,7 +136,8 @@ describe("email activity to Kommo notes", () => {
         pollingIntervalSeconds: 0.5,
               });
       try {
-        const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId }, { singletonKey: installed.accountId });
+        // Beside the account's chain (its next poll waits an interval), as a key save or webhook queues it.
+        const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId }, { singletonKey: `${installed.accountId}:now` });
         const deadline = Date.now() + 20_000;
         for (;;) {
           const [row] = await sql<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [jobId]);
@@ -153,6 +158,65 @@ describe("email activity to Kommo notes", () => {
     await pollViaWorker();
     await pollViaWorker();
     expect(notesOf(setup).map((note) => note.text)).toEqual(['Clicked a link in email "Spring offer"', 'Opened email "Spring offer"']);
+  });
+
+  it("polls each account at its own interval, to the second, as a chain of jobs", async () => {
+    process.env.KLAVIYO_ACTIVITY_POLL_SECONDS = "2";
+    resetEnvForTests();
+    const setup = await setUp("pk_activity_chain_01234567ch");
+    const worker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: [activityPollJob], log: pino({ level: "silent" }), concurrency: 1, pollingIntervalSeconds: 0.5 });
+    try {
+      await enqueueActivityPoll(setup.installed.accountId);
+      const pollStarts = () => {
+        // One poll reads each metric back to back; a gap of more than half a second starts the next poll.
+        const times = klaviyo.requestsFor("get_events").filter((request) => request.keyHint === "…67ch").map((request) => request.at);
+        return times.filter((at, index) => index === 0 || at - times[index - 1]! > 500);
+      };
+      const waitFor = async (what: () => boolean, ms: number) => {
+        const deadline = Date.now() + ms;
+        while (!what()) {
+          if (Date.now() > deadline) throw new Error("condition not met in time");
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      await waitFor(() => pollStarts().length >= 4, 30_000);
+      // Each poll starts one interval after the one before, not earlier, not a cron minute later
+      // (from the second on: the first one looked the metrics up before reading events).
+      const starts = pollStarts();
+      for (let index = 2; index < starts.length; index++) {
+        const gap = starts[index]! - starts[index - 1]!;
+        expect(gap).toBeGreaterThanOrEqual(1900);
+        expect(gap).toBeLessThan(6000);
+      }
+      // An event is noted within two intervals (plus the load of a shared machine), with no tick.
+      setup.store.seedEvent({ metric: "Opened Email", email: "ada@example.com", datetime: new Date(), properties: { Subject: "Chained" } });
+      const seededAt = Date.now();
+      await waitFor(() => notesOf(setup).some((note) => note.text === 'Opened email "Chained"'), 15_000);
+      expect(Date.now() - seededAt).toBeLessThan(4 * 2000 + 3000);
+      // One waiting job per account, however many polls ran.
+      const waiting = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state = 'created'`, [activityPollJob.name, setup.installed.accountId]);
+      expect(waiting[0]!.n).toBe(1);
+    } finally {
+      await worker.stop({ timeoutMs: 2000 });
+      delete process.env.KLAVIYO_ACTIVITY_POLL_SECONDS;
+      resetEnvForTests();
+    }
+  });
+
+  it("writes the notes of a Spanish account in Spanish, with times in the account's time zone read at install", async () => {
+    const setup = await setUp("pk_activity_spanish_0123456789", {}, { language: "es", timezone: "America/Mexico_City" });
+    const account = await db().account.findUniqueOrThrow({ where: { id: setup.installed.accountId } });
+    expect(account).toMatchObject({ language: "es", timezone: "America/Mexico_City" });
+    expect(account.kommoSettingsReadAt).not.toBeNull();
+    const openedAt = new Date();
+    setup.store.seedEvent({ metric: "Opened Email", email: "ada@example.com", datetime: openedAt, properties: { Subject: "Propuesta" } });
+    await pollAccountActivity(setup.installed.accountId);
+    const texts = kommo.account(setup.installed.kommoAccountId).notes.map((note) => String(note.params.text));
+    // The clock time as someone in Mexico City reads it (UTC-6, no daylight saving since 2022).
+    const mexico = new Date(openedAt.getTime() - 6 * 3600_000);
+    const clock = `${String(mexico.getUTCHours()).padStart(2, "0")}:${String(mexico.getUTCMinutes()).padStart(2, "0")}`;
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toMatch(new RegExp(`^Abrió el correo "Propuesta" — ${mexico.getUTCDate()} [a-z]+\\.? ${mexico.getUTCFullYear()}, ${clock}$`));
   });
 
   it("gives a batch back when Kommo refuses it for now, and writes it once later", async () => {

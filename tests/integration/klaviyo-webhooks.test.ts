@@ -88,7 +88,7 @@ describe("Klaviyo system webhooks", () => {
 
     await pollAccountActivity(installed.accountId);
     await pollAccountActivity(installed.accountId);
-    const notes = kommo.account(installed.kommoAccountId).notes.filter((note) => note.params.text === 'Clicked a link in email "Spring offer"');
+    const notes = kommo.account(installed.kommoAccountId).notes.filter((note) => String(note.params.text).startsWith('Clicked a link in email "Spring offer" — '));
     expect(notes.map((note) => note.entity_id)).toEqual([leadId]);
   });
 

@@ -34,10 +34,13 @@ export const newKommoAccountId = () => randomInt(20_000_000, 2_000_000_000);
 export type InstalledAccount = { accountId: string; kommoAccountId: number; subdomain: string; hookKey: string };
 
 /** A simulated Kommo account, installed through the real install flow. */
-export async function installAccount(simulator: KommoSimulator, input: { subdomain?: string; kommoAccountId?: number } = {}): Promise<InstalledAccount> {
+export async function installAccount(
+  simulator: KommoSimulator,
+  input: { subdomain?: string; kommoAccountId?: number; language?: string; timezone?: string } = {},
+): Promise<InstalledAccount> {
   const kommoAccountId = input.kommoAccountId ?? newKommoAccountId();
   const subdomain = input.subdomain ?? `acme${kommoAccountId}`;
-  simulator.addAccount({ id: kommoAccountId, subdomain, name: `Acme ${kommoAccountId}` });
+  simulator.addAccount({ id: kommoAccountId, subdomain, name: `Acme ${kommoAccountId}`, language: input.language, timezone: input.timezone });
   const outcome = await advanceInstall(beginInstall(`${subdomain}.kommo.com`, simulator.issueCode(kommoAccountId)));
   if (!outcome.done) throw outcome.error;
   const { hookKey } = await db().account.findUniqueOrThrow({ where: { id: outcome.accountId }, select: { hookKey: true } });

@@ -18,6 +18,25 @@ describe("activity note text", () => {
     expect(activityNoteText({ metric: "Bounced Email", subject: null, campaign: "Newsletter" })).toBe('An email (campaign "Newsletter") bounced');
   });
 
+  it("speaks the account's language (es, pt), English otherwise", () => {
+    expect(activityNoteText({ metric: "Opened Email", subject: "Bienvenido", campaign: "Alta", language: "es" })).toBe('Abrió el correo "Bienvenido" (campaña "Alta")');
+    expect(activityNoteText({ metric: "Clicked Email", subject: null, campaign: null, language: "es" })).toBe("Hizo clic en un enlace de un correo");
+    expect(activityNoteText({ metric: "Bounced Email", subject: "Factura", campaign: null, language: "es" })).toBe('El correo "Factura" rebotó');
+    expect(activityNoteText({ metric: "Received Email", subject: "Olá", campaign: null, language: "pt_BR" })).toBe('Recebeu o e-mail "Olá"');
+    expect(activityNoteText({ metric: "Unsubscribed", subject: "Oferta", campaign: null, language: "pt" })).toBe('Cancelou a inscrição no e-mail marketing após o e-mail "Oferta"');
+    expect(activityNoteText({ metric: "Opened Email", subject: "Hi", campaign: null, language: "tr" })).toBe('Opened email "Hi"');
+  });
+
+  it("gives the time in the account's time zone, or says UTC when it has none", () => {
+    const at = new Date("2026-12-02T18:05:00Z");
+    expect(activityNoteText({ metric: "Opened Email", subject: "Hi", campaign: null, occurredAt: at, timeZone: "America/Mexico_City", language: "es" })).toMatch(
+      /^Abrió el correo "Hi" — 2 dic 2026, 12:05$/,
+    );
+    expect(activityNoteText({ metric: "Opened Email", subject: "Hi", campaign: null, occurredAt: at, timeZone: "Europe/Lisbon", language: "pt" })).toMatch(/18:05$/);
+    expect(activityNoteText({ metric: "Opened Email", subject: "Hi", campaign: null, occurredAt: at, timeZone: null })).toMatch(/6:05\sPM UTC$/);
+    expect(activityNoteText({ metric: "Opened Email", subject: "Hi", campaign: null, occurredAt: at, timeZone: "Not/AZone" })).toMatch(/UTC$/);
+  });
+
   it("reads only short strings from Klaviyo's event properties", () => {
     expect(subjectOf({ Subject: "  Hello\n  world " })).toBe("Hello world");
     expect(subjectOf({ Subject: 42 })).toBeNull();

@@ -30,7 +30,7 @@ describe("environment validation", () => {
     expect(env.KOMMO_REDIRECT_URI).toBe("https://sync.example.com/api/kommo/oauth/callback");
     expect(env.KLAVIYO_REVISION).toBe("2026-07-15");
     expect(env.KLAVIYO_API_BASE_URL).toBe("https://a.klaviyo.com");
-    expect(env.KLAVIYO_ACTIVITY_POLL_SECONDS).toBe(300);
+    expect(env.KLAVIYO_ACTIVITY_POLL_SECONDS).toBe(60);
     expect(env.HOST).toBe("0.0.0.0");
     expect(env.LOG_FORMAT).toBe("json");
   });

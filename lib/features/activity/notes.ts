@@ -91,6 +91,8 @@ export async function writePendingNotes(
   const now = options.now ?? new Date();
   const result: NotesResult = { notes: 0, requests: 0, refusedBatches: 0 };
   let client: KommoClient | undefined;
+  // Notes speak the account's language and give times in its time zone (both read from Kommo).
+  const locale = await db().account.findUnique({ where: { id: accountId }, select: { language: true, timezone: true } });
   for (;;) {
     const pending = await db().emailActivity.findMany({
       where: { accountId, notedAt: null, createdAt: { gte: new Date(now.getTime() - NOTE_BACKLOG_MS) } },
@@ -106,7 +108,14 @@ export async function writePendingNotes(
     for (const activity of mine) {
       const metric = activityMetricNamed(activity.metricName);
       if (!metric) continue;
-      const text = activityNoteText({ metric, subject: activity.subject, campaign: activity.campaignOrFlow });
+      const text = activityNoteText({
+        metric,
+        subject: activity.subject,
+        campaign: activity.campaignOrFlow,
+        language: locale?.language,
+        occurredAt: activity.occurredAt,
+        timeZone: locale?.timezone,
+      });
       // An activity of a profile whose deals are all gone stays claimed: there is nowhere to note it.
       for (const leadId of noteTargets(deals.get(activity.klaviyoProfileId) ?? [])) {
         planned.push({ activityId: activity.id, leadId, noteType: "service_message", service: NOTE_SERVICE, text });

@@ -1,5 +1,7 @@
-// The email-activity poll of one account (queue `activity-poll`, every KLAVIYO_ACTIVITY_POLL_SECONDS):
-// for each of the five email metrics, Klaviyo events since the metric's position, 1000 a page,
+// The email-activity poll of one account (queue `activity-poll`, every KLAVIYO_ACTIVITY_POLL_SECONDS,
+// to the second): each poll, when done, queues the account's next one at its due time (a chain per
+// account, singletonKey = account id; the minute tick re-seeds a chain that broke). For each of the
+// five email metrics, Klaviyo events since the metric's position, 1000 a page,
 // oldest first; those of our deals' profiles are stored (the deal-card pane's cache), then noted
 // on the deals in Kommo.
 //
@@ -12,6 +14,7 @@ import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
+import { getEnv } from "@/lib/platform/env";
 import { loadSettings } from "@/lib/features/sync/account-settings";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { advanceCursor, metricCursors, type MetricCursor } from "./cursors";
@@ -33,9 +36,23 @@ export const activityPollJob = defineJob({
   run: (payload, context) => runActivityPollJob(payload, context),
 });
 
-/** Queue the account's poll now (a waiting one is not doubled). */
+/**
+ * Queue a poll of the account now, beside its scheduled one (a key just saved, a webhook delivery
+ * to note). Its own singletonKey: the chain's waiting job must not swallow it. Two polls that
+ * overlap are harmless (cursors only move forward, notes are claimed).
+ */
 export async function enqueueActivityPoll(accountId: string): Promise<void> {
-  await activityPollJob.send({ accountId }, { singletonKey: accountId });
+  await activityPollJob.send({ accountId }, { singletonKey: `${accountId}:now` });
+}
+
+/** When the poll after one that started at `startedAt` is due: one interval later, or now when that passed. */
+export function nextPollAt(startedAt: Date, now = new Date()): Date {
+  return new Date(Math.max(now.getTime(), startedAt.getTime() + getEnv().KLAVIYO_ACTIVITY_POLL_SECONDS * 1000));
+}
+
+/** Queue the account's next scheduled poll; a no-op when one already waits (singletonKey). */
+export async function scheduleActivityPoll(accountId: string, at: Date): Promise<void> {
+  await activityPollJob.send({ accountId }, { singletonKey: accountId, startAfter: at });
 }
 
 export type PollResult = { pages: number; events: number; stored: number; notes: number; noteRequests: number };
@@ -83,8 +100,11 @@ export async function pollAccountActivity(accountId: string): Promise<PollResult
 }
 
 async function runActivityPollJob({ accountId }: { accountId: string }, context: JobContext): Promise<void> {
+  const startedAt = new Date();
+  let pollable = true;
   try {
     const result = await pollAccountActivity(accountId);
+    pollable = result !== null;
     if (result) context.log.info({ accountId, ...result }, "email activity polled");
   } catch (error) {
     // A key that stopped working is the admin's to fix; the next scheduled poll tries again.
@@ -93,5 +113,8 @@ async function runActivityPollJob({ accountId }: { accountId: string }, context:
       return;
     }
     throw error;
+  } finally {
+    // An account that cannot be polled ends its chain; saving a key (or the tick) starts it again.
+    if (pollable) await scheduleActivityPoll(accountId, nextPollAt(startedAt));
   }
 }

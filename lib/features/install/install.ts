@@ -17,6 +17,7 @@ import { afterInstall } from "@/lib/orchestration";
 import { exchangeAuthorizationCode, type TokenPair } from "@/lib/integrations/kommo/oauth";
 import { hostRateKey, takeSlot } from "@/lib/integrations/kommo/rate";
 import { sealTokenPair } from "@/lib/integrations/kommo/tokens";
+import { readAccountLocale, type AccountLocale } from "./account-locale";
 
 /** The CRM events the integration subscribes to. */
 export const CRM_WEBHOOK_EVENTS = ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact"] as const;
@@ -51,7 +52,7 @@ export const newHookKey = () => randomBytes(32).toString("base64url");
 const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /** Create the account, or update it on a reinstall (same row, same hook key, new tokens). */
-export async function saveInstalledAccount(accountHost: string, account: KommoAccount, pair: TokenPair) {
+export async function saveInstalledAccount(accountHost: string, account: KommoAccount, pair: TokenPair, locale?: AccountLocale) {
   const upsert = () =>
     db().$transaction(async (tx) => {
       // Locked like a token refresh (tokens.ts), so the two never interleave their token writes.
@@ -64,6 +65,7 @@ export async function saveInstalledAccount(accountHost: string, account: KommoAc
         name: account.name,
         currency: account.currency ?? null,
         country: account.country ?? null,
+        ...(locale && { ...locale, kommoSettingsReadAt: new Date() }),
         status: "installed" as const,
         statusReason: null,
         disconnectedAt: null,
@@ -137,8 +139,9 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
       } else if (current.step === "account") {
         const stored = installTokensSchema.parse(JSON.parse(decryptSecret(current.tokensEnc, tokensContext(current.host))));
         const pair: TokenPair = { ...stored, expiresAt: new Date(stored.expiresAt) };
-        const account = await clientWithToken(current.host, pair.accessToken, hostRateKey(current.host), signal).getAccount();
-        const saved = await saveInstalledAccount(current.host, account, pair);
+        const client = clientWithToken(current.host, pair.accessToken, hostRateKey(current.host), signal);
+        const account = await client.getAccount({ datetimeSettings: true });
+        const saved = await saveInstalledAccount(current.host, account, pair, await readAccountLocale(client, account));
         accountName = saved.name;
         logger().info({ accountId: saved.id, kommoAccountId: account.id }, "Kommo account installed");
         current = { step: "webhook", accountId: saved.id };

@@ -131,6 +131,16 @@ export const accountSchema = z.object({
   country: code.nullish(),
   currency: code.nullish(),
   currency_symbol: code.nullish(),
+  /** Not in Kommo's v4 account documentation (API v2 had it); read when an account sends it. */
+  language: code.nullish(),
+  /** `?with=datetime_settings` (docs/kommo-account-settings.md): PHP date patterns and an IANA zone. */
+  _embedded: z
+    .object({
+      datetime_settings: z
+        .object({ timezone: code.nullish(), timezone_offset: code.nullish(), date_format: code.nullish(), time_format: code.nullish() })
+        .nullish(),
+    })
+    .nullish(),
 });
 export type KommoAccount = z.infer<typeof accountSchema>;
 

@@ -126,8 +126,10 @@ export class KommoClient {
     return items;
   }
 
-  async getAccount(): Promise<KommoAccount> {
-    const account = await this.send({ method: "GET", path: "/api/v4/account", schema: accountSchema });
+  /** `datetimeSettings`: with the account's date and time settings (its time zone) in `_embedded`. */
+  async getAccount(options: { datetimeSettings?: boolean } = {}): Promise<KommoAccount> {
+    const path = options.datetimeSettings ? `/api/v4/account${query({ with: "datetime_settings" })}` : "/api/v4/account";
+    const account = await this.send({ method: "GET", path, schema: accountSchema });
     if (!account) throw new KommoResponseError("Kommo answered GET /api/v4/account with no content");
     return account;
   }

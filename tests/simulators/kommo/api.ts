@@ -316,7 +316,27 @@ function renderAccount(ctx: ApiContext) {
     is_technical_account: false,
     contact_name_display_order: 1,
     _links: link(ctx, "/api/v4/account"),
+    // As Kommo documents it: under _embedded, only when asked for; PHP date patterns, an IANA zone.
+    ...(withList(ctx).includes("datetime_settings") && {
+      _embedded: {
+        datetime_settings: {
+          date_pattern: "d.m.Y H:i",
+          short_date_pattern: "d.m.Y",
+          short_time_pattern: "H:i",
+          date_format: "d.m.Y",
+          time_format: "H:i:s",
+          timezone: account.timezone,
+          timezone_offset: utcOffset(account.timezone),
+        },
+      },
+    }),
   };
+}
+
+/** "+03:00" for Europe/Moscow now. */
+function utcOffset(timeZone: string): string {
+  const name = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" }).formatToParts(new Date()).find((part) => part.type === "timeZoneName")?.value ?? "GMT";
+  return name === "GMT" ? "+00:00" : name.replace("GMT", "");
 }
 
 export type Route = { method: string; pattern: RegExp; key: string; handle: (ctx: ApiContext, match: RegExpExecArray) => SimResponse };

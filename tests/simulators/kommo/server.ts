@@ -102,7 +102,7 @@ export class KommoSimulator {
 
   // --- accounts, codes, tokens ---------------------------------------------------------------
 
-  addAccount(input: { id: number; subdomain: string; name?: string; country?: string; currency?: string }): SimAccount {
+  addAccount(input: Parameters<SimStore["addAccount"]>[0]): SimAccount {
     return this.store.addAccount(input);
   }
 

@@ -56,6 +56,8 @@ export type SimAccount = {
   country: string;
   currency: string;
   currency_symbol: string;
+  /** The account's date and time settings (`?with=datetime_settings`), e.g. "America/Mexico_City". */
+  timezone: string;
   users: SimUser[];
   lossReasons: Map<number, SimLossReason>;
   pipelines: Map<number, SimPipeline>;
@@ -111,7 +113,8 @@ export class SimStore {
     return account;
   }
 
-  addAccount(input: { id: number; subdomain: string; name?: string; country?: string; currency?: string }): SimAccount {
+  /** `language`: the interface language of the account's admin (Kommo: en, es, pt, …). */
+  addAccount(input: { id: number; subdomain: string; name?: string; country?: string; currency?: string; language?: string; timezone?: string }): SimAccount {
     const adminId = this.id();
     const account: SimAccount = {
       id: input.id,
@@ -120,7 +123,8 @@ export class SimStore {
       country: input.country ?? "US",
       currency: input.currency ?? "USD",
       currency_symbol: input.currency === "EUR" ? "€" : "$",
-      users: [{ id: adminId, name: "Admin", email: `admin@${input.subdomain}.example`, lang: "en", is_admin: true, is_active: true }],
+      timezone: input.timezone ?? "UTC",
+      users: [{ id: adminId, name: "Admin", email: `admin@${input.subdomain}.example`, lang: input.language ?? "en", is_admin: true, is_active: true }],
       lossReasons: new Map(),
       pipelines: new Map(),
       leads: new Map(),
