@@ -29,6 +29,10 @@ let adminId: number;
 beforeAll(async () => {
   ({ kommo, klaviyo } = await startSimulators({ jobDelayMs: 20 }));
   klaviyo.addKey(KEY);
+  // Klaviyo creates its email metrics with their first event; this account has had all five.
+  for (const metric of ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Unsubscribed"]) {
+    klaviyo.account.seedEvent({ metric, email: "someone-else@example.com", datetime: new Date(Date.now() - 86_400_000) });
+  }
   account = await installAccount(kommo);
   adminId = kommo.account(account.kommoAccountId).users[0]!.id;
 });
@@ -124,10 +128,12 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
     expect(response.headers.get("access-control-allow-origin")).toBe(`https://${account.subdomain}.kommo.com`);
     expect(response.body).toEqual({
       leadId: 777001,
-      timeZone: null,
+      // As Kommo's datetime_settings gave it at install (the simulated account is on UTC).
+      timeZone: "UTC",
       klaviyoConnected: true,
       sync: { status: "never", lastSyncedAt: null, lastAttemptAt: null, pending: false, problem: null, history: [] },
       profile: null,
+      activityFreshness: { live: false, readAt: null },
       activity: [],
     });
   });
@@ -205,6 +211,50 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
     expect(activity.slice(0, 6).map((event) => event.kind)).toEqual(["other", "unsubscribed", "bounced", "clicked", "opened", "received"]);
     expect(activity[0]).toMatchObject({ subject: null, campaignOrFlow: "Welcome flow", occurredAt: "2026-03-01T00:23:00.000Z" });
     await db().account.update({ where: { id: account.accountId }, data: { timezone: null } });
+  });
+
+  it("reads the profile's newest email events live from Klaviyo when the pane opens, stores them for the notes, one read for five people", async () => {
+    const leadId = 777010;
+    const created = klaviyo.account.upsert({ attributes: { email: "barbara@example.com" } });
+    if (created.kind !== "ok") throw new Error("profile not created");
+    const profileId = created.profile.id;
+    await db().deal.create({ data: { accountId: account.accountId, leadId, email: "barbara@example.com", klaviyoProfileId: profileId, lastSyncedAt: new Date(), lastSyncStatus: "ok" } });
+    klaviyo.account.seedEvent({ metric: "Opened Email", email: "barbara@example.com", properties: { Subject: "Your proposal" } });
+    klaviyo.account.seedEvent({ metric: "Placed Order", email: "barbara@example.com" });
+
+    const readsOf = () => klaviyo.requestsFor("get_events").filter((request) => request.query.filter?.includes(profileId)).length;
+    const opens = await Promise.all(Array.from({ length: 5 }, () => call(getActivity as Handler, { leadId: String(leadId) })));
+    // Five people opening the deal at once: one Klaviyo read, newest first, filtered by the profile.
+    expect(readsOf()).toBe(1);
+    const read = klaviyo.requestsFor("get_events").find((request) => request.query.filter?.includes(profileId))!;
+    expect(read.query).toMatchObject({ sort: "-datetime", filter: `equals(profile_id,"${profileId}")` });
+    expect(klaviyo.invalidRequests()).toEqual([]);
+    const live = opens.find((open) => (open.body!.activityFreshness as { live: boolean }).live)!;
+    expect(live.body!.activity).toEqual([expect.objectContaining({ kind: "opened", subject: "Your proposal" })]);
+    expect(Date.parse((live.body!.activityFreshness as { readAt: string }).readAt)).toBeGreaterThan(Date.now() - 10_000);
+    // Stored like the poll's, not noted yet: the note writer takes it from here.
+    const stored = await db().emailActivity.findMany({ where: { accountId: account.accountId, klaviyoProfileId: profileId } });
+    expect(stored.map((row) => [row.metricName, row.notedAt])).toEqual([["Opened Email", null]]);
+  });
+
+  it("answers from storage within its usual time when Klaviyo is slow, saying how fresh the data is", async () => {
+    const leadId = 777011;
+    const created = klaviyo.account.upsert({ attributes: { email: "edsger@example.com" } });
+    if (created.kind !== "ok") throw new Error("profile not created");
+    await db().deal.create({ data: { accountId: account.accountId, leadId, email: "edsger@example.com", klaviyoProfileId: created.profile.id, lastSyncedAt: new Date(), lastSyncStatus: "ok" } });
+    const polledAt = new Date(Date.now() - 30_000);
+    await db().account.update({ where: { id: account.accountId }, data: { activityPolledAt: polledAt } });
+    klaviyo.setLatency(4000);
+    try {
+      const started = Date.now();
+      const { status, body } = await call(getActivity as Handler, { leadId: String(leadId) });
+      expect(status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(3500);
+      expect(body!.activityFreshness).toEqual({ live: false, readAt: polledAt.toISOString() });
+    } finally {
+      klaviyo.setLatency(0);
+      await db().account.update({ where: { id: account.accountId }, data: { activityPolledAt: null } });
+    }
   });
 
   it("shows list ids when Klaviyo does not answer, and explains a skipped deal by its reason", async () => {

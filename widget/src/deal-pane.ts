@@ -11,6 +11,8 @@ import type { Timers } from "./timers";
 import { EVENT_NS, ROOT, isDarkBackground } from "./theme";
 
 const SYNC_POLL_MS = 1500;
+/** While the card is open the pane reads the deal again (the backend reads Klaviyo live, shared per profile). */
+export const PANE_REFRESH_MS = 20_000;
 const SYNC_POLL_LIMIT_MS = 45_000;
 
 const KINDS: readonly EmailActivityKind[] = ["received", "opened", "clicked", "bounced", "unsubscribed", "other"];
@@ -23,6 +25,7 @@ export class DealPane {
   private data: DealActivity | null = null;
   private syncing = false;
   private notice: Notice | null = null;
+  private closed = false;
 
   constructor(
     private readonly $root: JQuery,
@@ -70,6 +73,23 @@ export class DealPane {
       return;
     }
     this.render();
+    this.scheduleRefresh();
+  }
+
+  /** Read the deal again every PANE_REFRESH_MS until the card closes; a failed read keeps what is shown. */
+  private scheduleRefresh(): void {
+    this.timers.later(() => {
+      if (this.closed) return;
+      if (this.syncing) return this.scheduleRefresh();
+      this.fetch().then(
+        () => {
+          if (this.closed) return;
+          this.render();
+          this.scheduleRefresh();
+        },
+        () => this.scheduleRefresh(),
+      );
+    }, PANE_REFRESH_MS);
   }
 
   private async fetch(): Promise<DealActivity> {
@@ -167,7 +187,7 @@ export class DealPane {
           <dd data-kvsync-lists>${this.listChips(profile.lists)}</dd>
         </dl>
         ${this.statusHtml(sync, timeZone)}
-        ${this.activityHtml(data.activity, timeZone)}
+        ${this.activityHtml(data.activity, timeZone, data.activityFreshness)}
       </div>`,
     );
   }
@@ -215,11 +235,16 @@ export class DealPane {
     </div>`;
   }
 
-  private activityHtml(events: Activity[], timeZone: string | undefined): SafeHtml {
+  private activityHtml(events: Activity[], timeZone: string | undefined, freshness: DealActivity["activityFreshness"] | undefined): SafeHtml {
+    const readAt = freshness?.readAt;
     const head = html`<div class="${ROOT}__activity-head">
       <h4>${this.t("pane.activity")}</h4>
       ${events.length > 0 && html`<span class="${ROOT}__muted">${this.t("pane.activity_count", { count: events.length })}</span>`}
-    </div>`;
+    </div>
+    ${readAt &&
+    html`<p class="${ROOT}__muted" data-kvsync-activity-freshness="${freshness.live ? "live" : "stored"}" title="${this.texts.formatTime(readAt, timeZone)}">
+      ${this.t(freshness.live ? "pane.activity_fresh" : "pane.activity_stale", { when: this.texts.relativeTime(readAt) })}
+    </p>`}`;
     if (events.length === 0) {
       return html`<div class="${ROOT}__activity">
         ${head}
@@ -285,6 +310,7 @@ export class DealPane {
   }
 
   destroy(): void {
+    this.closed = true;
     this.$root.off(EVENT_NS);
   }
 }

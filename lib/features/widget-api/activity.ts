@@ -1,13 +1,14 @@
-// What the deal-card pane shows for one lead, read from our own database only (no Klaviyo call per
-// pane open apart from the briefly cached list names): what we last told Klaviyo about the deal,
-// how its last syncs ended, and the Klaviyo email events of its contact that the activity poller
-// stored.
+// What the deal-card pane shows for one lead: what we last told Klaviyo about the deal, how its
+// last syncs ended, and the Klaviyo email events of its contact, the newest read live from Klaviyo
+// when the pane opens (activity/live-read.ts: one shared read per profile every few seconds, never
+// a wait of more than a moment) merged with those the activity poller and webhooks stored.
 import type { Account, SyncStatus } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
 import { dealState } from "@/lib/db/deals";
 import { hasPendingEvent } from "@/lib/db/inbound-events";
 import { recentSyncsOfLead } from "@/lib/db/sync-log";
 import { isSkipReason, type SkipReason } from "@/lib/outcomes";
+import { readProfileActivityLive } from "@/lib/features/activity/live-read";
 import { klaviyoListNames } from "./list-names";
 
 export const ACTIVITY_LIMIT = 20;
@@ -61,6 +62,8 @@ export type DealActivity = {
     stage: string | null;
     lists: { id: string; name: string | null }[];
   };
+  /** How fresh `activity` is: read from Klaviyo for this answer, or as of `readAt` (null: never read). */
+  activityFreshness: { live: boolean; readAt: string | null };
   activity: {
     id: string;
     kind: EmailActivityKind;
@@ -91,6 +94,8 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
   }
 
   const listIds = deal?.listIds ?? [];
+  // Before the stored events are read, so that what Klaviyo has just recorded is among them.
+  const freshness = profileId ? await readProfileActivityLive(account, profileId) : { live: false, readAt: null };
   const [events, listNames] = await Promise.all([
     profileId
       ? db().emailActivity.findMany({
@@ -142,6 +147,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
           lists: listIds.map((id) => ({ id, name: listNames?.get(id) ?? null })),
         }
       : null,
+    activityFreshness: { live: freshness.live, readAt: freshness.readAt?.toISOString() ?? null },
     activity: events.map((event) => ({
       id: event.klaviyoEventId,
       kind: emailActivityKind(event.metricName),

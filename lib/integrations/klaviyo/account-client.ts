@@ -1,7 +1,7 @@
 // The Klaviyo side of one of our accounts: its stored (encrypted) private key as a ready client.
 import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
 import type { Account } from "@/lib/db/client";
-import { KlaviyoClient } from "@/lib/integrations/klaviyo";
+import { KlaviyoClient, type KlaviyoClientOptions } from "@/lib/integrations/klaviyo";
 import { OutcomeError } from "@/lib/outcomes";
 
 export class KlaviyoNotConnectedError extends OutcomeError {
@@ -16,7 +16,11 @@ export function sealKlaviyoKey(accountId: string, apiKey: string): string {
   return encryptSecret(apiKey, klaviyoKeyContext(accountId));
 }
 
-export function klaviyoClientFor(account: Pick<Account, "id" | "klaviyoApiKeyEnc">): KlaviyoClient {
+/** `options`: e.g. a short timeout and no retries for a read that someone is waiting for. */
+export function klaviyoClientFor(
+  account: Pick<Account, "id" | "klaviyoApiKeyEnc">,
+  options: Pick<KlaviyoClientOptions, "timeoutMs" | "maxRateLimitRetries" | "maxTransientRetries"> = {},
+): KlaviyoClient {
   if (!account.klaviyoApiKeyEnc) throw new KlaviyoNotConnectedError();
-  return new KlaviyoClient({ apiKey: decryptSecret(account.klaviyoApiKeyEnc, klaviyoKeyContext(account.id)), limiterId: account.id });
+  return new KlaviyoClient({ ...options, apiKey: decryptSecret(account.klaviyoApiKeyEnc, klaviyoKeyContext(account.id)), limiterId: account.id });
 }
