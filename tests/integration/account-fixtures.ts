@@ -9,7 +9,7 @@ import { startKlaviyoSimulator, type KlaviyoSimulator, type KlaviyoSimulatorOpti
 import type { KommoSimulator } from "../simulators/kommo";
 import { closeConnections, startKommo, type InstalledAccount } from "./kommo-fixtures";
 
-type RouteHandler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
+export type RouteHandler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
 /** Both simulators, each wired in as the API base URL of this process's clients. */
 export async function startSimulators(klaviyoOptions: KlaviyoSimulatorOptions = {}): Promise<{ kommo: KommoSimulator; klaviyo: KlaviyoSimulator }> {

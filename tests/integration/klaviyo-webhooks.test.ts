@@ -6,9 +6,12 @@ import { POST as klaviyoWebhook } from "@/app/api/klaviyo/webhooks/[hookKey]/rou
 import { klaviyoHookKey, klaviyoWebhookRegistration, klaviyoWebhookSecret } from "@/lib/features/activity/klaviyo-webhook";
 import { pollAccountActivity } from "@/lib/features/activity/poll";
 import { db } from "@/lib/db/client";
-import { connectKlaviyo, syncedDeal, startSimulators, stopSimulators } from "./account-fixtures";
+import { GET as getSettings } from "@/app/api/widget/settings/route";
+import { disconnectAccount } from "@/lib/features/install/revoke";
+import { resetEnvForTests } from "@/lib/platform/env";
+import { callWidget, connectKlaviyo, syncedDeal, startSimulators, stopSimulators, type RouteHandler } from "./account-fixtures";
 import { installAccount, jobsOf, sql, type InstalledAccount } from "./kommo-fixtures";
-import { systemWebhookDelivery, type KlaviyoSimulator, type SimAccount, type SystemWebhookDelivery } from "../simulators/klaviyo";
+import { ALL_SCOPES, systemWebhookDelivery, type KlaviyoSimulator, type SimAccount, type SystemWebhookDelivery } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";
 
 let kommo: KommoSimulator;
@@ -101,5 +104,84 @@ describe("Klaviyo system webhooks", () => {
       const answer = await send({ body, headers: { "Content-Type": "application/json", "Klaviyo-Timestamp": timestamp, "Klaviyo-Signature": signature } });
       expect(answer).toMatchObject({ status: 400, body: { error: { code: "malformed_body" } } });
     }
+  });
+});
+
+describe("registering the product's webhook in Klaviyo", () => {
+  const HTTPS_APP_URL = "https://sync.example.test";
+  let account: InstalledAccount;
+  let plain: InstalledAccount;
+  let kdp: SimAccount;
+
+  beforeAll(async () => {
+    // Installed with the test's own address (Kommo checks the redirect URI), then served over https.
+    account = await installAccount(kommo);
+    plain = await installAccount(kommo);
+    process.env.APP_URL = HTTPS_APP_URL;
+    resetEnvForTests();
+    kdp = klaviyo.createAccount("Advanced KDP store");
+    kdp.webhooksApi = true;
+    klaviyo.addKey("pk_webhooks_kdp_0123456789", { account: kdp, scopes: ALL_SCOPES });
+    klaviyo.addKey("pk_webhooks_kdp_replaced_01", { account: kdp, scopes: ALL_SCOPES });
+    // Every scope this product needs, but not the webhooks ones.
+    klaviyo.addKey("pk_webhooks_plain_012345678", { account: kdp, scopes: ALL_SCOPES.filter((scope) => !scope.startsWith("webhooks:")) });
+  });
+
+  afterAll(async () => {
+    await sql(`UPDATE "Account" SET paused = true WHERE id = ANY($1::uuid[])`, [[account.accountId, plain.accountId]]);
+    process.env.APP_URL = "http://127.0.0.1:3999";
+    resetEnvForTests();
+  });
+
+  const settingsMode = async () => ((await callWidget(kommo, account, getSettings as RouteHandler, "GET")).body.klaviyo as { activityMode: string }).activityMode;
+
+  it("registers the signed webhook for the five email topics when a key with webhooks:write is saved; a delivery becomes one note", async () => {
+    await connectKlaviyo(kommo, account, "pk_webhooks_kdp_0123456789");
+    const registration = klaviyoWebhookRegistration(account.accountId);
+    expect(registration.endpointUrl.startsWith(`${HTTPS_APP_URL}/api/klaviyo/webhooks/`)).toBe(true);
+    const [webhook, ...others] = [...kdp.webhooks.values()];
+    expect(others).toEqual([]);
+    expect(webhook).toMatchObject({
+      endpointUrl: registration.endpointUrl,
+      secretKey: registration.secretKey,
+      topics: ["event:klaviyo.received_email", "event:klaviyo.opened_email", "event:klaviyo.clicked_email", "event:klaviyo.bounced_email", "event:klaviyo.unsubscribed"],
+    });
+    expect(klaviyo.invalidRequests()).toEqual([]);
+    expect(await settingsMode()).toBe("webhooks");
+
+    // A delivery signed with the secret Klaviyo holds: one note, also when the poll sees the event too.
+    const pipeline = kommo.seedPipeline(account.kommoAccountId, { name: "Sales", stages: ["Talks"] });
+    const talks = pipeline.statuses[0]!.id;
+    const contact = kommo.seedContact(account.kommoAccountId, { firstName: "Kay", lastName: "D", emails: ["kay@example.com"] });
+    const lead = kommo.seedLead(account.kommoAccountId, { name: "Kay's deal", pipelineId: pipeline.id, statusId: talks, contactIds: [contact.id] }).id;
+    const profile = kdp.upsert({ attributes: { email: "kay@example.com" } });
+    if (profile.kind !== "ok") throw new Error("no profile");
+    await syncedDeal({ accountId: account.accountId, leadId: lead, contactId: contact.id, email: "kay@example.com", profileId: profile.profile.id, pipelineId: pipeline.id, statusId: talks });
+    const opened = kdp.seedEvent({ metric: "Opened Email", email: "kay@example.com", properties: { Subject: "Proposal" } });
+    const delivery = systemWebhookDelivery(kdp, [opened], { secret: webhook!.secretKey, webhookId: webhook!.id });
+    expect(await send(delivery, klaviyoHookKey(account.accountId))).toEqual({ status: 200, body: { received: true, stored: 1 } });
+    await pollAccountActivity(account.accountId);
+    await pollAccountActivity(account.accountId);
+    const notes = kommo.account(account.kommoAccountId).notes.filter((note) => String(note.params.text).startsWith('Opened email "Proposal" — '));
+    expect(notes.map((note) => note.entity_id)).toEqual([lead]);
+  });
+
+  it("removes the webhook with the old key when the key is replaced, and when the account uninstalls", async () => {
+    const [first] = [...kdp.webhooks.keys()];
+    await connectKlaviyo(kommo, account, "pk_webhooks_kdp_replaced_01");
+    expect(kdp.webhooks.has(first!)).toBe(false);
+    expect(kdp.webhooks.size).toBe(1);
+    const deleted = klaviyo.requestsFor("delete_webhook");
+    expect(deleted.at(-1)).toMatchObject({ path: `/api/webhooks/${first}`, status: 204, keyHint: "…6789" });
+
+    await disconnectAccount(account.kommoAccountId);
+    expect(kdp.webhooks.size).toBe(0);
+    expect((await db().account.findUniqueOrThrow({ where: { id: account.accountId } })).klaviyoWebhookId).toBeNull();
+  });
+
+  it("keeps polling only, and says so, when the key may not use the Webhooks API", async () => {
+    await connectKlaviyo(kommo, plain, "pk_webhooks_plain_012345678");
+    expect(await db().account.findUniqueOrThrow({ where: { id: plain.accountId } })).toMatchObject({ klaviyoWebhookId: null });
+    expect(((await callWidget(kommo, plain, getSettings as RouteHandler, "GET")).body.klaviyo as { activityMode: string }).activityMode).toBe("polling");
   });
 });

@@ -6,6 +6,7 @@
 // therefore only a prompt: the account is disconnected once Kommo itself confirms the access is gone
 // (the refresh token is refused, or the API answers 401). While Kommo still accepts our tokens the
 // hook is ignored and logged.
+import { removeKlaviyoWebhook } from "@/lib/features/activity/webhook-registration";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { kommoIdTextSchema } from "@/lib/integrations/kommo/ids";
@@ -53,6 +54,9 @@ export const REVOKED_REASON =
  * Returns false when we never had this account.
  */
 export async function disconnectAccount(kommoAccountId: number): Promise<boolean> {
+  // The Klaviyo system webhook goes first, while we still hold the key it was registered with.
+  const registered = await db().account.findUnique({ where: { kommoAccountId }, select: { id: true, klaviyoApiKeyEnc: true, klaviyoWebhookId: true } });
+  if (registered) await removeKlaviyoWebhook(registered);
   return db().$transaction(async (tx) => {
     // Raw SQL: a row lock (FOR UPDATE), which Prisma cannot take.
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Account" WHERE "kommoAccountId" = ${kommoAccountId} FOR UPDATE`;
@@ -71,6 +75,7 @@ export async function disconnectAccount(kommoAccountId: number): Promise<boolean
         klaviyoKeyHint: null,
         klaviyoAccountId: null,
         klaviyoAccountName: null,
+        klaviyoWebhookId: null,
         // The Digital Pipeline token too: after a reinstall the actions are opened and saved again.
         dpTokenEnc: null,
       },

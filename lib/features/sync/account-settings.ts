@@ -6,7 +6,13 @@ import { db, numberIds } from "@/lib/db/client";
 import { readStoredSettings, type SyncSettings } from "./settings";
 
 export type SettingsView = SyncSettings & {
-  klaviyo: { connected: boolean; keyHint: string | null; accountName: string | null };
+  klaviyo: {
+    connected: boolean;
+    keyHint: string | null;
+    accountName: string | null;
+    /** How email activity arrives: Klaviyo system webhooks (with the poll as safety net), or the poll alone. */
+    activityMode: "webhooks" | "polling";
+  };
 };
 
 export async function loadSettings(account: Pick<Account, "id" | "settings">): Promise<SyncSettings> {
@@ -18,13 +24,17 @@ export async function loadSettings(account: Pick<Account, "id" | "settings">): P
   return { ...readStoredSettings(account.settings), stageLists: mappings.map(numberIds) };
 }
 
-export function settingsView(account: Pick<Account, "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "klaviyoAccountName">, settings: SyncSettings): SettingsView {
+export function settingsView(
+  account: Pick<Account, "klaviyoApiKeyEnc" | "klaviyoKeyHint" | "klaviyoAccountName" | "klaviyoWebhookId">,
+  settings: SyncSettings,
+): SettingsView {
   return {
     ...settings,
     klaviyo: {
       connected: account.klaviyoApiKeyEnc !== null,
       keyHint: account.klaviyoApiKeyEnc ? account.klaviyoKeyHint : null,
       accountName: account.klaviyoApiKeyEnc ? account.klaviyoAccountName : null,
+      activityMode: account.klaviyoApiKeyEnc && account.klaviyoWebhookId ? "webhooks" : "polling",
     },
   };
 }

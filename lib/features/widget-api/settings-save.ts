@@ -59,6 +59,9 @@ export async function updateSettings(account: Account, update: SettingsUpdate): 
       },
     });
   });
-  if (update.klaviyoApiKey) await afterKlaviyoKeySaved(account.id, { firstKey: !account.klaviyoApiKeyEnc });
-  return settingsView(saved, next);
+  if (!update.klaviyoApiKey) return settingsView(saved, next);
+  await afterKlaviyoKeySaved(account.id, { firstKey: !account.klaviyoApiKeyEnc, previous: account });
+  // The key's webhook mode was settled just now.
+  const mode = await db().account.findUniqueOrThrow({ where: { id: account.id }, select: { klaviyoWebhookId: true } });
+  return settingsView({ ...saved, ...mode }, next);
 }

@@ -19,6 +19,8 @@ import {
   postProfileResponse,
   profileCollectionResponse,
   profileImportJobResponse,
+  webhookCollectionResponse,
+  webhookResponse,
 } from "./responses";
 import { KlaviyoTransport, sharedRateLimiter, type RateLimiter } from "./transport";
 import type {
@@ -328,6 +330,33 @@ export class KlaviyoClient {
   }
 
   /** Every metric of the account, optionally only those of one integration (e.g. "Klaviyo" for email metrics). */
+  /** The account's system webhooks (Klaviyo offers them to Advanced KDP accounts and app partners). */
+  async getWebhooks(): Promise<{ id: string; name: string | null; endpointUrl: string | null }[]> {
+    const operation = OPERATIONS.getWebhooks;
+    const response = await this.transport.send(operation, {});
+    const page = this.transport.parse(operation, webhookCollectionResponse, response.json);
+    return page.data.map((webhook) => ({ id: webhook.id, name: webhook.attributes.name, endpointUrl: webhook.attributes.endpoint_url ?? null }));
+  }
+
+  /** Create a system webhook for these topics (e.g. `event:klaviyo.opened_email`); returns its id. */
+  async createWebhook(webhook: { name: string; description?: string; endpointUrl: string; secretKey: string; topics: string[] }): Promise<string> {
+    const operation = OPERATIONS.createWebhook;
+    const response = await this.transport.send(operation, {
+      body: {
+        data: {
+          type: "webhook",
+          attributes: { name: webhook.name, description: webhook.description, endpoint_url: webhook.endpointUrl, secret_key: webhook.secretKey },
+          relationships: { "webhook-topics": { data: webhook.topics.map((id) => ({ type: "webhook-topic", id })) } },
+        },
+      },
+    });
+    return this.transport.parse(operation, webhookResponse, response.json).data.id;
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.transport.send(OPERATIONS.deleteWebhook, { pathParams: { id } });
+  }
+
   async getMetrics(filter: { integrationName?: string; integrationCategory?: string } = {}): Promise<KlaviyoMetric[]> {
     const operation = OPERATIONS.getMetrics;
     const conditions = [

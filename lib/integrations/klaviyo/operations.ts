@@ -12,7 +12,9 @@ export type KlaviyoScope =
   | "lists:write"
   | "metrics:read"
   | "profiles:read"
-  | "profiles:write";
+  | "profiles:write"
+  | "webhooks:read"
+  | "webhooks:write";
 
 export type KlaviyoOperation = {
   /** Klaviyo's operationId. */
@@ -101,6 +103,33 @@ export const OPERATIONS = {
     burstPerSecond: 10,
     steadyPerMinute: 150,
     action: "read metrics",
+  }),
+  getWebhooks: op({
+    id: "get_webhooks",
+    method: "GET",
+    path: "/api/webhooks",
+    scopes: ["webhooks:read"],
+    burstPerSecond: 1,
+    steadyPerMinute: 15,
+    action: "read the system webhooks",
+  }),
+  createWebhook: op({
+    id: "create_webhook",
+    method: "POST",
+    path: "/api/webhooks",
+    scopes: ["webhooks:write"],
+    burstPerSecond: 1,
+    steadyPerMinute: 15,
+    action: "create a system webhook",
+  }),
+  deleteWebhook: op({
+    id: "delete_webhook",
+    method: "DELETE",
+    path: "/api/webhooks/{id}",
+    scopes: ["webhooks:write"],
+    burstPerSecond: 1,
+    steadyPerMinute: 15,
+    action: "delete a system webhook",
   }),
   getAccounts: op({
     id: "get_accounts",

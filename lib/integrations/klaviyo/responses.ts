@@ -109,3 +109,19 @@ export const profileImportJobResponse = z.looseObject({
     }),
   }),
 });
+
+/** GET /api/webhooks (no paging: an account has a handful). */
+export const webhookCollectionResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      type: z.literal("webhook"),
+      id: z.string().min(1),
+      attributes: z.looseObject({ name: nullableString, endpoint_url: z.string().nullish(), enabled: z.boolean().nullish() }),
+    }),
+  ),
+});
+
+/** POST /api/webhooks -> 201. */
+export const webhookResponse = z.looseObject({
+  data: z.looseObject({ type: z.literal("webhook"), id: z.string().min(1) }),
+});

@@ -19,6 +19,8 @@ import {
   listMembersQuery,
   profileImportJobCreateQuery,
   profileUpsertQuery,
+  webhookCreateQuery,
+  type WebhookCreateBody,
   type EventCreateBody,
   type EventsBulkCreateBody,
   type ListMembersBody,
@@ -26,7 +28,7 @@ import {
   type ProfileUpsertBody,
 } from "./schemas";
 import { requestProfileDeletion } from "./privacy";
-import { newUlid, type IncomingProfile, type SimAccount, type SimEvent, type SimImportJob } from "./store";
+import { newShortId, newUlid, type IncomingProfile, type SimAccount, type SimEvent, type SimImportJob, type SimWebhook } from "./store";
 
 export type HandlerContext = {
   account: SimAccount;
@@ -385,6 +387,7 @@ export const SIM_OPERATIONS: SimOperation[] = [
       return { status: 200, body: { data: slice.map((metric) => metricResource(metric, context.base)), links } };
     },
   },
+  ...webhookOperations(),
   {
     id: "get_accounts",
     method: "GET",
@@ -543,4 +546,80 @@ export function route(method: string, path: string): { operation: SimOperation; 
     return { operation, pathParams: Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)])) };
   }
   return allowed.length ? { allowed } : null;
+}
+
+function webhookResource(webhook: SimWebhook, base: string) {
+  return {
+    type: "webhook",
+    id: webhook.id,
+    attributes: { name: webhook.name, description: webhook.description, endpoint_url: webhook.endpointUrl, enabled: true, created_at: webhook.createdAt, updated_at: webhook.createdAt },
+    links: { self: `${base}/api/webhooks/${webhook.id}` },
+  };
+}
+
+/** Klaviyo's answer to an account without the Webhooks API (Advanced KDP and app partners only). */
+function requireWebhooksApi(account: SimAccount): void {
+  if (!account.webhooksApi) throw new SimHttpError(403, "permission_denied", "This account does not have access to the Webhooks API.");
+}
+
+function webhookOperations(): SimOperation[] {
+  const limits = { burstPerSecond: 1, steadyPerMinute: 15 };
+  const WEBHOOK_FIELDS = ["created_at", "description", "enabled", "endpoint_url", "id", "name", "updated_at"];
+  return [
+    {
+      id: "get_webhooks",
+      method: "GET",
+      path: "/api/webhooks",
+      scopes: ["webhooks:read"],
+      ...limits,
+      query: { fields: { webhook: WEBHOOK_FIELDS, "webhook-topic": ["id"] }, include: ["webhook-topics"] },
+      handle(context) {
+        requireWebhooksApi(context.account);
+        return { status: 200, body: { data: [...context.account.webhooks.values()].map((webhook) => webhookResource(webhook, context.base)), links: { self: `${context.base}/api/webhooks` } } };
+      },
+    },
+    {
+      id: "create_webhook",
+      method: "POST",
+      path: "/api/webhooks",
+      scopes: ["webhooks:write"],
+      ...limits,
+      query: {},
+      body: webhookCreateQuery,
+      maxBodyBytes: JSON_BODY_LIMIT,
+      handle(context) {
+        requireWebhooksApi(context.account);
+        const { data } = context.body as WebhookCreateBody;
+        if (!/^https:\/\//.test(data.attributes.endpoint_url)) throw invalid("The endpoint url must be https.", { pointer: "/data/attributes/endpoint_url" });
+        const topics = data.relationships["webhook-topics"].data.map((topic) => topic.id);
+        topics.forEach((topic, index) => {
+          if (!/^event:klaviyo\.[a-z_]+$/.test(topic)) throw invalid(`Unknown webhook topic ${topic}.`, { pointer: `/data/relationships/webhook-topics/data/${index}/id` });
+        });
+        const webhook: SimWebhook = {
+          id: newShortId(),
+          name: data.attributes.name,
+          description: data.attributes.description ?? null,
+          endpointUrl: data.attributes.endpoint_url,
+          secretKey: data.attributes.secret_key,
+          topics,
+          createdAt: new Date().toISOString(),
+        };
+        context.account.webhooks.set(webhook.id, webhook);
+        return { status: 201, body: { data: webhookResource(webhook, context.base) } };
+      },
+    },
+    {
+      id: "delete_webhook",
+      method: "DELETE",
+      path: "/api/webhooks/{id}",
+      scopes: ["webhooks:write"],
+      ...limits,
+      query: {},
+      handle(context) {
+        requireWebhooksApi(context.account);
+        if (!context.account.webhooks.delete(context.pathParams.id!)) throw new SimHttpError(404, "not_found", `A webhook with id ${context.pathParams.id} does not exist.`);
+        return { status: 204 };
+      },
+    },
+  ];
 }

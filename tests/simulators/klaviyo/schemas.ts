@@ -179,3 +179,15 @@ export function describeIssue(issue: z.core.$ZodIssue): { pointer: string; detai
   if (issue.code === "invalid_format") return { pointer, detail: `'${field}' is not a valid ${issue.format}.` };
   return { pointer, detail: `'${field}': ${issue.message}` };
 }
+
+/** POST /api/webhooks (WebhookCreateQuery). */
+export const webhookCreateQuery = z.strictObject({
+  data: z.strictObject({
+    type: z.literal("webhook"),
+    attributes: z.strictObject({ name: z.string(), description: nullableString.optional(), endpoint_url: z.string(), secret_key: z.string() }),
+    relationships: z.strictObject({
+      "webhook-topics": z.strictObject({ data: z.array(z.strictObject({ type: z.literal("webhook-topic"), id: z.string() })) }),
+    }),
+  }),
+});
+export type WebhookCreateBody = z.infer<typeof webhookCreateQuery>;

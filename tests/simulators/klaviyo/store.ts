@@ -111,12 +111,18 @@ export const BUILT_IN_METRICS = [
 
 const nowIso = () => new Date().toISOString();
 
+export type SimWebhook = { id: string; name: string; description: string | null; endpointUrl: string; secretKey: string; topics: string[]; createdAt: string };
+
 export class SimAccount {
   readonly profiles = new Map<string, SimProfile>();
   readonly lists = new Map<string, SimList>();
   readonly metrics = new Map<string, SimMetric>();
   readonly events: SimEvent[] = [];
   readonly importJobs = new Map<string, SimImportJob>();
+  /** System webhooks (POST /api/webhooks), for accounts that have the Webhooks API. */
+  readonly webhooks = new Map<string, SimWebhook>();
+  /** Klaviyo offers the Webhooks API to Advanced KDP accounts and app partners only. */
+  webhooksApi = false;
   private readonly eventKeys = new Set<string>();
 
   constructor(
