@@ -79,7 +79,7 @@ test("the settings panel shows every string from the backend as text", async ({ 
         events: { dealCreated: hostile("event name"), stageChanged: "Stage Changed", dealWon: null, dealLost: "Deal Lost" },
         activityNotes: true,
         deleteProfileOnContactDelete: false,
-        klaviyo: { connected: true, keyHint: hostile("key hint"), accountName: hostile("account name") },
+        klaviyo: { connected: true, keyHint: hostile("key hint"), accountName: hostile("account name"), activityMode: "polling" },
       },
     },
     "GET /api/widget/kommo/pipelines": {

@@ -91,6 +91,8 @@ test("the contact's email activity from Klaviyo, newest first, in the account's 
   const inZone = (timeZone: string) => new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone }).format(occurred);
   await expect(events.first().locator("time")).toHaveText(inZone("America/New_York"));
   expect(inZone("America/New_York")).not.toBe(inZone("Asia/Tokyo"));
+  // Read from Klaviyo as the pane opened, and it says so.
+  await expect(page.locator('[data-kvsync-activity-freshness="live"]')).toHaveText("Updated just now");
   await screenshot(page, "pane-activity-en-light");
 
   await openKommo(page, tenant, { area: "lcard", lang: "es", theme: "dark", leadId: syncedLeadId, lead: { name: "Pedido de carpas Camp Pines", stage: "Propuesta enviada", price: "4.200 $", contact: "Maria Lopez" } });

@@ -111,7 +111,7 @@ test("map every stage to a list, pick events and notes, save, and find it all ag
       removeFromPreviousList: false,
       activityNotes: false,
       events: { dealCreated: "Deal Created", stageChanged: "Kommo Stage Changed", dealWon: "Deal Won", dealLost: null },
-      klaviyo: { connected: true, keyHint: `pk_…${tenant.klaviyoKey.slice(-4)}`, accountName: "Acme Outdoor Store" },
+      klaviyo: { connected: true, keyHint: `pk_…${tenant.klaviyoKey.slice(-4)}`, accountName: "Acme Outdoor Store", activityMode: "polling" },
     },
   });
   expect((saved.body as { stageLists: unknown[] }).stageLists).toEqual(

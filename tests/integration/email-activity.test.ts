@@ -136,8 +136,8 @@ describe("email activity to Kommo notes", () => {
         pollingIntervalSeconds: 0.5,
               });
       try {
-        // Beside the account's chain (its next poll waits an interval), as a key save or webhook queues it.
-        const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId }, { singletonKey: `${installed.accountId}:now` });
+        // A job of its own, beside the account's chain (its next poll waits an interval) and the key save's.
+        const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId });
         const deadline = Date.now() + 20_000;
         for (;;) {
           const [row] = await sql<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [jobId]);

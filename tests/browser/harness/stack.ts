@@ -106,7 +106,8 @@ let nextTenant = 0;
 export async function createTenant(stack: Stack, input: { subdomain: string; klaviyoOrganization: string; timezone?: string }): Promise<Tenant> {
   const kommoAccountId = 31_000_000 + ++nextTenant * 17;
   const { subdomain } = input;
-  const simAccount = stack.kommo.addAccount({ id: kommoAccountId, subdomain, name: `${input.klaviyoOrganization} (Kommo)` });
+  // One time zone for the account, as Kommo's API (datetime_settings) and its pages report it.
+  const simAccount = stack.kommo.addAccount({ id: kommoAccountId, subdomain, name: `${input.klaviyoOrganization} (Kommo)`, timezone: input.timezone ?? "America/New_York" });
   const pipelines: SeededPipeline[] = [
     stack.kommo.seedPipeline(kommoAccountId, { name: "Sales", stages: ["Qualified", "Proposal sent", "Negotiation"] }),
     stack.kommo.seedPipeline(kommoAccountId, { name: "Partners", stages: ["Contacted", "Onboarding"] }),
