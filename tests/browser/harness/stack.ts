@@ -60,7 +60,8 @@ async function waitUntil<T>(what: string, probe: () => Promise<T | null | undefi
   }
 }
 
-export async function startStack(): Promise<Stack> {
+/** `environment`: more settings for the app (e.g. a short KLAVIYO_ACTIVITY_POLL_SECONDS). */
+export async function startStack(environment: Record<string, string> = {}): Promise<Stack> {
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const stopper of stoppers.reverse()) await stopper().catch(() => undefined);
@@ -88,6 +89,7 @@ export async function startStack(): Promise<Stack> {
         KOMMO_CLIENT_SECRET: CLIENT_SECRET,
         ENCRYPTION_KEY: Buffer.alloc(32, 11).toString("base64"),
         AUTH_SECRET: "browser-test-auth-secret-0123456789abcdef",
+        ...environment,
       },
       port,
     );
@@ -103,11 +105,11 @@ export async function startStack(): Promise<Stack> {
 
 let nextTenant = 0;
 
-export async function createTenant(stack: Stack, input: { subdomain: string; klaviyoOrganization: string; timezone?: string }): Promise<Tenant> {
+export async function createTenant(stack: Stack, input: { subdomain: string; klaviyoOrganization: string; timezone?: string; language?: string }): Promise<Tenant> {
   const kommoAccountId = 31_000_000 + ++nextTenant * 17;
   const { subdomain } = input;
   // One time zone for the account, as Kommo's API (datetime_settings) and its pages report it.
-  const simAccount = stack.kommo.addAccount({ id: kommoAccountId, subdomain, name: `${input.klaviyoOrganization} (Kommo)`, timezone: input.timezone ?? "America/New_York" });
+  const simAccount = stack.kommo.addAccount({ id: kommoAccountId, subdomain, name: `${input.klaviyoOrganization} (Kommo)`, timezone: input.timezone ?? "America/New_York", language: input.language });
   const pipelines: SeededPipeline[] = [
     stack.kommo.seedPipeline(kommoAccountId, { name: "Sales", stages: ["Qualified", "Proposal sent", "Negotiation"] }),
     stack.kommo.seedPipeline(kommoAccountId, { name: "Partners", stages: ["Contacted", "Onboarding"] }),
