@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "../tests/helpers/processes";
 import { useTestDatabaseServer, type TestDatabaseServer } from "../tests/helpers/test-database-server";
+import { activityPhase } from "./activity";
 import { backfillPhase, type BackfillResult } from "./backfill";
 import { callMarks, countCalls } from "./changes";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
@@ -34,6 +35,10 @@ const BURST_LEADS = 20;
 const BURST_SIZE = 5;
 const BACKFILL_SIZES = [1_000, 10_000];
 const BACKFILL_TIMEOUT_MS = 300_000;
+/** Email events for the event -> note figure, spread over a little more than the default 60 s poll interval. */
+const ACTIVITY_EVENTS = 30;
+const ACTIVITY_SPREAD_MS = 70_000;
+const ACTIVITY_TIMEOUT_MS = 150_000;
 
 function parseOptions(argv: string[]) {
   const flag = (name: string) => argv.includes(`--${name}`);
@@ -143,6 +148,8 @@ async function main() {
       log(`product: backfill of ${deals} deals`);
       backfill.push(await backfillPhase(product.context, product.spare[index]!, deals, BACKFILL_TIMEOUT_MS));
     }
+    log(`product: Klaviyo email event -> Kommo note at the default poll interval (${ACTIVITY_EVENTS} events over ${ACTIVITY_SPREAD_MS / 1000} s)`);
+    const activity = await activityPhase(sims, product.targets, { events: ACTIVITY_EVENTS, spreadMs: ACTIVITY_SPREAD_MS, timeoutMs: ACTIVITY_TIMEOUT_MS });
     const rssMb = Object.fromEntries(product.processes().map((process) => [process.name, megabytes(peakRssBytes(process.pid))]));
     // The web tier on its own, as when the workers run on other machines (README, "Scaling out"):
     // the workers stop, and what these webhooks record is left unapplied.
@@ -159,6 +166,7 @@ async function main() {
       throttled: countCalls(sims, [...product.tenants, ...product.spare], productMarks).throttled,
       rssMb,
       backfill,
+      activity,
       introduceSeconds: product.introduceSeconds,
     };
     await product.stop();
