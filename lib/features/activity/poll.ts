@@ -32,7 +32,8 @@ export const activityPollJob = defineJob({
   name: "activity-poll",
   payload: z.object({ accountId: z.uuid() }),
   queue: { policy: "short", retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 900 },
-  concurrency: 2,
+  // Polls wait on the network, not the CPU; accounts due in the same second must not queue behind each other.
+  concurrency: 5,
   run: (payload, context) => runActivityPollJob(payload, context),
 });
 
