@@ -3,6 +3,7 @@
 // measurements that say where the time or the calls went.
 import type { BackfillResult } from "./backfill";
 import type { CallCount } from "./changes";
+import type { DigitalPipelineResult } from "./digital-pipeline";
 import type { Distribution } from "./load";
 import type { AckResult, BurstResult, ChangeResult } from "./phases";
 
@@ -38,6 +39,8 @@ export type ProductResults = SystemResults & {
   /** The acknowledgement rates again with the workers stopped: the web server alone on the host. */
   ackWebAlone: AckResult[];
   backfill: BackfillResult[];
+  /** The Digital Pipeline action's hooks (the baseline has no such action); null when not run. */
+  digitalPipeline: DigitalPipelineResult | null;
   /** Per change phase: time from the webhook to its sync's start, and the sync's duration. */
   timings: { rate: number; wait: Distribution; sync: Distribution }[];
   introduceSeconds: number;
@@ -55,6 +58,7 @@ export type BenchResults = {
 const ACK_TARGET_MS = 50;
 const ACK_TARGET_RATE = 200;
 const EVENT_TARGET_MS = 3000;
+const DP_EVENT_TARGET_MS = 1000;
 const CALLS_TARGET = 3;
 const BACKFILL_TARGET_SECONDS = 30;
 
@@ -94,6 +98,24 @@ function rows(results: BenchResults): Row[] {
   };
   ackRows(product.ack, "web and workers on the host", true);
   ackRows(product.ackWebAlone, "web server alone (workers stopped)", false);
+  const dp = product.digitalPipeline;
+  if (dp) {
+    const failed = dp.failed ? `; ${dp.failed} failed` : "";
+    out.push({
+      measure: `Digital Pipeline hook ack p50 / p95 / p99 at ${dp.rate}/s (${dp.sent} hooks, each with its CRM webhook), web and workers on the host`,
+      target: `p99 < ${ACK_TARGET_MS} ms`,
+      product: `${triple(dp.ack)}${failed}`,
+      baseline: "(no such action)",
+      verdict: dp.ack.p99 !== null && dp.ack.p99 < ACK_TARGET_MS && dp.failed === 0 ? "met" : "missed",
+    });
+    out.push({
+      measure: `Digital Pipeline hook → Klaviyo event accepted, p50 / p95 / p99 at ${dp.rate}/s`,
+      target: `p95 < ${DP_EVENT_TARGET_MS / 1000} s`,
+      product: `${triple(dp.hookToEvent)}${dp.lost ? `; **${dp.lost} never accepted**` : ""}`,
+      baseline: "(no such action)",
+      verdict: dp.hookToEvent.p95 !== null && dp.hookToEvent.p95 < DP_EVENT_TARGET_MS && dp.lost === 0 ? "met" : "missed",
+    });
+  }
   for (const change of product.changes) {
     const other = baseline?.changes.find((entry) => entry.rate === change.rate);
     const p95 = change.latency.p95;
@@ -328,7 +350,9 @@ a different deal moved to its next stage, consecutive changes in different accou
 not answered 200 is delivered again every 0.5 s, as a sender that does not give up would, and the change
 is timed from its first delivery to Klaviyo's answer accepting its event); bursts (${results.product.bursts?.burst ?? 5}
 webhooks 20 ms apart for one deal, ${results.product.bursts?.leads ?? 20} deals of different accounts at once); webhook acknowledgement at 50, 200
-and 500/s while the workers sync what arrives; the backfills; then the acknowledgement rates again with the
+and 500/s while the workers sync what arrives; Digital Pipeline hooks (the product only: each a deal moved
+to a stage carrying the "Send to Klaviyo" action, its CRM webhook and the action's JSON hook sent together,
+timed from the hook to Klaviyo's answer accepting the action's event); the backfills; then the acknowledgement rates again with the
 workers stopped (the web server alone on the host, as when workers run on other machines). Rates are open
 loop (webhooks leave on schedule, answered or not) for ${config.durationSeconds} s each; a webhook not answered within 10 s
 counts as failed. The baseline gets its own ${config.tenants} accounts of the same shape and the same phases.

@@ -16,6 +16,7 @@ import { freePort } from "../tests/helpers/processes";
 import { useTestDatabaseServer, type TestDatabaseServer } from "../tests/helpers/test-database-server";
 import { backfillPhase, type BackfillResult } from "./backfill";
 import { callMarks, countCalls } from "./changes";
+import { digitalPipelinePhase } from "./digital-pipeline";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
 import { ensureBuild, snapshotBuild } from "./harness/build";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
@@ -32,6 +33,7 @@ const ACK_RATES = [50, 200, 500];
 const CHANGE_RATES = [10, 100];
 const BURST_LEADS = 20;
 const BURST_SIZE = 5;
+const DP_RATE = 20;
 const BACKFILL_SIZES = [1_000, 10_000];
 const BACKFILL_TIMEOUT_MS = 300_000;
 
@@ -138,6 +140,9 @@ async function main() {
     log(`every deal synced once (${product.introduceSeconds.toFixed(0)} s)`);
 
     const measured = await measure(product, sims, options.durationSeconds * 1000);
+    log(`product: Digital Pipeline hooks at ${DP_RATE}/s`);
+    const digitalPipeline = await digitalPipelinePhase(product.context, product.targets, DP_RATE, options.durationSeconds * 1000, 0);
+    await product.drained(240_000);
     const backfill: BackfillResult[] = [];
     for (const [index, deals] of options.backfillSizes.entries()) {
       log(`product: backfill of ${deals} deals`);
@@ -159,6 +164,7 @@ async function main() {
       throttled: countCalls(sims, [...product.tenants, ...product.spare], productMarks).throttled,
       rssMb,
       backfill,
+      digitalPipeline,
       introduceSeconds: product.introduceSeconds,
     };
     await product.stop();

@@ -1,7 +1,9 @@
 // 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
 // hook keys, forged and expired widget tokens, forged revoke signatures and replays of a genuine
 // one, install calls naming a Kommo host that is no account, one account's ids used with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
-// entry tickets, a sign-in answer planted in another browser, forged session cookies). Every one
+// entry tickets, a sign-in answer planted in another browser, forged session cookies), and Digital
+// Pipeline hooks with a wrong, missing or another account's token, an unknown account, ids past
+// 2^53 - 1 or a body that is not a hook. Every one
 // must get a 4xx (none accepted, none answered with a server error), and the two accounts they aim
 // at must be exactly as they were.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
@@ -15,7 +17,8 @@ import { newTenants } from "./scenario";
 export const CATEGORY_SIZES = {
   "random form bodies": 2500,
   "wrong hook keys": 1500,
-  "forged or expired widget tokens": 2700,
+  "forged or expired widget tokens": 2200,
+  "forged Digital Pipeline hooks": 500,
   "forged revoke signatures": 1500,
   "non-account referers": 300,
   "cross-account ids": 1000,
@@ -43,6 +46,9 @@ type DashboardFootholds = {
   plantedAnswer: string;
 };
 
+/** Each account's Digital Pipeline token, as its admin's `dpSettings` reads it. */
+type DigitalPipelineTokens = { victim: string; other: string };
+
 export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
 
 /** Seeded, so that every run sends the same mix of inputs. */
@@ -61,6 +67,7 @@ class InputFactory {
     private readonly victimLeadId: number,
     private readonly otherLeadId: number,
     private readonly footholds: DashboardFootholds,
+    private readonly dpTokens: DigitalPipelineTokens,
     seed: number,
   ) {
     this.next = random(seed);
@@ -353,6 +360,62 @@ class InputFactory {
     }
   }
 
+  /**
+   * Digital Pipeline hooks Kommo never sent: the hook is unsigned, so the account's token in the
+   * action's settings is all that stands between a stranger and the account's Klaviyo events.
+   */
+  forgedDigitalPipelineHook(): Probe {
+    const url = `${this.context.appUrl}/api/kommo/dp`;
+    const variant = this.pick([
+      "random token",
+      "another account's token",
+      "token of a lookalike length",
+      "no token",
+      "unknown account",
+      "id past 2^53 - 1",
+      "not a hook",
+      "wrong content type",
+    ] as const);
+    const hook = (settings: Record<string, string>, overrides: { accountId?: number | string; leadId?: number | string } = {}) => ({
+      event: {
+        type: this.pick([1, 14, 15]),
+        type_code: "lead_status_changed",
+        data: { id: overrides.leadId ?? this.victimLeadId, element_type: 2, status_id: this.victim.stages[0]!.id, pipeline_id: this.victim.pipelineId },
+        time: Math.floor(Date.now() / 1000) - this.int(1000),
+      },
+      action: { settings: { widget: { settings: { event_name: "Forged Event", ...settings } } } },
+      subdomain: this.victim.subdomain,
+      account_id: overrides.accountId ?? this.victim.kommoAccountId,
+    });
+    const json = (body: unknown, contentType = "application/json"): Probe => ({
+      category: "forged Digital Pipeline hooks",
+      variant,
+      url,
+      method: "POST",
+      headers: { "Content-Type": contentType, "User-Agent": "amoCRM-Webhooks/3.0" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const token = this.dpTokens.victim;
+    switch (variant) {
+      case "random token":
+        return json(hook({ kss_token: randomBytes(24).toString("base64url") }));
+      case "another account's token":
+        return json(hook({ kss_token: this.dpTokens.other }));
+      case "token of a lookalike length":
+        return json(hook({ kss_token: this.pick([token.slice(0, -1), `${token}x`, token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase(), ` ${token}x`]) }));
+      case "no token":
+        return json(hook({}));
+      case "unknown account":
+        return json(hook({ kss_token: token }, { accountId: 1 + this.int(90_000) }));
+      case "id past 2^53 - 1":
+        return json(hook({ kss_token: token }, this.pick([{ leadId: "9007199254740993" }, { accountId: "99999999999999999999" }, { leadId: -5 }, { leadId: 1.5 }])));
+      case "not a hook":
+        return json(this.pick(["{", "[]", "null", JSON.stringify({ kss_token: token, account_id: this.victim.kommoAccountId }), this.text(200)]));
+      case "wrong content type":
+        return json(hook({ kss_token: token }), this.pick(["text/plain", "application/xml", "multipart/form-data; boundary=x"]));
+    }
+  }
+
   async make(category: Category): Promise<Probe> {
     switch (category) {
       case "random form bodies":
@@ -369,6 +432,8 @@ class InputFactory {
         return this.crossAccount();
       case "dashboard forgeries":
         return this.dashboardForgery();
+      case "forged Digital Pipeline hooks":
+        return this.forgedDigitalPipelineHook();
     }
   }
 }
@@ -424,6 +489,15 @@ async function dashboardFootholds(env: FaultEnvironment, victim: Tenant, other: 
   return { lookAlikeSession, usedVictimTicket: await usedTicket(victim), usedOtherTicket: await usedTicket(other), plantedAnswer: (await startSignIn()).answer.toString() };
 }
 
+async function digitalPipelineTokens(env: FaultEnvironment, victim: Tenant, other: Tenant): Promise<DigitalPipelineTokens> {
+  const tokenOf = async (tenant: Tenant) => {
+    const answer = await fetch(`${env.context.appUrl}/api/widget/digital-pipeline`, { headers: await widgetHeaders(env.context, tenant) });
+    if (answer.status !== 200) throw new Error(`the admin's own Digital Pipeline settings failed: ${answer.status}`);
+    return ((await answer.json()) as { token: string }).token;
+  };
+  return { victim: await tokenOf(victim), other: await tokenOf(other) };
+}
+
 export type ForgedInputsResult = { tallies: ProbeTally[]; victims: Tenant[]; seconds: number };
 
 /** Send every input (a few dozen at a time) and tally the answers per category. */
@@ -432,7 +506,8 @@ export async function sendForgedInputs(env: FaultEnvironment, seed = 20_260_715)
   const victimLead = env.sims.kommo.seedLead(victim!.kommoAccountId, { name: "Target", pipelineId: victim!.pipelineId, statusId: victim!.incoming.id });
   const otherLead = env.sims.kommo.seedLead(other!.kommoAccountId, { name: "Other", pipelineId: other!.pipelineId, statusId: other!.incoming.id });
   const footholds = await dashboardFootholds(env, victim!, other!, env.operator);
-  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, seed);
+  const dpTokens = await digitalPipelineTokens(env, victim!, other!);
+  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, dpTokens, seed);
   // Made one after another before any is sent, so that the seed alone decides the mix of inputs.
   const probes: Probe[] = [];
   for (const [category, count] of Object.entries(CATEGORY_SIZES) as [Category, number][]) {
