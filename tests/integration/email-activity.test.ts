@@ -129,7 +129,6 @@ describe("email activity to Kommo notes", () => {
         jobs: [activityPollJob],
         log: pino({ level: "silent" }),
         concurrency: 1,
-        pollingIntervalSeconds: 0.5,
               });
       try {
         const jobId = await (await senderBoss()).send(activityPollJob.name, { accountId: installed.accountId }, { singletonKey: installed.accountId });

@@ -221,7 +221,6 @@ describe("install by the widget's server-to-server call", () => {
       jobs: [kommoInstallJob],
       log: pino({ level: "silent" }),
       concurrency: 1,
-            pollingIntervalSeconds: 0.5,
     });
     const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });
