@@ -227,7 +227,7 @@ function explanations(results: BenchResults): string[] {
     notes.push(
       `**Change → event at ${change.rate}/s: p95 ${ms(change.latency.p95)} (target < ${EVENT_TARGET_MS / 1000} s)${change.lost ? `, ${change.lost} changes without an accepted event` : ""}.** ` +
         (timing
-          ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot, the deal's lease, and pg-boss's 0.5 s polling); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
+          ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot and the deal's lease); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
           : "") +
         `A sync reads the lead, then its company (and its contact when the cache cannot answer), all paced by Kommo's per-account budget (burst 1, then 5/s), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
         (change.cpu.othersMs !== null
