@@ -44,6 +44,8 @@ export type ProductResults = SystemResults & {
   /** Per change phase: time from the webhook to its sync's start, and the sync's duration. */
   timings: { rate: number; wait: Distribution; sync: Distribution }[];
   introduceSeconds: number;
+  /** Database statements per second per worker with nothing to do (before any account is installed). */
+  idleQueriesPerWorker: number;
 };
 
 export type BenchResults = {
@@ -59,6 +61,7 @@ const ACK_TARGET_MS = 50;
 const ACK_TARGET_RATE = 200;
 const EVENT_TARGET_MS = 3000;
 const DP_EVENT_TARGET_MS = 1000;
+const IDLE_QUERIES_TARGET = 2;
 const CALLS_TARGET = 3;
 const BACKFILL_TARGET_SECONDS = 30;
 
@@ -168,6 +171,13 @@ function rows(results: BenchResults): Row[] {
     Object.entries(values)
       .map(([name, value]) => `${name} ${value ?? "?"} MB`)
       .join(", ");
+  out.push({
+    measure: "database statements per second per idle worker (nothing installed, nothing queued)",
+    target: `≤ ${IDLE_QUERIES_TARGET}`,
+    product: fixed(product.idleQueriesPerWorker, 1),
+    baseline: "(no queue)",
+    verdict: product.idleQueriesPerWorker <= IDLE_QUERIES_TARGET ? "met" : "missed",
+  });
   out.push({ measure: "peak RSS per process", target: "–", product: rss(product.rssMb), baseline: baseline ? rss(baseline.rssMb) : "–", verdict: "" });
   const throttledProduct = product.throttled.kommo + product.throttled.klaviyo;
   out.push({

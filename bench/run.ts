@@ -166,6 +166,7 @@ async function main() {
       backfill,
       digitalPipeline,
       introduceSeconds: product.introduceSeconds,
+      idleQueriesPerWorker: product.idleQueriesPerWorker,
     };
     await product.stop();
 
