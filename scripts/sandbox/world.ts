@@ -19,10 +19,10 @@ export const SEED_STAGES = ["Qualification", "Proposal", "Negotiation"] as const
 export const SEED_LISTS = { Qualification: "Nurture", Negotiation: "Case studies", Won: "Onboarding and cross-sell", Lost: "Win-back" } as const;
 
 const SEED_DEALS = [
-  { name: "Office chairs for Brightline", price: 4800, stage: "Qualification", firstName: "Ana", lastName: "Souza", email: "ana.souza@example.com", daysAgo: 9 },
-  { name: "Standing desks, 2nd floor", price: 12500, stage: "Proposal", firstName: "Diego", lastName: "Ramos", email: "diego.ramos@example.com", daysAgo: 16 },
-  { name: "Meeting room refit", price: 21000, stage: "Negotiation", firstName: "Emma", lastName: "Clark", email: "emma.clark@example.com", daysAgo: 30 },
-  { name: "Lounge sofas", price: 3200, stage: "Qualification", firstName: "Lucas", lastName: "Meyer", email: "lucas.meyer@example.com", daysAgo: 4 },
+  { name: "Office chairs for Brightline", price: 4800, stage: "Qualification", firstName: "Ana", lastName: "Souza", email: "ana.souza@example.com", phone: "+1 415 555 0134", daysAgo: 9 },
+  { name: "Standing desks, 2nd floor", price: 12500, stage: "Proposal", firstName: "Diego", lastName: "Ramos", email: "diego.ramos@example.com", phone: "+1 415 555 0171", daysAgo: 16 },
+  { name: "Meeting room refit", price: 21000, stage: "Negotiation", firstName: "Emma", lastName: "Clark", email: "emma.clark@example.com", phone: "+1 415 555 0188", daysAgo: 30 },
+  { name: "Lounge sofas", price: 3200, stage: "Qualification", firstName: "Lucas", lastName: "Meyer", email: "lucas.meyer@example.com", phone: "+1 415 555 0192", daysAgo: 4 },
 ] as const;
 
 export type EmailAction = "open" | "click" | "unsubscribe" | "bounce";
@@ -76,7 +76,7 @@ export class SandboxWorld {
     this.pipelineId = pipeline.id;
     this.kommo.seedLossReason(this.accountId, "Chose a competitor");
     for (const deal of SEED_DEALS) {
-      const contact = this.kommo.seedContact(this.accountId, { firstName: deal.firstName, lastName: deal.lastName, emails: [deal.email], phones: ["+1 415 555 0134"] });
+      const contact = this.kommo.seedContact(this.accountId, { firstName: deal.firstName, lastName: deal.lastName, emails: [deal.email], phones: [deal.phone] });
       // Deals from before the install: the install's import sends them as history (backfill).
       const updatedAt = this.kommo.store.nowSeconds() - deal.daysAgo * 86_400;
       this.kommo.seedLead(this.accountId, { name: deal.name, price: deal.price, pipelineId: pipeline.id, statusId: this.statusNamed(deal.stage), contactIds: [contact.id], updatedAt });
