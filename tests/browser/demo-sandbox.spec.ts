@@ -7,8 +7,8 @@
 // over the committed ones:
 //
 //   DOCS_SCREENSHOTS=update npx playwright test tests/browser/demo-sandbox.spec.ts
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
@@ -137,6 +137,16 @@ test("the sandbox: a deal won on the board reaches Klaviyo, and an opened email 
   await expect(lucas.locator('[data-sb-event="Stage Changed"]')).toHaveCount(1);
 });
 
+test("the sandbox speaks the widget's languages: Spanish and Portuguese, the widget included", async ({ page }) => {
+  await page.goto(`${sandboxUrl}/?lang=pt`);
+  await expect(page.locator(".sb-board h2")).toHaveText("Funil de vendas");
+  await dealCard(page, "Meeting room refit").locator("[data-sb-open]").click();
+  await expect(page.frameLocator("[data-sb-frame]").locator("[data-kvsync-activity]")).toBeVisible({ timeout: 30_000 });
+  await expect(page.frameLocator("[data-sb-frame]").locator(".kvsync-pane")).toContainText("Sincronizar agora");
+  await page.goto(`${sandboxUrl}/?lang=es`);
+  await expect(page.locator(".sb-board h2")).toHaveText("Embudo de ventas");
+});
+
 test("Ctrl-C stops the demo and every process it started", async () => {
   const pid = demo.pid!;
   demo.kill("SIGINT");
@@ -145,4 +155,18 @@ test("Ctrl-C stops the demo and every process it started", async () => {
   await until("every process of the demo ending", () => !groupAlive(pid), 15_000);
   // The embedded PostgreSQL runs in a process group of its own: nothing may still use the demo's folder.
   await until("the embedded PostgreSQL stopping", () => !execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(dataDir), 15_000);
+});
+
+test("the demo refuses production mode, before it starts anything", () => {
+  const untouched = mkdtempSync(path.join(tmpdir(), "kss-demo-refused-"));
+  const refused = spawnSync(process.execPath, ["--import", "tsx", path.join(projectRoot, "scripts/demo.ts")], {
+    cwd: projectRoot,
+    env: appEnvironment({ NODE_ENV: "production", DATA_DIR: untouched }),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toContain("refused in production mode");
+  expect(readdirSync(untouched)).toEqual([]);
+  rmSync(untouched, { recursive: true });
 });
