@@ -81,6 +81,9 @@ export class SandboxWorld {
       const updatedAt = this.kommo.store.nowSeconds() - deal.daysAgo * 86_400;
       this.kommo.seedLead(this.accountId, { name: deal.name, price: deal.price, pipelineId: pipeline.id, statusId: this.statusNamed(deal.stage), contactIds: [contact.id], updatedAt });
     }
+    // Whoever opens the sandbox is logged in to the simulated Kommo as its admin, so that the
+    // dashboard's "Sign in with Kommo" works as it does for a real admin.
+    this.kommo.logIn(this.accountId);
     for (const name of [...Object.values(SEED_LISTS), "All CRM deals"]) this.klaviyoAccount.createList(name);
     this.klaviyo.addKey(SANDBOX_KLAVIYO_KEY, { account: this.klaviyoAccount });
   }

@@ -147,6 +147,19 @@ test("the sandbox speaks the widget's languages: Spanish and Portuguese, the wid
   await expect(page.locator(".sb-board h2")).toHaveText("Embudo de ventas");
 });
 
+test("the app's home page is the front door: the flow, the sandbox while the demo runs, and the dashboard's sign-in", async ({ page }) => {
+  await page.goto(sandboxUrl);
+  const [home] = await Promise.all([page.waitForEvent("popup"), page.getByRole("link", { name: "About the product" }).click()]);
+  await expect(home.getByRole("img", { name: /A deal change in Kommo/ })).toBeVisible();
+  await expect(home.getByTestId("home-sandbox").getByRole("link", { name: "Open the sandbox" })).toHaveAttribute("href", sandboxUrl);
+  await shot(home, "home");
+  await home.getByTestId("home-sign-in").click();
+  await home.getByRole("button", { name: "Sign in with Kommo" }).click();
+  await home.getByRole("button", { name: "Allow" }).click();
+  await expect(home).toHaveURL(/\/dashboard(\/accounts\/[^/]+)?$/);
+  await expect(home.getByTestId("viewer")).toBeVisible();
+});
+
 test("Ctrl-C stops the demo and every process it started", async () => {
   const pid = demo.pid!;
   demo.kill("SIGINT");
