@@ -10,7 +10,7 @@ import path from "node:path";
 import { z } from "zod";
 import { harnessRoutes } from "../../tests/browser/harness/server";
 import { sandboxPage } from "./page";
-import { SandboxInputError, type SandboxWorld } from "./world";
+import { SANDBOX_CLIENT_ID, SandboxInputError, type SandboxWorld } from "./world";
 
 export type SandboxServer = { url: string; setWidgetFiles: (files: Record<string, Uint8Array>) => void; close: () => Promise<void> };
 
@@ -49,7 +49,7 @@ export async function startSandboxServer(world: SandboxWorld, options: { appUrl:
         return widgetFiles;
       },
       account: { id: world.accountId, subdomain: world.subdomain, timezone: "America/New_York" },
-      clientId: "",
+      clientId: SANDBOX_CLIENT_ID,
       issueToken: (userId) => world.widgetToken(userId),
     },
     () => `${base}/kommo`,
@@ -91,6 +91,13 @@ export async function startSandboxServer(world: SandboxWorld, options: { appUrl:
     const json = (status: number, body: unknown) => send(status, "application/json; charset=utf-8", JSON.stringify(body ?? {}));
     void (async () => {
       const method = request.method ?? "GET";
+      // Loopback only, and only under a loopback name: a page elsewhere cannot reach the sandbox
+      // through a DNS name of its own, nor post its actions (JSON needs a preflight nobody answers).
+      const port = new URL(base).port;
+      if (![`127.0.0.1:${port}`, `localhost:${port}`].includes(request.headers.host ?? "")) return send(421, "text/plain; charset=utf-8", "misdirected request");
+      if (method === "POST" && url.pathname.startsWith("/actions/") && !(request.headers["content-type"] ?? "").startsWith("application/json")) {
+        return json(415, { error: "send JSON" });
+      }
       if (method === "GET" && url.pathname === "/") {
         const lang = ["es", "pt"].includes(url.searchParams.get("lang") ?? "") ? (url.searchParams.get("lang") as "es" | "pt") : "en";
         return send(200, "text/html; charset=utf-8", sandboxPage({ lang, appUrl: options.appUrl, adminUserId: world.adminUserId }));
