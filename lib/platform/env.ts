@@ -104,6 +104,8 @@ const envSchema = z.object({
     .pipe(z.enum(["true", "false"], { message: 'must be "true" or "false"' }).optional())
     .transform((value) => value === "true"),
   KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(300, 86_400),
+  /** The sandbox page of `npm run demo`, linked from the home page while the demo runs. */
+  SANDBOX_URL: httpUrl("the sandbox page of npm run demo; set by the demo").optional(),
   WORKER_CONCURRENCY: positiveInt(5, 100),
   /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
