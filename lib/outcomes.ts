@@ -94,6 +94,8 @@ export const SYNC_ERRORS = {
     label: "Kommo token refused",
     fix: "Kommo refused the integration's access token; if it stays, a Kommo administrator installs Klaviyo Sync again.",
   },
+  /** Kommo refused a token it had just issued, and the check of the account's access is not settled yet. */
+  kommo_access_unconfirmed: { retryable: true, httpStatus: 503, label: "Kommo access being confirmed" },
   kommo_server_error: { retryable: true, httpStatus: 502, label: "Kommo error" },
   kommo_client_error: {
     retryable: false,
@@ -154,7 +156,11 @@ export const API_ERRORS = {
   revoke_not_confirmed: { retryable: false, httpStatus: 409, label: "Revocation not confirmed by Kommo" },
   klaviyo_key_rejected: { retryable: false, httpStatus: 422, label: "Klaviyo key rejected" },
   install_failed: { retryable: false, httpStatus: 400, label: "Install failed" },
+  install_code_reused: { retryable: false, httpStatus: 409, label: "Install code already received" },
   rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests" },
+  user_rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests from this user" },
+  lead_access_denied: { retryable: false, httpStatus: 403, label: "Deal not visible to this user" },
+  lead_not_found: { retryable: false, httpStatus: 404, label: "Deal not found in Kommo" },
   klaviyo_unavailable: { retryable: true, httpStatus: 502, label: "Klaviyo unavailable" },
   not_configured: { retryable: false, httpStatus: 503, label: "Not configured" },
   metrics_unavailable: { retryable: true, httpStatus: 503, label: "Metrics unavailable" },

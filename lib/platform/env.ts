@@ -119,6 +119,13 @@ const envSchema = z.object({
   METRICS_TOKEN: optionalText.pipe(z.string().min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)").optional()),
   /** Sync-log rows older than this are pruned daily; failures nobody has dealt with are kept. */
   SYNC_LOG_RETENTION_DAYS: positiveInt(30, 3650),
+  /**
+   * How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the default): the
+   * header is ignored (anyone can write it) and every unauthenticated caller shares one budget.
+   */
+  TRUSTED_PROXY_HOPS: optionalText
+    .pipe(z.string().regex(/^[0-9]$/, "must be a whole number from 0 to 9").optional())
+    .transform((value) => (value === undefined ? 0 : Number(value))),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });

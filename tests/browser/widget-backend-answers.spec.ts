@@ -124,6 +124,7 @@ function activityAnswer(problem: { code: string; message: string; retryable: boo
     leadId: 4242,
     timeZone: hostile("time zone"),
     klaviyoConnected: true,
+    kommoAccess: "ok",
     sync: {
       status,
       lastSyncedAt: at(60),

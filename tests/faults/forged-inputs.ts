@@ -1,28 +1,33 @@
 // 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
 // hook keys, forged and expired widget tokens, forged revoke signatures and replays of a genuine
 // one, install calls naming a Kommo host that is no account, one account's ids used with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
-// entry tickets, a sign-in answer planted in another browser, forged session cookies), and Digital
-// Pipeline hooks with a wrong, missing or another account's token, an unknown account, ids past
-// 2^53 - 1 or a body that is not a hook. Every one
+// entry tickets, a sign-in answer planted in another browser, forged session cookies), junk codes
+// flooding the install door, users whom Kommo restricts to some deals asking for another's deal,
+// Kommo ids past what a number carries exactly, and Digital Pipeline hooks with a wrong, missing or
+// another account's token, an unknown account or a body that is not a hook. Every one
 // must get a 4xx (none accepted, none answered with a server error), and the two accounts they aim
 // at must be exactly as they were.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { widgetHeaders, type HarnessContext, type Tenant } from "../../bench/harness/accounts";
+import { widgetToken } from "../helpers/widget-token";
 import { mulberry32 } from "../simulators/klaviyo/faults";
 import { addKommoUser } from "../simulators/kommo";
 import type { FaultEnvironment, Operator } from "./environment";
 import { newTenants } from "./scenario";
 
 export const CATEGORY_SIZES = {
-  "random form bodies": 2500,
-  "wrong hook keys": 1500,
-  "forged or expired widget tokens": 2200,
+  "random form bodies": 1800,
+  "wrong hook keys": 1000,
+  "forged or expired widget tokens": 1900,
   "forged Digital Pipeline hooks": 500,
   "forged revoke signatures": 1500,
   "non-account referers": 300,
   "cross-account ids": 1000,
   "dashboard forgeries": 500,
+  "install door flooding": 600,
+  "restricted users": 300,
+  "64-bit ids": 600,
 } as const;
 
 export type Category = keyof typeof CATEGORY_SIZES;
@@ -49,6 +54,9 @@ type DashboardFootholds = {
 /** Each account's Digital Pipeline token, as its admin's `dpSettings` reads it. */
 type DigitalPipelineTokens = { victim: string; other: string };
 
+/** Users of the victim's account whom Kommo lets view only some deals (none of them the target deal). */
+type RestrictedUsers = { own: number; none: number; group: number };
+
 export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
 
 /** Seeded, so that every run sends the same mix of inputs. */
@@ -67,6 +75,7 @@ class InputFactory {
     private readonly victimLeadId: number,
     private readonly otherLeadId: number,
     private readonly footholds: DashboardFootholds,
+    private readonly restricted: RestrictedUsers,
     private readonly dpTokens: DigitalPipelineTokens,
     seed: number,
   ) {
@@ -94,7 +103,7 @@ class InputFactory {
   }
 
   /** A well-formed status delivery of `tenant` for `leadId`, as Kommo sends it. */
-  private delivery(accountId: number, leadId: number, statusId = 142): string {
+  private delivery(accountId: number | string, leadId: number, statusId = 142): string {
     return [
       `${enc("leads[status][0][id]")}=${leadId}`,
       `${enc("leads[status][0][status_id]")}=${statusId}`,
@@ -416,6 +425,81 @@ class InputFactory {
     }
   }
 
+  private readonly junkCodes: string[] = [];
+
+  /**
+   * Junk sent to the install door in a stream, as from one address: codes Kommo never issued with the
+   * victim's host as referer (each would cost a token exchange), the same junk code again, and junk
+   * consent answers. Turned away at the door (429) or refused (400, 409); never an exchange per call.
+   */
+  doorFlood(): Probe {
+    const { appUrl, identity } = this.context;
+    const category = "install door flooding";
+    const referer = `${this.victim.subdomain}.kommo.com`;
+    const variant = this.junkCodes.length > 0 && this.int(4) === 0 ? "same junk code again" : this.pick(["junk code", "junk consent answer"] as const);
+    let query: Record<string, string>;
+    if (variant === "same junk code again") query = { code: this.pick(this.junkCodes), referer, from_widget: "1" };
+    else {
+      const code = `def50200${randomBytes(this.int(2) === 0 ? 24 : 180).toString("hex")}`;
+      this.junkCodes.push(code);
+      query =
+        variant === "junk code"
+          ? { code, referer, from_widget: "1" }
+          : { code, referer, state: randomBytes(16).toString("base64url"), client_id: identity.clientId };
+    }
+    return { category, variant, url: `${appUrl}/api/kommo/oauth/callback?${new URLSearchParams(query)}`, method: "GET", headers: {} };
+  }
+
+  /** A user Kommo limits to their own deals, their group's, or none, asking for the admin's deal. */
+  async restrictedUser(): Promise<Probe> {
+    const { appUrl } = this.context;
+    const who = this.pick(["own deals only", "no deals", "another group's deals"] as const);
+    const userId = who === "own deals only" ? this.restricted.own : who === "no deals" ? this.restricted.none : this.restricted.group;
+    const token = await widgetToken({
+      accountId: this.victim.kommoAccountId,
+      userId,
+      subdomain: this.victim.subdomain,
+      isAdmin: false,
+      clientId: this.context.identity.clientId,
+      secret: this.context.identity.clientSecret,
+      audience: new URL(appUrl).origin,
+    });
+    const press = this.int(3) === 0;
+    return {
+      category: "restricted users",
+      variant: `${who} (${press ? "Sync now" : "deal pane"})`,
+      url: `${appUrl}/api/widget/leads/${this.victimLeadId}/${press ? "sync" : "activity"}`,
+      method: press ? "POST" : "GET",
+      headers: { "X-Auth-Token": token, Origin: `https://${this.victim.subdomain}.kommo.com`, "Content-Type": "application/json" },
+      body: press ? "{}" : undefined,
+    };
+  }
+
+  /** Kommo ids are 64-bit; past 2^53 - 1 a number no longer carries them exactly, and they are refused. */
+  async wideIds(): Promise<Probe> {
+    const { appUrl, identity } = this.context;
+    const category = "64-bit ids";
+    const id = this.pick(["9007199254740992", "9007199254740993", "18446744073709551615", "18446744073709551616", "99999999999999999999", "1e16", "-9007199254740993"]);
+    const variant = this.pick(["deal pane", "Sync now", "delivery's account id", "delivery's lead id", "revoke hook account id"] as const);
+    switch (variant) {
+      case "deal pane":
+      case "Sync now": {
+        const headers = await widgetHeaders(this.context, this.victim);
+        const press = variant === "Sync now";
+        return { category, variant, url: `${appUrl}/api/widget/leads/${enc(id)}/${press ? "sync" : "activity"}`, method: press ? "POST" : "GET", headers, body: press ? "{}" : undefined };
+      }
+      case "delivery's account id":
+        return { category, variant, url: this.victim.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: this.delivery(id, this.victimLeadId) };
+      case "delivery's lead id":
+        return { category, variant, url: this.victim.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: `${enc("leads[status][0][id]")}=${id}&${enc("leads[status][0][status_id]")}=142&${enc("account[id]")}=${this.victim.kommoAccountId}` };
+      case "revoke hook account id": {
+        // Signed as Kommo would sign that id: only the id itself is wrong.
+        const signature = createHmac("sha256", identity.clientSecret).update(`${identity.clientId}|${id}`).digest("hex");
+        return { category, variant, url: `${appUrl}/api/kommo/revoke?${new URLSearchParams({ client_uuid: identity.clientId, account_id: id, signature })}`, method: "GET", headers: {} };
+      }
+    }
+  }
+
   async make(category: Category): Promise<Probe> {
     switch (category) {
       case "random form bodies":
@@ -434,6 +518,12 @@ class InputFactory {
         return this.dashboardForgery();
       case "forged Digital Pipeline hooks":
         return this.forgedDigitalPipelineHook();
+      case "install door flooding":
+        return this.doorFlood();
+      case "restricted users":
+        return this.restrictedUser();
+      case "64-bit ids":
+        return this.wideIds();
     }
   }
 }
@@ -498,6 +588,14 @@ async function digitalPipelineTokens(env: FaultEnvironment, victim: Tenant, othe
   return { victim: await tokenOf(victim), other: await tokenOf(other) };
 }
 
+/** Sales users of the victim's account with the lead view rights Kommo lets an admin give: own deals (M), none (D), their group's (G, another group than the deal's). */
+function restrictedUsers(env: FaultEnvironment, victim: Tenant): RestrictedUsers {
+  const rights = (view: "G" | "M" | "D") => ({ view, edit: view, add: "A" as const, delete: view, export: view });
+  const add = (name: string, view: "G" | "M" | "D", groupId: number | null = null) =>
+    addKommoUser(env.sims.kommo.store, victim.kommoAccountId, { name, email: `${name.toLowerCase()}@example.com`, isAdmin: false, groupId, leads: rights(view) }).id;
+  return { own: add("Sam", "M"), none: add("Dina", "D"), group: add("Gus", "G", 7001) };
+}
+
 export type ForgedInputsResult = { tallies: ProbeTally[]; victims: Tenant[]; seconds: number };
 
 /** Send every input (a few dozen at a time) and tally the answers per category. */
@@ -507,7 +605,7 @@ export async function sendForgedInputs(env: FaultEnvironment, seed = 20_260_715)
   const otherLead = env.sims.kommo.seedLead(other!.kommoAccountId, { name: "Other", pipelineId: other!.pipelineId, statusId: other!.incoming.id });
   const footholds = await dashboardFootholds(env, victim!, other!, env.operator);
   const dpTokens = await digitalPipelineTokens(env, victim!, other!);
-  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, dpTokens, seed);
+  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, restrictedUsers(env, victim!), dpTokens, seed);
   // Made one after another before any is sent, so that the seed alone decides the mix of inputs.
   const probes: Probe[] = [];
   for (const [category, count] of Object.entries(CATEGORY_SIZES) as [Category, number][]) {

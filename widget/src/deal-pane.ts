@@ -117,6 +117,16 @@ export class DealPane {
     const sync = data.sync;
     const timeZone = accountTimeZone(data.timeZone);
 
+    if (data.kommoAccess === "needs_reauth") {
+      fill(
+        this.$root,
+        html`<div class="${ROOT}__pane-body" data-kvsync-state="needs-reauth">
+          ${this.empty("plug", this.t("pane.empty.reauth_title"), this.t("sync_problem.kommo_reauth_required"))}
+        </div>`,
+      );
+      return;
+    }
+
     if (!data.klaviyoConnected) {
       fill(
         this.$root,

@@ -43,6 +43,8 @@ export type DealActivity = {
   /** The account's IANA time zone when we know it; the widget falls back to the user's. */
   timeZone: string | null;
   klaviyoConnected: boolean;
+  /** needs_reauth: Kommo refused the integration's access (or it lapsed); nothing syncs until an admin reinstalls. */
+  kommoAccess: "ok" | "needs_reauth";
   sync: {
     /** never: no sync of this deal has finished yet. */
     status: SyncStatus | "never";
@@ -120,6 +122,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
     leadId,
     timeZone: account.timezone ?? null,
     klaviyoConnected: account.klaviyoApiKeyEnc !== null,
+    kommoAccess: account.status === "needs_reauth" ? "needs_reauth" : "ok",
     sync: {
       status,
       lastSyncedAt: deal?.lastSyncedAt?.toISOString() ?? null,

@@ -137,6 +137,11 @@ export class KommoClient {
     return this.all<KommoUser>(`/api/v4/users${query({ limit: MAX_PAGE_SIZE })}`, usersPage, "users");
   }
 
+  /** One user with their rights (admin-only in Kommo); null when there is no such user. */
+  getUser(userId: number): Promise<KommoUser | null> {
+    return this.send({ method: "GET", path: `/api/v4/users/${userId}`, schema: userSchema });
+  }
+
   /** One lead, with its contacts' ids (`is_main` marks the main one); null when it does not exist. */
   getLead(leadId: number, options: { with?: LeadWith[] } = { with: ["contacts"] }): Promise<KommoLead | null> {
     return this.send({ method: "GET", path: `/api/v4/leads/${leadId}${query({ with: options.with?.join(",") })}`, schema: leadSchema });

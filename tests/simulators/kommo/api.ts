@@ -3,7 +3,7 @@
 import qs from "qs";
 import { listEvents } from "./events";
 import { hal, noContent, problem, validationProblem, type SimResponse, type ValidationError } from "./respond";
-import type { SimAccount, SimCompany, SimContact, SimLead, SimPipeline, SimStatus, SimStore } from "./store";
+import { ALL_RIGHTS, type SimAccount, type SimCompany, type SimContact, type SimLead, type SimPipeline, type SimStatus, type SimStore, type SimUser } from "./store";
 
 export type ApiContext = {
   method: string;
@@ -319,6 +319,37 @@ function renderAccount(ctx: ApiContext) {
   };
 }
 
+/** A user as GET /api/v4/users and /users/{id} render it, rights included. */
+function renderUser(ctx: ApiContext, user: SimUser) {
+  return {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    lang: user.lang,
+    rights: {
+      leads: user.leads ?? ALL_RIGHTS,
+      contacts: ALL_RIGHTS,
+      companies: ALL_RIGHTS,
+      tasks: { edit: "A", delete: "A" },
+      mail_access: true,
+      catalog_access: true,
+      status_rights: user.status_rights ?? [],
+      is_admin: user.is_admin,
+      is_free: false,
+      is_active: user.is_active,
+      group_id: user.group_id ?? null,
+      role_id: null,
+    },
+    _links: link(ctx, `/api/v4/users/${user.id}`),
+  };
+}
+
+/** Kommo's users methods are for administrators only: a token issued to another user gets 403 (enforced on /users/{id}). */
+const notAdmin = (ctx: ApiContext) => {
+  const caller = ctx.userId === undefined ? undefined : ctx.account.users.find((user) => user.id === ctx.userId);
+  return caller !== undefined && !caller.is_admin;
+};
+
 export type Route = { method: string; pattern: RegExp; key: string; handle: (ctx: ApiContext, match: RegExpExecArray) => SimResponse };
 
 const byId = <Item>(items: Map<number, Item>, id: string, render: (item: Item) => unknown): SimResponse => {
@@ -333,14 +364,18 @@ export const API_ROUTES: Route[] = [
     pattern: /^\/api\/v4\/users$/,
     key: "GET /api/v4/users",
     handle: (ctx) =>
-      listPage(ctx, "users", ctx.account.users, (user) => ({
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        lang: user.lang,
-        rights: { is_admin: user.is_admin, is_free: false, is_active: user.is_active, group_id: null, role_id: null },
-        _links: link(ctx, `/api/v4/users/${user.id}`),
-      })),
+      // Kommo lists users to administrators only; the list stays open here, as the dashboard tests rely on it.
+      listPage(ctx, "users", ctx.account.users, (user) => renderUser(ctx, user)),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v4\/users\/(\d+)$/,
+    key: "GET /api/v4/users/{id}",
+    handle: (ctx, match) => {
+      if (notAdmin(ctx)) return problem(403, "Insufficient rights to call this method");
+      const user = ctx.account.users.find((candidate) => candidate.id === Number(match[1]));
+      return user ? hal(200, renderUser(ctx, user)) : noContent();
+    },
   },
   {
     method: "GET",

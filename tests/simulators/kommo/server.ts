@@ -36,7 +36,10 @@ export type KommoSimulatorOptions = OAuthConfig & {
 
 export type RecordedRequest = { at: number; method: string; route: string; path: string; status: number; accountId: number | null };
 
-type Fault = { status: number; html: boolean; remaining: number; route?: string; retryAfterSeconds?: number };
+type Fault = { status: number; html: boolean; remaining: number; route?: string; accountId?: number; accessToken?: string; retryAfterSeconds?: number };
+
+/** A token pair the token endpoint has just issued, for tests that time faults by refreshes. */
+export type TokenIssued = { accountId: number; grant: "authorization_code" | "refresh_token"; accessToken: string };
 
 const TOKEN_ROUTE = "POST /oauth2/access_token";
 
@@ -61,6 +64,7 @@ export class KommoSimulator {
   /** The Kommo user the browser is logged in as, for the consent page (see consent.ts). */
   private login: KommoLogin | null = null;
   private blocked = false;
+  private readonly tokenListeners: Array<(issued: TokenIssued) => void> = [];
   private readonly server: Server;
 
   private constructor(private readonly options: KommoSimulatorOptions) {
@@ -199,8 +203,23 @@ export class KommoSimulator {
 
   // --- faults and counters -------------------------------------------------------------------
 
-  /** The next `times` API calls (optionally only of `route`) fail with `status`. */
-  failNext(fault: { status: number; times?: number; route?: string; html?: boolean; retryAfterSeconds?: number }): void {
+  /**
+   * Called as the token endpoint issues a pair, before the answer leaves: a fault injected here
+   * lands on the calls that follow this refresh, whatever the wall clock says.
+   */
+  onTokenIssued(listener: (issued: TokenIssued) => void): () => void {
+    this.tokenListeners.push(listener);
+    return () => {
+      const index = this.tokenListeners.indexOf(listener);
+      if (index >= 0) this.tokenListeners.splice(index, 1);
+    };
+  }
+
+  /**
+   * The next `times` API calls (optionally only of `route`, of one account, or made with one access
+   * token) fail with `status`.
+   */
+  failNext(fault: { status: number; times?: number; route?: string; accountId?: number; accessToken?: string; html?: boolean; retryAfterSeconds?: number }): void {
     this.faults.push({ ...fault, remaining: fault.times ?? 1, html: fault.html ?? false });
   }
 
@@ -251,6 +270,10 @@ export class KommoSimulator {
       if (method !== "POST") return record(`${method} /oauth2/access_token`, null, problem(405, "Method not allowed"));
       if (this.options.tokenLatencyMs) await sleep(this.options.tokenLatencyMs);
       const answer = tokenEndpoint(this.store, this.options, this.now(), { contentType, body }, this.options.accessTokenLifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS);
+      if (answer.response.status === 200 && answer.accountId !== null && answer.grantType !== null) {
+        const accessToken = (JSON.parse(answer.response.body) as { access_token: string }).access_token;
+        for (const listener of [...this.tokenListeners]) listener({ accountId: answer.accountId, grant: answer.grantType, accessToken });
+      }
       return record(TOKEN_ROUTE, answer.accountId, answer.response);
     }
 
@@ -285,7 +308,10 @@ export class KommoSimulator {
     recent.push(at);
     this.admitted.set(accountId, recent);
 
-    const fault = this.faults.find((candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey));
+    const fault = this.faults.find(
+      (candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey) && (candidate.accountId === undefined || candidate.accountId === accountId) &&
+        (candidate.accessToken === undefined || candidate.accessToken === bearer),
+    );
     if (fault) {
       fault.remaining--;
       this.faults = this.faults.filter((candidate) => candidate.remaining > 0);
@@ -305,6 +331,7 @@ export class KommoSimulator {
       { method, path: url.pathname, query, contentType, body, account: this.store.account(accountId), userId: token.userId, baseUrl: this.url, store: this.store },
       route.pattern.exec(url.pathname)!,
     );
+    if (response.status < 300) token.answered = (token.answered ?? 0) + 1;
     return record(routeKey, accountId, response);
   }
 }
