@@ -6,7 +6,7 @@ import { KommoApiError } from "./errors";
 import { kommoBaseUrl } from "./hosts";
 import { accountRateKey } from "./rate";
 import type { TokenSource } from "./request";
-import { accessTokenFor, confirmAccess, renewAccessToken, usableTokens } from "./tokens";
+import { accessTokenFor, confirmAccess, renewAccessToken, tokenColumns, usableTokens } from "./tokens";
 
 export function accountTokenSource(accountId: string): TokenSource {
   return {
@@ -21,19 +21,7 @@ export function accountTokenSource(accountId: string): TokenSource {
  * retryable) when the account is disconnected or needs re-authorization.
  */
 export async function kommoClientFor(accountId: string, signal?: AbortSignal, options: { maxSlotWaitMs?: number } = {}): Promise<KommoClient> {
-  const row = await db().account.findUnique({
-    where: { id: accountId },
-    select: {
-      id: true,
-      kommoAccountId: true,
-      host: true,
-      status: true,
-      statusReason: true,
-      accessTokenEnc: true,
-      refreshTokenEnc: true,
-      accessTokenExpiresAt: true,
-    },
-  });
+  const row = await db().account.findUnique({ where: { id: accountId }, select: tokenColumns });
   const account = usableTokens(row, accountId);
   return new KommoClient({
     baseUrl: kommoBaseUrl(account.host),

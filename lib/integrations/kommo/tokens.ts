@@ -43,7 +43,8 @@ type TokenRow = {
   accessTokenExpiresAt: Date | null;
 };
 
-const tokenColumns = {
+/** What a client for the account needs to read (see usableTokens). */
+export const tokenColumns = {
   id: true,
   kommoAccountId: true,
   host: true,
