@@ -7,11 +7,12 @@
 // over the committed ones:
 //
 //   DOCS_SCREENSHOTS=update npx playwright test tests/browser/demo-sandbox.spec.ts
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
+import { groupAlive, startDemo, stopDemo, until, type Demo } from "./harness/demo";
 import { appEnvironment, projectRoot } from "./harness/environment";
 
 const UPDATE = process.env.DOCS_SCREENSHOTS === "update";
@@ -20,54 +21,18 @@ const IMAGES = UPDATE ? path.join(projectRoot, "docs", "images") : path.join(pro
 test.describe.configure({ mode: "serial", timeout: 240_000 });
 test.use({ viewport: { width: 1440, height: 1000 }, timezoneId: "America/New_York" });
 
-let demo: ChildProcess;
-let output = "";
+let demo: Demo;
 let sandboxUrl = "";
-let dataDir = "";
-
-/** Is any process of the demo's group still there? */
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s failed; the demo printed:\n${output.slice(-6000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test.beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "kss-demo-"));
   const started = Date.now();
-  // Its own process group, as a terminal would start it, so that the test can see every child go.
-  demo = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "scripts/demo.ts")], {
-    cwd: projectRoot,
-    env: appEnvironment({ DATA_DIR: dataDir, DEMO_PORT: "0", PORT: undefined, DATABASE_URL: undefined, LOG_LEVEL: "warn" }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  demo.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  demo.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await until("the demo printing its URL", () => /Sandbox: (http:\/\/127\.0\.0\.1:\d+)/.test(output) || demo.exitCode !== null, 120_000);
-  sandboxUrl = /Sandbox: (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
-  expect(sandboxUrl, output).not.toBe("");
+  demo = await startDemo();
+  sandboxUrl = demo.sandboxUrl;
   expect(Date.now() - started).toBeLessThan(120_000);
 });
 
 test.afterAll(async () => {
-  if (demo?.pid && demo.exitCode === null) {
-    demo.kill("SIGINT");
-    await until("the demo stopping", () => demo.exitCode !== null, 60_000).catch(() => process.kill(-demo.pid!, "SIGKILL"));
-  }
-  if (demo?.pid && groupAlive(demo.pid)) process.kill(-demo.pid, "SIGKILL");
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await stopDemo(demo);
 });
 
 async function shot(target: Page | Locator, name: string): Promise<void> {
@@ -190,13 +155,14 @@ test("the app's home page is the front door: the flow, the sandbox while the dem
 });
 
 test("Ctrl-C stops the demo and every process it started", async () => {
-  const pid = demo.pid!;
-  demo.kill("SIGINT");
-  await until("the demo stopping", () => demo.exitCode !== null, 60_000);
-  expect(demo.exitCode).toBe(0);
-  await until("every process of the demo ending", () => !groupAlive(pid), 15_000);
+  const child = demo.process;
+  const pid = child.pid!;
+  child.kill("SIGINT");
+  await until("the demo stopping", () => child.exitCode !== null, 60_000, demo.output);
+  expect(child.exitCode).toBe(0);
+  await until("every process of the demo ending", () => !groupAlive(pid), 15_000, demo.output);
   // The embedded PostgreSQL runs in a process group of its own: nothing may still use the demo's folder.
-  await until("the embedded PostgreSQL stopping", () => !execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(dataDir), 15_000);
+  await until("the embedded PostgreSQL stopping", () => !execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(demo.dataDir), 15_000, demo.output);
 });
 
 test("the demo refuses production mode, before it starts anything", () => {
