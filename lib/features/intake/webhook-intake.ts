@@ -9,6 +9,7 @@
 import { jsonError } from "@/lib/platform/http/errors";
 import { logger } from "@/lib/platform/log";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { enqueueContactConsentChecks } from "@/lib/features/consent/contact-job";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
 import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
 import { insertInboundEvents, type NewInboundEvent } from "@/lib/db/inbound-events";
@@ -49,6 +50,9 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
     if (enqueue) {
       const newLeads = rows.map((row) => row.leadId).filter((leadId): leadId is number => leadId !== null);
       await enqueueLeadSyncs(accountId, newLeads, asBossDb);
+      // A contact change may be its opt-in box: checked once per new delivery (the job does nothing when consent is off).
+      const newContacts = rows.map((row) => row.contactId).filter((contactId): contactId is number => contactId !== null);
+      await enqueueContactConsentChecks(accountId, newContacts, asBossDb);
     }
     return { stored: rows.length };
   });
