@@ -6,7 +6,8 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUT as putSettings, GET as getSettings } from "@/app/api/widget/settings/route";
-import { db } from "@/lib/db/client";
+import { db, numberIds } from "@/lib/db/client";
+import { dealActivity } from "@/lib/features/widget-api/activity";
 import { pollAccountActivity } from "@/lib/features/activity/poll";
 import { ALL_JOBS } from "@/lib/worker";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
@@ -168,6 +169,10 @@ describe("consent both ways", () => {
     }
     expect(kommo.contactFieldValues(accountId, ada.id, { code: "KLAVIYO_EMAIL_STATUS" })).toEqual(["Unsubscribed"]);
     expect(kommo.contactFieldValues(accountId, ada.id, { id: scenario.optInFieldId })).toEqual([false]);
+    // The deal card's pane says the same.
+    const account = numberIds(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } }));
+    expect((await dealActivity(account, adaDeal.id)).consent).toEqual({ status: "unsubscribed", canReceiveEmail: false });
+    expect((await dealActivity(account, bobDeal.id)).consent).toEqual({ status: "not_subscribed", canReceiveEmail: true });
 
     // Kommo reports the product's own write as a contact change; then the deal moves on. Neither
     // is a new opt-out or opt-in.

@@ -128,6 +128,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
       klaviyoConnected: true,
       sync: { status: "never", lastSyncedAt: null, lastAttemptAt: null, pending: false, problem: null, history: [] },
       profile: null,
+      consent: null,
       activity: [],
     });
   });

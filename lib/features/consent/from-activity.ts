@@ -30,7 +30,6 @@ export async function consentFromEmailEvents(accountId: string, events: EmailEve
   const account = await db().account.findUnique({ where: { id: accountId }, select: { id: true, settings: true } });
   if (!account) return;
   const { consent } = await loadSettings(account);
-  if (!consent.statusField && consent.optInFieldId === null) return;
   const contacts = await contactsOfProfiles(accountId, [...new Set(relevant.map((event) => event.profileId!))]);
   // Oldest first, so that the newest report is the one that stays.
   relevant.sort((a, b) => Date.parse(a.datetime!) - Date.parse(b.datetime!));

@@ -3,7 +3,7 @@
 // emailed, the opt-in box turned off by the product (so a later tick is a new, explicit consent).
 import { db } from "@/lib/db/client";
 import type { ConsentSettings } from "@/lib/features/sync/settings";
-import { OPTED_OUT, type ConsentStatus } from "./status";
+import { OPTED_OUT, canEmail, isConsentStatus, type ConsentStatus } from "./status";
 import { enqueueConsentWrite } from "./write-job";
 
 /**
@@ -22,9 +22,11 @@ export type StatusReport = {
   source: "event" | "profile";
 };
 
-/** Record the report for each contact; an older report than the one held changes nothing. */
+/**
+ * Record the report for each contact; an older report than the one held changes nothing. It is kept
+ * whatever the settings (the deal-card pane shows it); Kommo is written only for what is turned on.
+ */
 export async function recordStatus(accountId: string, consent: ConsentSettings, report: StatusReport): Promise<void> {
-  if (!consent.statusField && consent.optInFieldId === null) return;
   let changed = false;
   for (const contactId of new Set(report.contactIds)) {
     const row = await db().consentContact.upsert({
@@ -55,4 +57,13 @@ export async function recordStatus(accountId: string, consent: ConsentSettings, 
     changed ||= optedOut || (consent.statusField && row.statusWritten !== report.status);
   }
   if (changed) await enqueueConsentWrite(accountId);
+}
+
+export type ContactConsent = { status: ConsentStatus; canReceiveEmail: boolean };
+
+/** The contact's consent as Klaviyo last reported it; null when it never did. */
+export async function contactConsent(accountId: string, contactId: number): Promise<ContactConsent | null> {
+  const row = await db().consentContact.findUnique({ where: { accountId_contactId: { accountId, contactId } }, select: { status: true, canReceiveEmail: true } });
+  if (!row || !isConsentStatus(row.status)) return null;
+  return { status: row.status, canReceiveEmail: row.canReceiveEmail ?? canEmail(row.status) };
 }
