@@ -6,6 +6,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUT as putSettings, GET as getSettings } from "@/app/api/widget/settings/route";
+import { POST as postBackfill } from "@/app/api/widget/backfill/route";
 import { db, numberIds } from "@/lib/db/client";
 import { dealActivity } from "@/lib/features/widget-api/activity";
 import { pollAccountActivity } from "@/lib/features/activity/poll";
@@ -187,5 +188,48 @@ describe("consent both ways", () => {
     await pollAccountActivity(installed.accountId);
     await settled(installed.accountId);
     expect(kommo.requests.filter((request) => request.route === "PATCH /api/v4/contacts" && request.accountId === accountId)).toHaveLength(patches.length);
+  });
+
+  it("an import subscribes a box already on once, fills the status of imported contacts, and never resubscribes a suppressed profile", async () => {
+    const scenario = await setUp("pk_consent_backfill_0123456789");
+    const { installed, store } = scenario;
+    const accountId = installed.kommoAccountId;
+    const lastImportDone = async () => (await db().backfillRun.findFirst({ where: { accountId: installed.accountId }, orderBy: { createdAt: "desc" } }))?.status === "completed";
+    // Saving the key started the import of the (empty) account.
+    await until("the first import", lastImportDone, 60_000);
+    const mapped = store.createList("Qualified leads").id;
+    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+      stageLists: [{ pipelineId: scenario.pipelineId, statusId: scenario.stageId, listId: mapped }],
+      consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
+    });
+    expect(saved.status).toBe(200);
+    // Cleo's box was ticked before the product was installed; Dan unsubscribed in Klaviyo long ago.
+    const cleo = kommo.seedContact(accountId, { firstName: "Cleo", lastName: "Park", emails: ["cleo@example.com"] });
+    kommo.setContactCheckbox(accountId, cleo.id, scenario.optInFieldId, true);
+    const dan = kommo.seedContact(accountId, { firstName: "Dan", lastName: "Reyes", emails: ["dan@example.com"] });
+    store.seedEvent({ metric: "Received Email", email: "dan@example.com" });
+    unsubscribeAsRecipient(store, "dan@example.com");
+    const danDeal = kommo.seedLead(accountId, { name: "Dan", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [dan.id] });
+    kommo.seedLead(accountId, { name: "Cleo", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [cleo.id] });
+
+    const importOnce = async () => {
+      expect((await callWidget(kommo, installed, postBackfill as RouteHandler, "POST", {})).status).toBeLessThan(300);
+      await until("the import", lastImportDone, 60_000);
+      await settled(installed.accountId);
+    };
+    await importOnce();
+    const jobs = subscriptionJobs(store);
+    expect(jobs.map((job) => [job.kind, job.emails, job.listId, job.customSource])).toEqual([["subscribe", ["cleo@example.com"], scenario.listId, "Kommo CRM"]]);
+    expect(kommo.contactFieldValues(accountId, dan.id, { code: "KLAVIYO_EMAIL_STATUS" })).toEqual(["Unsubscribed"]);
+    // The list mapping made Dan a member, which is not consent: he stays unsubscribed.
+    expect(store.membersOf(mapped).map((profile) => profile.email).sort()).toEqual(["cleo@example.com", "dan@example.com"]);
+
+    // A second import, and a live sync of Dan's deal, send nothing to a subscription endpoint.
+    await importOnce();
+    kommo.updateLead(accountId, danDeal.id, { price: 50 });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, danDeal.id, "update"));
+    await settled(installed.accountId);
+    expect(jobs).toHaveLength(1);
+    expect(emailMarketing(store.profileByEmail("dan@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
   });
 });

@@ -289,23 +289,48 @@ export class KlaviyoClient {
 
   /** The email-marketing consent of the profile with this email; null when Klaviyo has no such profile. */
   async getEmailConsent(email: string): Promise<KlaviyoEmailConsent | null> {
+    return (await this.getEmailConsents([email])).get(email.trim().toLowerCase()) ?? null;
+  }
+
+  /**
+   * Email-marketing consent of many emails (`subscriptions` is an additional field, 100 profiles a
+   * call). Keys are lower-cased emails; emails without a profile are absent.
+   */
+  async getEmailConsents(emails: string[]): Promise<Map<string, KlaviyoEmailConsent>> {
     const operation = OPERATIONS.getProfiles;
-    const response = await this.transport.send(operation, {
-      query: {
-        filter: `equals(email,${quote(email.trim())})`,
-        "additional-fields[profile]": "subscriptions",
-        "fields[profile]": "email,subscriptions",
-      },
-    });
-    const profile = this.transport.parse(operation, profileConsentCollectionResponse, response.json).data[0];
-    if (!profile) return null;
-    const marketing = profile.attributes.subscriptions?.email?.marketing;
-    return {
-      profileId: profile.id,
-      consent: marketing?.consent ?? "NEVER_SUBSCRIBED",
-      canReceiveEmail: marketing?.can_receive_email_marketing ?? true,
-      suppressionReasons: (marketing?.suppression ?? []).map((entry) => entry.reason),
-    };
+    const consents = new Map<string, KlaviyoEmailConsent>();
+    const unique = [...new Set(emails.map((email) => email.trim().toLowerCase()).filter(Boolean))];
+    for (const batch of chunk(unique, LIMITS.profilesPerLookup)) {
+      let next: string | undefined;
+      do {
+        const response = await this.transport.send(
+          operation,
+          next
+            ? { url: next }
+            : {
+                query: {
+                  filter: batch.length === 1 ? `equals(email,${quote(batch[0]!)})` : `any(email,[${batch.map(quote).join(",")}])`,
+                  "additional-fields[profile]": "subscriptions",
+                  "fields[profile]": "email,subscriptions",
+                  "page[size]": String(LIMITS.profilesPerLookup),
+                },
+              },
+        );
+        const page = this.transport.parse(operation, profileConsentCollectionResponse, response.json);
+        for (const profile of page.data) {
+          if (!profile.attributes.email) continue;
+          const marketing = profile.attributes.subscriptions?.email?.marketing;
+          consents.set(profile.attributes.email.toLowerCase(), {
+            profileId: profile.id,
+            consent: marketing?.consent ?? "NEVER_SUBSCRIBED",
+            canReceiveEmail: marketing?.can_receive_email_marketing ?? true,
+            suppressionReasons: (marketing?.suppression ?? []).map((entry) => entry.reason),
+          });
+        }
+        next = page.links?.next ?? undefined;
+      } while (next);
+    }
+    return consents;
   }
 
   /**

@@ -27,6 +27,7 @@ const emailMarketing = z.looseObject({
 });
 
 export const profileConsentCollectionResponse = z.looseObject({
+  links,
   data: z.array(
     z.looseObject({
       type: z.literal("profile"),
