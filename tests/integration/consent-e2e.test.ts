@@ -10,6 +10,7 @@ import { POST as postBackfill } from "@/app/api/widget/backfill/route";
 import { db, numberIds } from "@/lib/db/client";
 import { dealActivity } from "@/lib/features/widget-api/activity";
 import { pollAccountActivity } from "@/lib/features/activity/poll";
+import { writeConsentToKommo } from "@/lib/features/consent/write-job";
 import { ALL_JOBS } from "@/lib/worker";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { callWidget, startSimulators, stopSimulators } from "./account-fixtures";
@@ -231,5 +232,36 @@ describe("consent both ways", () => {
     await settled(installed.accountId);
     expect(jobs).toHaveLength(1);
     expect(emailMarketing(store.profileByEmail("dan@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
+  });
+
+  it("a status field an admin deleted is made again once; a write Kommo keeps refusing is logged with its reason, never sent in a loop", async () => {
+    const scenario = await setUp("pk_consent_refusals_012345678");
+    const { installed } = scenario;
+    const accountId = installed.kommoAccountId;
+    expect((await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", { consent: { statusField: true } })).status).toBe(200);
+    const fields = kommo.contactFields(accountId);
+    const first = fields.find((field) => field.code === "KLAVIYO_EMAIL_STATUS")!;
+    const eve = kommo.seedContact(accountId, { firstName: "Eve", lastName: "Moss", emails: ["eve@example.com"] });
+    await db().consentContact.create({ data: { accountId: installed.accountId, contactId: eve.id, email: "eve@example.com", status: "bounced", statusAt: new Date() } });
+    const patches = () => kommo.requests.filter((request) => request.route === "PATCH /api/v4/contacts" && request.accountId === accountId).length;
+
+    // An admin deletes the field: Kommo refuses the write (400), the field is looked up, made again, written.
+    fields.splice(fields.indexOf(first), 1);
+    expect(await writeConsentToKommo(installed.accountId)).toEqual({ written: 1, refused: 0 });
+    const remade = kommo.contactFields(accountId).filter((field) => field.code === "KLAVIYO_EMAIL_STATUS");
+    expect(remade).toHaveLength(1);
+    expect(remade[0]!.id).not.toBe(first.id);
+    expect(kommo.contactFieldValues(accountId, eve.id, { code: "KLAVIYO_EMAIL_STATUS" })).toEqual(["Bounced"]);
+    expect(patches()).toBe(2);
+
+    // Kommo refuses again after the look-up: logged with what to do, and not retried by itself.
+    await db().consentContact.updateMany({ where: { accountId: installed.accountId, contactId: eve.id }, data: { status: "unsubscribed" } });
+    kommo.failNext({ status: 400, times: 2, route: "PATCH /api/v4/contacts" });
+    expect(await writeConsentToKommo(installed.accountId)).toEqual({ written: 0, refused: 1 });
+    expect(patches()).toBe(4);
+    const row = await db().consentContact.findFirstOrThrow({ where: { accountId: installed.accountId, contactId: eve.id } });
+    expect(row.writeError).toMatch(/answered 400.*Kommo refused the "Klaviyo email status" field/);
+    expect(await writeConsentToKommo(installed.accountId)).toEqual({ written: 0, refused: 0 });
+    expect(patches()).toBe(4);
   });
 });
