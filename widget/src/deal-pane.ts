@@ -177,7 +177,7 @@ export class DealPane {
   private consentHtml(consent: DealActivity["consent"]): SafeHtml {
     if (!consent) return html`<span class="${ROOT}__muted">${this.t("pane.consent.unknown")}</span>`;
     const tone = consent.status === "subscribed" ? "ok" : consent.status === "not_subscribed" ? "neutral" : "error";
-    return html`<span class="${ROOT}__chip ${ROOT}__chip--consent-${tone}" data-kvsync-consent-status="${consent.status}">${this.t(`pane.consent.status.${consent.status}`)}</span>
+    return html`<span class="${ROOT}__chip ${ROOT}__chip--consent-${tone}" data-kvsync-consent-status="${consent.status}">${this.texts.optional(`pane.consent.status.${consent.status}`) ?? consent.status}</span>
       <span class="${ROOT}__consent-note">${this.t(consent.canReceiveEmail ? "pane.consent.can_email" : "pane.consent.cannot_email")}</span>`;
   }
 

@@ -313,7 +313,8 @@ export class SettingsPanel {
   }
 
   private consentSection(): SafeHtml {
-    const { consent } = this.state.settings!;
+    // A backend from before consent answers without the section: shown as off.
+    const consent = this.state.settings!.consent ?? { statusField: false, optInFieldId: null, optInListId: null };
     const checkboxes = this.state.checkboxes;
     const lists = this.state.lists ?? [];
     const selected = consent.optInFieldId;
