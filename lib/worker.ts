@@ -10,9 +10,24 @@ import { reconcileJob } from "@/lib/features/reconcile/reconcile";
 import { accountTickJob } from "@/lib/features/schedule/account-tick";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
 import { digitalPipelineJob } from "@/lib/features/digital-pipeline/action-job";
+import { consentContactJob } from "@/lib/features/consent/contact-job";
+import { consentWriteJob } from "@/lib/features/consent/write-job";
 import type { Job } from "@/lib/jobs/define-job";
 
-export const ALL_JOBS = [syncLeadJob, kommoInstallJob, pruneSyncLogJob, pruneDoorStateJob, refreshIdleTokensJob, accountTickJob, activityPollJob, reconcileJob, backfillJob, digitalPipelineJob] as readonly Job[];
+export const ALL_JOBS = [
+  syncLeadJob,
+  kommoInstallJob,
+  pruneSyncLogJob,
+  pruneDoorStateJob,
+  refreshIdleTokensJob,
+  accountTickJob,
+  activityPollJob,
+  reconcileJob,
+  backfillJob,
+  digitalPipelineJob,
+  consentContactJob,
+  consentWriteJob,
+] as readonly Job[];
 
 /** The queues a healthy installation has (the dead-letter queue besides). */
 export const JOB_NAMES: readonly string[] = ALL_JOBS.map((job) => job.name);

@@ -130,6 +130,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
       kommoAccess: "ok",
       sync: { status: "never", lastSyncedAt: null, lastAttemptAt: null, pending: false, problem: null, history: [] },
       profile: null,
+      consent: null,
       activity: [],
     });
   });

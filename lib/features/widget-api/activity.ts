@@ -9,6 +9,7 @@ import { hasPendingEvent } from "@/lib/db/inbound-events";
 import { recentSyncsOfLead } from "@/lib/db/sync-log";
 import { isSkipReason, type SkipReason } from "@/lib/outcomes";
 import { klaviyoListNames } from "./list-names";
+import { contactConsent, type ContactConsent } from "@/lib/features/consent/record-status";
 
 export const ACTIVITY_LIMIT = 20;
 const HISTORY_LIMIT = 5;
@@ -63,6 +64,8 @@ export type DealActivity = {
     stage: string | null;
     lists: { id: string; name: string | null }[];
   };
+  /** The deal's contact's email consent as Klaviyo last reported it; null when unknown. */
+  consent: ContactConsent | null;
   activity: {
     id: string;
     kind: EmailActivityKind;
@@ -93,7 +96,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
   }
 
   const listIds = deal?.listIds ?? [];
-  const [events, listNames] = await Promise.all([
+  const [events, listNames, consent] = await Promise.all([
     profileId
       ? db().emailActivity.findMany({
           where: { accountId: account.id, klaviyoProfileId: profileId },
@@ -102,6 +105,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
         })
       : Promise.resolve([]),
     profileId && listIds.length > 0 ? klaviyoListNames(account) : Promise.resolve(null),
+    deal?.mainContactId ? contactConsent(account.id, deal.mainContactId) : Promise.resolve(null),
   ]);
 
   const latest = logs[0];
@@ -145,6 +149,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
           lists: listIds.map((id) => ({ id, name: listNames?.get(id) ?? null })),
         }
       : null,
+    consent,
     activity: events.map((event) => ({
       id: event.klaviyoEventId,
       kind: emailActivityKind(event.metricName),

@@ -72,6 +72,7 @@ export const contactSchema = z.object({
   first_name: name.nullish(),
   last_name: name.nullish(),
   responsible_user_id: ref.nullish(),
+  updated_by: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
   is_deleted: z.boolean().optional(),
@@ -86,6 +87,16 @@ export const contactSchema = z.object({
     .optional(),
 });
 export type KommoContact = z.infer<typeof contactSchema>;
+
+export const customFieldSchema = z.object({
+  id,
+  name,
+  type: code,
+  code: code.nullish(),
+  is_api_only: z.boolean().optional(),
+  enums: z.array(z.object({ id, value: name, sort: z.number().int().optional() })).nullish(),
+});
+export type KommoCustomField = z.infer<typeof customFieldSchema>;
 
 export const companySchema = z.object({
   id,

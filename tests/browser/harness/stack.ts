@@ -60,7 +60,8 @@ async function waitUntil<T>(what: string, probe: () => Promise<T | null | undefi
   }
 }
 
-export async function startStack(): Promise<Stack> {
+/** `environment`: more settings of the app (e.g. a short activity poll interval). */
+export async function startStack(environment: Record<string, string> = {}): Promise<Stack> {
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const stopper of stoppers.reverse()) await stopper().catch(() => undefined);
@@ -88,6 +89,7 @@ export async function startStack(): Promise<Stack> {
         KOMMO_CLIENT_SECRET: CLIENT_SECRET,
         ENCRYPTION_KEY: Buffer.alloc(32, 11).toString("base64"),
         AUTH_SECRET: "browser-test-auth-secret-0123456789abcdef",
+        ...environment,
       },
       port,
     );

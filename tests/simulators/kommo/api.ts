@@ -2,6 +2,7 @@
 // `_embedded`, `_links` and `_page`; 204 for an empty result; `limit` up to 250 (422 above).
 import qs from "qs";
 import { listEvents } from "./events";
+import { CUSTOM_FIELD_ROUTES, contactTags } from "./custom-fields";
 import { hal, noContent, problem, validationProblem, type SimResponse, type ValidationError } from "./respond";
 import { ALL_RIGHTS, type SimAccount, type SimCompany, type SimContact, type SimLead, type SimPipeline, type SimStatus, type SimStore, type SimUser } from "./store";
 
@@ -114,7 +115,7 @@ function renderContact(ctx: ApiContext, contact: SimContact) {
     account_id: ctx.account.id,
     _links: link(ctx, `/api/v4/contacts/${contact.id}`),
     _embedded: {
-      tags: [],
+      tags: [...contactTags(contact)].map((name, index) => ({ id: index + 1, name })),
       companies: contact.companyId ? [{ id: contact.companyId, _links: link(ctx, `/api/v4/companies/${contact.companyId}`) }] : [],
       ...(leads ? { leads: leads.map((lead) => ({ id: lead.id, _links: link(ctx, `/api/v4/leads/${lead.id}`) })) } : {}),
     },
@@ -416,6 +417,7 @@ export const API_ROUTES: Route[] = [
       return Array.isArray(contacts) ? listPage(ctx, "contacts", contacts, (contact) => renderContact(ctx, contact)) : contacts;
     },
   },
+  ...CUSTOM_FIELD_ROUTES,
   { method: "GET", pattern: /^\/api\/v4\/contacts\/(\d+)$/, key: "GET /api/v4/contacts/:id", handle: (ctx, match) => byId(ctx.account.contacts, match[1]!, (contact) => renderContact(ctx, contact)) },
   {
     method: "GET",

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import qs from "qs";
 import { API_ROUTES } from "./api";
+import { contactFields, setContactField, type SimFieldDefinition } from "./custom-fields";
 import { CODE_LIFETIME_SECONDS, ACCESS_TOKEN_LIFETIME_SECONDS, issueTokenPair, tokenEndpoint, type OAuthConfig } from "./oauth";
 import { consentRoute, type KommoLogin } from "./consent";
 import { blockPage, problem, write, type SimResponse } from "./respond";
@@ -172,6 +173,41 @@ export class KommoSimulator {
 
   account(accountId: number): SimAccount {
     return this.store.account(accountId);
+  }
+
+  /** A contact custom field an admin made in Kommo (e.g. a checkbox "Newsletter opt-in"). */
+  addContactField(accountId: number, input: { name: string; type: string; code?: string; enums?: string[] }): SimFieldDefinition {
+    const field: SimFieldDefinition = {
+      id: this.store.id(),
+      name: input.name,
+      type: input.type,
+      code: input.code ?? null,
+      is_api_only: false,
+      enums: input.enums ? input.enums.map((value, index) => ({ id: this.store.id(), value, sort: (index + 1) * 10 })) : null,
+    };
+    contactFields(this.store.account(accountId)).push(field);
+    return field;
+  }
+
+  contactFields(accountId: number): SimFieldDefinition[] {
+    return contactFields(this.store.account(accountId));
+  }
+
+  /** A person ticks or unticks a contact checkbox in Kommo (the contact's updated_at moves on). */
+  setContactCheckbox(accountId: number, contactId: number, fieldId: number, value: boolean): void {
+    const account = this.store.account(accountId);
+    const contact = account.contacts.get(contactId);
+    const field = contactFields(account).find((candidate) => candidate.id === fieldId);
+    if (!contact || !field) throw new Error(`simulator: no contact ${contactId} or field ${fieldId}`);
+    setContactField(contact, field, [{ value }]);
+    contact.updated_at = Math.max(contact.updated_at + 1, this.store.nowSeconds());
+  }
+
+  /** The values of a contact's field by id or code (null when it has none). */
+  contactFieldValues(accountId: number, contactId: number, field: { id?: number; code?: string }): (string | boolean)[] | null {
+    const contact = this.store.account(accountId).contacts.get(contactId);
+    const entry = contact?.custom_fields_values?.find((candidate) => (field.id !== undefined ? candidate.field_id === field.id : candidate.field_code === field.code));
+    return entry ? entry.values.map((value) => value.value) : null;
   }
 
   /** The form body Kommo would post for this lead change. */

@@ -11,7 +11,7 @@ export type SimCustomField = {
   field_name: string;
   field_code: string | null;
   field_type: string;
-  values: { value: string; enum_id?: number; enum_code?: string }[];
+  values: { value: string | boolean; enum_id?: number; enum_code?: string }[];
 };
 export type SimLead = {
   id: number;
