@@ -4,7 +4,15 @@
 // delivers it (the CRM webhook the install registered, form-encoded); an email action is recorded
 // in the simulated Klaviyo and delivered as Klaviyo's signed system webhook. Nothing here talks to
 // anything but loopback.
-import { KlaviyoSimulator, startKlaviyoSimulator, systemWebhookDelivery, type SimAccount as KlaviyoAccount } from "../../tests/simulators/klaviyo";
+import {
+  emailMarketing,
+  KlaviyoSimulator,
+  startKlaviyoSimulator,
+  systemWebhookDelivery,
+  unsubscribeAsRecipient,
+  type SimAccount as KlaviyoAccount,
+  type SimProfile,
+} from "../../tests/simulators/klaviyo";
 import { fireWebhook, KommoSimulator, EMAIL_FIELD_ID, LOST, WON } from "../../tests/simulators/kommo";
 import { signWidgetToken } from "../../tests/browser/harness/widget-token";
 
@@ -24,6 +32,14 @@ const SEED_DEALS = [
   { name: "Meeting room refit", price: 21000, stage: "Negotiation", firstName: "Emma", lastName: "Clark", email: "emma.clark@example.com", phone: "+1 415 555 0188", daysAgo: 30 },
   { name: "Lounge sofas", price: 3200, stage: "Qualification", firstName: "Lucas", lastName: "Meyer", email: "lucas.meyer@example.com", phone: "+1 415 555 0192", daysAgo: 4 },
 ] as const;
+
+/** Email consent as Klaviyo shows it on the profile: a suppression first, then the consent itself. */
+function consentOf(profile: SimProfile): "subscribed" | "never_subscribed" | "unsubscribed" | "suppressed" {
+  const state = emailMarketing(profile);
+  if (state.suppression.some((entry) => entry.reason !== "UNSUBSCRIBE")) return "suppressed";
+  if (state.consent === "UNSUBSCRIBED" || state.suppression.length > 0) return "unsubscribed";
+  return state.consent === "SUBSCRIBED" ? "subscribed" : "never_subscribed";
+}
 
 export type EmailAction = "open" | "click" | "unsubscribe" | "bounce";
 const EMAIL_METRICS: Record<EmailAction, string> = { open: "Opened Email", click: "Clicked Email", unsubscribe: "Unsubscribed", bounce: "Bounced Email" };
@@ -202,7 +218,17 @@ export class SandboxWorld {
     const events = [];
     // An open or a click implies the email was received first, as in Klaviyo.
     if (action === "open" || action === "click") events.push(this.klaviyoAccount.seedEvent({ metric: "Received Email", email, datetime: new Date(Date.now() - 60_000), properties: SAMPLE_EMAIL }));
-    events.push(this.klaviyoAccount.seedEvent({ metric: EMAIL_METRICS[action], email, properties }));
+    if (action === "unsubscribe") {
+      // Consent and a global suppression change with the event, as when a person uses the link.
+      const profile = unsubscribeAsRecipient(this.klaviyoAccount, email);
+      events.push(this.klaviyoAccount.events.filter((event) => event.profileId === profile.id).at(-1)!);
+    } else {
+      if (action === "bounce") {
+        const state = emailMarketing(this.klaviyoAccount.profileByEmail(email)!);
+        if (!state.suppression.some((entry) => entry.reason === "HARD_BOUNCE")) state.suppression.push({ reason: "HARD_BOUNCE", timestamp: new Date().toISOString() });
+      }
+      events.push(this.klaviyoAccount.seedEvent({ metric: EMAIL_METRICS[action], email, properties }));
+    }
     const hook = this.app.klaviyoHook(this.accountRowId);
     const delivery = systemWebhookDelivery(this.klaviyoAccount, events, { secret: hook.secretKey, base: this.klaviyo.url });
     const answer = await fetch(hook.endpointUrl, { method: "POST", headers: delivery.headers, body: delivery.body });
@@ -235,16 +261,14 @@ export class SandboxWorld {
     const metricName = (metricId: string) => klaviyo.metrics.get(metricId)?.name ?? metricId;
     const profiles = [...klaviyo.profiles.values()].map((profile) => {
       const events = klaviyo.events.filter((event) => event.profileId === profile.id).sort((a, b) => b.timestamp - a.timestamp);
-      const names = events.map((event) => metricName(event.metricId));
-      return {
+        return {
         id: profile.id,
         email: profile.email,
         name: [profile.first_name, profile.last_name].filter(Boolean).join(" "),
         phone: profile.phone_number,
         properties: profile.properties,
         lists: [...klaviyo.lists.values()].filter((list) => list.members.has(profile.id)).map((list) => list.name),
-        // Email consent as Klaviyo would show it; the product itself never subscribes anyone.
-        consent: names.includes("Unsubscribed") ? "unsubscribed" : names.includes("Bounced Email") ? "suppressed" : "never_subscribed",
+        consent: consentOf(profile),
         events: events.map((event) => ({ id: event.id, metric: metricName(event.metricId), datetime: event.datetime, properties: event.properties, backfill: event.backfill })),
         updated: profile.updated,
       };
