@@ -19,6 +19,7 @@ const LAYERS = [
   ["features/activity", ["lib/features/activity/**"]],
   ["features/intake", ["lib/features/intake/**"]],
   ["features/digital-pipeline", ["lib/features/digital-pipeline/**"]],
+  ["features/consent", ["lib/features/consent/**"]],
   ["features/sync", ["lib/features/sync/**"]],
   ["features/health", ["lib/features/health/**"]],
   ["integrations/kommo", ["lib/integrations/kommo/**"]],

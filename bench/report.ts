@@ -4,6 +4,7 @@
 import type { ActivityResult } from "./activity";
 import type { BackfillResult } from "./backfill";
 import type { CallCount } from "./changes";
+import type { DigitalPipelineResult } from "./digital-pipeline";
 import type { Distribution } from "./load";
 import type { AckResult, BurstResult, ChangeResult } from "./phases";
 
@@ -41,9 +42,13 @@ export type ProductResults = SystemResults & {
   backfill: BackfillResult[];
   /** Klaviyo email event -> Kommo note by the poll at the default interval. */
   activity: ActivityResult;
+  /** The Digital Pipeline action's hooks (the baseline has no such action); null when not run. */
+  digitalPipeline: DigitalPipelineResult | null;
   /** Per change phase: time from the webhook to its sync's start, and the sync's duration. */
   timings: { rate: number; wait: Distribution; sync: Distribution }[];
   introduceSeconds: number;
+  /** Database statements per second per worker with nothing to do (before any account is installed). */
+  idleQueriesPerWorker: number;
 };
 
 export type BenchResults = {
@@ -58,6 +63,8 @@ export type BenchResults = {
 const ACK_TARGET_MS = 50;
 const ACK_TARGET_RATE = 200;
 const EVENT_TARGET_MS = 3000;
+const DP_EVENT_TARGET_MS = 1000;
+const IDLE_QUERIES_TARGET = 2;
 const CALLS_TARGET = 3;
 const BACKFILL_TARGET_SECONDS = 30;
 /** SPEC §6: Klaviyo email event -> Kommo note and pane, with default settings. */
@@ -99,6 +106,24 @@ function rows(results: BenchResults): Row[] {
   };
   ackRows(product.ack, "web and workers on the host", true);
   ackRows(product.ackWebAlone, "web server alone (workers stopped)", false);
+  const dp = product.digitalPipeline;
+  if (dp) {
+    const failed = dp.failed ? `; ${dp.failed} failed` : "";
+    out.push({
+      measure: `Digital Pipeline hook ack p50 / p95 / p99 at ${dp.rate}/s (${dp.sent} hooks, each with its CRM webhook), web and workers on the host`,
+      target: `p99 < ${ACK_TARGET_MS} ms`,
+      product: `${triple(dp.ack)}${failed}`,
+      baseline: "(no such action)",
+      verdict: dp.ack.p99 !== null && dp.ack.p99 < ACK_TARGET_MS && dp.failed === 0 ? "met" : "missed",
+    });
+    out.push({
+      measure: `Digital Pipeline hook → Klaviyo event accepted, p50 / p95 / p99 at ${dp.rate}/s`,
+      target: `p95 < ${DP_EVENT_TARGET_MS / 1000} s`,
+      product: `${triple(dp.hookToEvent)}${dp.lost ? `; **${dp.lost} never accepted**` : ""}`,
+      baseline: "(no such action)",
+      verdict: dp.hookToEvent.p95 !== null && dp.hookToEvent.p95 < DP_EVENT_TARGET_MS && dp.lost === 0 ? "met" : "missed",
+    });
+  }
   for (const change of product.changes) {
     const other = baseline?.changes.find((entry) => entry.rate === change.rate);
     const p95 = change.latency.p95;
@@ -166,6 +191,13 @@ function rows(results: BenchResults): Row[] {
     Object.entries(values)
       .map(([name, value]) => `${name} ${value ?? "?"} MB`)
       .join(", ");
+  out.push({
+    measure: "database statements per second per idle worker (nothing installed, nothing queued)",
+    target: `≤ ${IDLE_QUERIES_TARGET}`,
+    product: fixed(product.idleQueriesPerWorker, 1),
+    baseline: "(no queue)",
+    verdict: product.idleQueriesPerWorker <= IDLE_QUERIES_TARGET ? "met" : "missed",
+  });
   out.push({ measure: "peak RSS per process", target: "–", product: rss(product.rssMb), baseline: baseline ? rss(baseline.rssMb) : "–", verdict: "" });
   const throttledProduct = product.throttled.kommo + product.throttled.klaviyo;
   out.push({
@@ -225,7 +257,7 @@ function explanations(results: BenchResults): string[] {
     notes.push(
       `**Change → event at ${change.rate}/s: p95 ${ms(change.latency.p95)} (target < ${EVENT_TARGET_MS / 1000} s)${change.lost ? `, ${change.lost} changes without an accepted event` : ""}.** ` +
         (timing
-          ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot, the deal's lease, and pg-boss's 0.5 s polling); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
+          ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot and the deal's lease); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
           : "") +
         `A sync reads the lead, then its company (and its contact when the cache cannot answer), all paced by Kommo's per-account budget (burst 1, then 5/s), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
         (change.cpu.othersMs !== null
@@ -348,7 +380,9 @@ a different deal moved to its next stage, consecutive changes in different accou
 not answered 200 is delivered again every 0.5 s, as a sender that does not give up would, and the change
 is timed from its first delivery to Klaviyo's answer accepting its event); bursts (${results.product.bursts?.burst ?? 5}
 webhooks 20 ms apart for one deal, ${results.product.bursts?.leads ?? 20} deals of different accounts at once); webhook acknowledgement at 50, 200
-and 500/s while the workers sync what arrives; the backfills; then the acknowledgement rates again with the
+and 500/s while the workers sync what arrives; Digital Pipeline hooks (the product only: each a deal moved
+to a stage carrying the "Send to Klaviyo" action, its CRM webhook and the action's JSON hook sent together,
+timed from the hook to Klaviyo's answer accepting the action's event); the backfills; then the acknowledgement rates again with the
 workers stopped (the web server alone on the host, as when workers run on other machines). Rates are open
 loop (webhooks leave on schedule, answered or not) for ${config.durationSeconds} s each; a webhook not answered within 10 s
 counts as failed. The baseline gets its own ${config.tenants} accounts of the same shape and the same phases.

@@ -17,6 +17,7 @@ import { useTestDatabaseServer, type TestDatabaseServer } from "../tests/helpers
 import { activityPhase } from "./activity";
 import { backfillPhase, type BackfillResult } from "./backfill";
 import { callMarks, countCalls } from "./changes";
+import { digitalPipelinePhase } from "./digital-pipeline";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
 import { ensureBuild, snapshotBuild } from "./harness/build";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
@@ -33,6 +34,7 @@ const ACK_RATES = [50, 200, 500];
 const CHANGE_RATES = [10, 100];
 const BURST_LEADS = 20;
 const BURST_SIZE = 5;
+const DP_RATE = 20;
 const BACKFILL_SIZES = [1_000, 10_000];
 const BACKFILL_TIMEOUT_MS = 300_000;
 /** Email events for the event -> note figure, spread over a little more than the default 60 s poll interval. */
@@ -143,6 +145,9 @@ async function main() {
     log(`every deal synced once (${product.introduceSeconds.toFixed(0)} s)`);
 
     const measured = await measure(product, sims, options.durationSeconds * 1000);
+    log(`product: Digital Pipeline hooks at ${DP_RATE}/s`);
+    const digitalPipeline = await digitalPipelinePhase(product.context, product.targets, DP_RATE, options.durationSeconds * 1000, 0);
+    await product.drained(240_000);
     const backfill: BackfillResult[] = [];
     for (const [index, deals] of options.backfillSizes.entries()) {
       log(`product: backfill of ${deals} deals`);
@@ -167,7 +172,9 @@ async function main() {
       rssMb,
       backfill,
       activity,
+      digitalPipeline,
       introduceSeconds: product.introduceSeconds,
+      idleQueriesPerWorker: product.idleQueriesPerWorker,
     };
     await product.stop();
 

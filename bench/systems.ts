@@ -86,7 +86,17 @@ export type ProductSystem = System & {
   accountIds: string[];
   /** How long the first sync of every deal took. */
   introduceSeconds: number;
+  /** Database statements per second per worker while nothing is installed and nothing happens. */
+  idleQueriesPerWorker: number;
 };
+
+/**
+ * The idle workers are watched before anything is installed, for IDLE_WINDOW_MS after IDLE_SETTLE_MS:
+ * a backend publishes its statement counts when it has been idle for a while (up to 10 s later), so
+ * the start-up's own statements must be published before the window opens.
+ */
+const IDLE_SETTLE_MS = 12_000;
+const IDLE_WINDOW_MS = 30_000;
 
 export async function startProduct(options: ProductOptions): Promise<ProductSystem> {
   const { sims, log } = options;
@@ -104,6 +114,10 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
   const web = await startWeb(config);
   const workers = await Promise.all(Array.from({ length: options.workers }, (_, index) => startWorker(config, `worker-${index + 1}`)));
   const context: HarnessContext = { sims, identity: options.identity, appUrl: appUrl(config), observer };
+  log(`app up; watching the idle workers for ${(IDLE_SETTLE_MS + IDLE_WINDOW_MS) / 1000} s`);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  const idleQueriesPerWorker = (await observer.transactionsPerSecond(IDLE_WINDOW_MS)) / Math.max(1, options.workers);
+  log(`idle: ${idleQueriesPerWorker.toFixed(2)} database statements per second per worker`);
   log(`app up (web + ${options.workers} workers x ${options.concurrency} jobs); installing ${options.tenants + options.spareTenants} tenants`);
 
   const all = await createTenants(context, options.tenants + options.spareTenants, 1);
@@ -133,6 +147,7 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
     observer,
     accountIds,
     introduceSeconds,
+    idleQueriesPerWorker,
     processes: () => [web, ...workers],
     syncTimings: (since) => observer.syncTimings(accountIds, since),
     stop: async () => {

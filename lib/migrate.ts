@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createBoss } from "@/lib/jobs/boss";
+import { JOB_READY_TRIGGER_SQL } from "@/lib/jobs/job-wakeups";
 import { prepareQueues } from "@/lib/jobs/queues";
 import { ALL_JOBS } from "@/lib/worker";
 
@@ -34,6 +35,7 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
   await boss.start();
   try {
     await prepareQueues(boss, ALL_JOBS);
+    await boss.getDb().executeSql(JOB_READY_TRIGGER_SQL, []);
   } finally {
     await boss.stop({ graceful: false, wait: true });
   }

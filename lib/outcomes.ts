@@ -94,6 +94,8 @@ export const SYNC_ERRORS = {
     label: "Kommo token refused",
     fix: "Kommo refused the integration's access token; if it stays, a Kommo administrator installs Klaviyo Sync again.",
   },
+  /** Kommo refused a token it had just issued, and the check of the account's access is not settled yet. */
+  kommo_access_unconfirmed: { retryable: true, httpStatus: 503, label: "Kommo access being confirmed" },
   kommo_server_error: { retryable: true, httpStatus: 502, label: "Kommo error" },
   kommo_client_error: {
     retryable: false,
@@ -115,6 +117,12 @@ export const SYNC_ERRORS = {
     fix: "The operator checks KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET and KOMMO_REDIRECT_URI against the integration in Kommo.",
   },
   kommo_code_rejected: { retryable: false, httpStatus: 400, label: "Kommo code rejected", fix: "Start the installation again from Kommo." },
+  kommo_consent_field_refused: {
+    retryable: false,
+    httpStatus: 422,
+    label: "Kommo refused the email status",
+    fix: `Kommo refused the "Klaviyo email status" field even after it was looked up again: check the field in Kommo (Settings → Contacts fields), or turn the status field off and on in ${WIDGET_SETTINGS}.`,
+  },
   internal: { retryable: true, httpStatus: 500, label: "Internal error" },
 } as const satisfies Record<string, OutcomeInfo>;
 
@@ -153,8 +161,14 @@ export const API_ERRORS = {
   stale_delivery: { retryable: false, httpStatus: 409, label: "Stale delivery" },
   revoke_not_confirmed: { retryable: false, httpStatus: 409, label: "Revocation not confirmed by Kommo" },
   klaviyo_key_rejected: { retryable: false, httpStatus: 422, label: "Klaviyo key rejected" },
+  invalid_opt_in_field: { retryable: false, httpStatus: 422, label: "Not a contact checkbox field" },
+  subscriptions_scope_missing: { retryable: false, httpStatus: 422, label: "Klaviyo key cannot change consent" },
   install_failed: { retryable: false, httpStatus: 400, label: "Install failed" },
+  install_code_reused: { retryable: false, httpStatus: 409, label: "Install code already received" },
   rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests" },
+  user_rate_limited: { retryable: true, httpStatus: 429, label: "Too many requests from this user" },
+  lead_access_denied: { retryable: false, httpStatus: 403, label: "Deal not visible to this user" },
+  lead_not_found: { retryable: false, httpStatus: 404, label: "Deal not found in Kommo" },
   klaviyo_unavailable: { retryable: true, httpStatus: 502, label: "Klaviyo unavailable" },
   not_configured: { retryable: false, httpStatus: 503, label: "Not configured" },
   metrics_unavailable: { retryable: true, httpStatus: 503, label: "Metrics unavailable" },

@@ -20,9 +20,10 @@ export const WIDGET_DIR = path.resolve(__dirname, "..", "widget");
 
 /**
  * What is copied into the archive: the files Kommo reads, nothing else (no README, no sources).
- * script.js and the logos are made by the build; the tour slides are committed screenshots.
+ * script.js and the logos are made by the build; the tour slides, one set per language
+ * (images/tour_<n>_<lang>.png), are committed screenshots of the sandbox (tests/browser/widget-tour.spec.ts).
  */
-const COPIED = [/^manifest\.json$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/tour_\d\.png$/];
+const COPIED = [/^manifest\.json$/, /^style\.css$/, /^i18n\/[a-z]{2}\.json$/, /^images\/tour_\d_[a-z]{2}\.png$/];
 const TEXT = /\.(json|js|css)$/;
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);

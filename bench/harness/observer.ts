@@ -87,6 +87,22 @@ export class Observer {
     return { waitMs: rows.map((row) => row.wait_ms), syncMs: rows.map((row) => row.sync_ms) };
   }
 
+  /**
+   * Statements per second that every connection to this database ran over `windowMs` (each statement
+   * outside a transaction block is a transaction of its own), less the observer's own two reads.
+   * Each backend publishes its counts when it goes idle, at most once a second and at the latest
+   * about 10 s later, so the window must be long (tens of seconds) for a steady figure.
+   */
+  async transactionsPerSecond(windowMs: number): Promise<number> {
+    const read = async () => {
+      const [row] = await this.query<{ count: string }>(`SELECT xact_commit + xact_rollback AS count FROM pg_stat_database WHERE datname = current_database()`);
+      return Number(row!.count);
+    };
+    const before = await read();
+    await sleep(windowMs);
+    return (await read() - before - 1) / (windowMs / 1000);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -28,7 +28,7 @@ const INSERT_EVENTS = `
          e."changedAt", e.payload, e."dedupeKey", now(), CASE WHEN e.processed THEN now() END
   FROM jsonb_to_recordset($3::jsonb) AS e(kind text, "leadId" bigint, "contactId" bigint, "changedAt" timestamptz, payload jsonb, "dedupeKey" text, processed boolean)
   ON CONFLICT ("accountId", "dedupeKey") DO NOTHING
-  RETURNING "id", "leadId"`;
+  RETURNING "id", "leadId", "contactId"`;
 
 /**
  * Record changes; a change recorded before (same dedupeKey) is left as it is. Returns the rows that
@@ -39,9 +39,9 @@ export async function insertInboundEvents(
   accountId: string,
   source: InboundSource,
   events: NewInboundEvent[],
-): Promise<{ id: string; leadId: number | null }[]> {
+): Promise<{ id: string; leadId: number | null; contactId: number | null }[]> {
   if (events.length === 0) return [];
-  const { rows } = await client.query<{ id: string; leadId: number | null }>(INSERT_EVENTS, [accountId, source, JSON.stringify(events)]);
+  const { rows } = await client.query<{ id: string; leadId: number | null; contactId: number | null }>(INSERT_EVENTS, [accountId, source, JSON.stringify(events)]);
   return rows;
 }
 

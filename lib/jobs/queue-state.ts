@@ -77,3 +77,23 @@ export async function dropDeadLetters(tx: PgBoss.Db, accountId: string, leadIds:
     [DEAD_LETTER_QUEUE, accountId, leadIds],
   );
 }
+
+/**
+ * Per queue, seconds until its next waiting job is due (≤ 0: due now); queues with nothing waiting
+ * are left out. The worker's once-a-second due check, through pg-boss's own pool (`boss.getDb()`):
+ * one index probe per queue (pg-boss's index on (name, start_after) of waiting jobs), however long
+ * the backlog.
+ */
+export async function secondsUntilNextJob(executor: PgBoss.Db, queues: string[]): Promise<Map<string, number>> {
+  const { rows } = await executor.executeSql(
+    `SELECT q.name, extract(epoch FROM next.start_after - now())::float8 AS seconds
+     FROM unnest($1::text[]) AS q(name)
+     CROSS JOIN LATERAL (
+       SELECT start_after FROM "${QUEUE_SCHEMA}".job
+       WHERE name = q.name AND state < 'active'
+       ORDER BY start_after LIMIT 1
+     ) next`,
+    [queues],
+  );
+  return new Map((rows as { name: string; seconds: number }[]).map((row) => [row.name, row.seconds]));
+}

@@ -105,6 +105,8 @@ const envSchema = z.object({
     .transform((value) => value === "true"),
   /** Honoured to the second: each account's poll is queued for its own due time. */
   KLAVIYO_ACTIVITY_POLL_SECONDS: positiveInt(60, 86_400),
+  /** The sandbox page of `npm run demo`, linked from the home page while the demo runs. */
+  SANDBOX_URL: httpUrl("the sandbox page of npm run demo; set by the demo").optional(),
   WORKER_CONCURRENCY: positiveInt(5, 100),
   /** A sync job running longer than this is presumed dead (its worker killed) and retried. */
   SYNC_JOB_TIMEOUT_SECONDS: positiveInt(60, 3600),
@@ -118,6 +120,13 @@ const envSchema = z.object({
   METRICS_TOKEN: optionalText.pipe(z.string().min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)").optional()),
   /** Sync-log rows older than this are pruned daily; failures nobody has dealt with are kept. */
   SYNC_LOG_RETENTION_DAYS: positiveInt(30, 3650),
+  /**
+   * How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the default): the
+   * header is ignored (anyone can write it) and every unauthenticated caller shares one budget.
+   */
+  TRUSTED_PROXY_HOPS: optionalText
+    .pipe(z.string().regex(/^[0-9]$/, "must be a whole number from 0 to 9").optional())
+    .transform((value) => (value === undefined ? 0 : Number(value))),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });

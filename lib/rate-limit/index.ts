@@ -46,6 +46,20 @@ export async function acquire(key: string, limits: BucketLimit | BucketLimit[]):
   return waitMs;
 }
 
+/**
+ * Like acquire, but never waits longer than `maxWaitMs`: beyond it the reservation is given back and
+ * the wait that would have been needed is returned (0: the slot is taken, after any wait).
+ */
+export async function acquireWithin(key: string, limit: BucketLimit, maxWaitMs: number): Promise<number> {
+  const waitMs = await reserve(key, limit);
+  if (waitMs > maxWaitMs) {
+    await db().$executeRaw`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = ${key}`;
+    return waitMs;
+  }
+  if (waitMs > 0) await sleep(waitMs);
+  return 0;
+}
+
 /** The server said "slow down" (429 Retry-After): no process calls under this key for `seconds`. */
 export async function pauseBucket(key: string, limits: BucketLimit | BucketLimit[], seconds: number): Promise<void> {
   const all = Array.isArray(limits) ? limits : [limits];
@@ -57,4 +71,26 @@ export async function pauseBucket(key: string, limits: BucketLimit | BucketLimit
       VALUES (${bucketKey}, ${debt}::float8, clock_timestamp())
       ON CONFLICT ("key") DO UPDATE SET "tokens" = LEAST("RateLimitBucket"."tokens", ${debt}::float8), "refilledAt" = clock_timestamp()`;
   }
+}
+
+/**
+ * Take a token now or not at all: 0 when the call may go, otherwise how long (ms) until one is
+ * free. A refused caller leaves the bucket as it found it, so a flood is refused without deepening
+ * its own debt and the limit recovers at its steady rate. For doors that answer 429 instead of
+ * waiting.
+ */
+export async function tryTake(key: string, limit: BucketLimit): Promise<number> {
+  const waitMs = await reserve(key, limit);
+  if (waitMs === 0) return 0;
+  await db().$executeRaw`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = ${key}`;
+  return waitMs;
+}
+
+/**
+ * Forget buckets nobody has used for `idleHours`: by then each is full again (or, for a pause,
+ * long over), so a new row at the next call is the same bucket. Keeps keys made from outside
+ * input (hosts, addresses) from piling up.
+ */
+export async function pruneIdleBuckets(idleHours = 24): Promise<number> {
+  return db().$executeRaw`DELETE FROM "RateLimitBucket" WHERE "refilledAt" < clock_timestamp() - make_interval(hours => ${idleHours}::int)`;
 }

@@ -79,9 +79,11 @@ test("the settings panel shows every string from the backend as text", async ({ 
         events: { dealCreated: hostile("event name"), stageChanged: "Stage Changed", dealWon: null, dealLost: "Deal Lost" },
         activityNotes: true,
         deleteProfileOnContactDelete: false,
+        consent: { statusField: true, optInFieldId: 583921, optInListId: hostile("opt-in list id") },
         klaviyo: { connected: true, keyHint: hostile("key hint"), accountName: hostile("account name"), activityMode: "polling" },
       },
     },
+    "GET /api/widget/kommo/contact-fields": { body: { checkboxes: [{ id: 583921, name: hostile("checkbox field") }] } },
     "GET /api/widget/kommo/pipelines": {
       body: { pipelines: [{ id: 7001, name: hostile("pipeline"), stages: [{ id: 11, name: hostile("stage") }, { id: 142, name: "Closed - won" }] }] },
     },
@@ -105,6 +107,8 @@ test("the settings panel shows every string from the backend as text", async ({ 
   await expect(stage.locator("option")).toContainText([`${hostile("list name")} (double opt-in)`, "Plain list"]);
   expect(await stage.locator("option").nth(2).getAttribute("value")).toBe(hostile("list id"));
   await expect(panel.locator('[data-kvsync-event="dealCreated"] [data-kvsync-event-name]')).toHaveValue(hostile("event name"));
+  await expect(panel.locator("[data-kvsync-consent-field] option:checked")).toHaveText(hostile("checkbox field"));
+  await expect(panel.locator("[data-kvsync-consent-list] option:checked")).toHaveText(`List not found in Klaviyo (${hostile("opt-in list id")})`);
   await expect(panel.locator("[data-kvsync-backfill-status]")).toHaveText(`The import stopped: ${hostile("import error")} · 2 deals could not be sent`);
   await expectInert(page);
   await screenshot(page, "settings-hostile-data-en-dark", { fullPage: true });
@@ -124,6 +128,7 @@ function activityAnswer(problem: { code: string; message: string; retryable: boo
     leadId: 4242,
     timeZone: hostile("time zone"),
     klaviyoConnected: true,
+    kommoAccess: "ok",
     sync: {
       status,
       lastSyncedAt: at(60),
@@ -145,6 +150,7 @@ function activityAnswer(problem: { code: string; message: string; retryable: boo
         { id: hostile("list id"), name: null },
       ],
     },
+    consent: { status: hostile("consent status"), canReceiveEmail: false },
     activity: [
       { id: "e1", kind: "opened", metric: "Opened Email", subject: hostile("subject"), campaignOrFlow: null, occurredAt: at(10) },
       { id: "e2", kind: "received", metric: "Received Email", subject: null, campaignOrFlow: hostile("campaign"), occurredAt: at(20) },
@@ -167,6 +173,7 @@ test("the deal-card pane shows every string from the backend as text", async ({ 
   await expect(pane.locator("[data-kvsync-profile-link]")).toHaveCount(0);
   await expect(pane.locator("[data-kvsync-stage-name]")).toHaveText(hostile("stage"));
   await expect(pane.locator("[data-kvsync-lists] .kvsync__chip")).toHaveText([hostile("list name"), hostile("list id")]);
+  await expect(pane.locator("[data-kvsync-consent-status]")).toHaveText(hostile("consent status"));
   const events = pane.locator("[data-kvsync-activity] li");
   await expect(events.locator(".kvsync__event-detail")).toHaveText([hostile("subject"), hostile("campaign")]);
   await expect(events.locator(".kvsync__event-title strong")).toHaveText(["Opened", "Received", hostile("metric"), hostile("unknown kind metric")]);

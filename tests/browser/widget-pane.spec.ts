@@ -38,12 +38,14 @@ test.afterAll(async () => {
 });
 
 let syncedLeadId = 0;
+let syncedContactId = 0;
 let syncedEmail = "";
 
 test("a deal not in Klaviyo yet: Sync now runs the sync job and the pane shows the profile, its stage and lists", async ({ page }) => {
   syncedEmail = "maria.lopez@example.com";
-  const { lead } = seedDeal(tenant, { name: "Tent order for Camp Pines", stage: "Proposal sent", price: 4200, firstName: "Maria", lastName: "Lopez", email: syncedEmail });
+  const { lead, contact } = seedDeal(tenant, { name: "Tent order for Camp Pines", stage: "Proposal sent", price: 4200, firstName: "Maria", lastName: "Lopez", email: syncedEmail });
   syncedLeadId = lead.id;
+  syncedContactId = contact.id;
   await openKommo(page, tenant, { area: "lcard", lang: "en", theme: "light", leadId: lead.id, lead: { name: lead.name, stage: "Proposal sent", price: "$4,200", contact: "Maria Lopez" } });
 
   const pane = page.locator(".kvsync-pane");
@@ -100,6 +102,28 @@ test("the contact's email activity from Klaviyo, newest first, in the account's 
   await expect(page.locator(".kvsync-pane")).toContainText("Abrir en Klaviyo");
   await expect(page.locator(".kvsync-pane")).toHaveClass(/kvsync--dark/);
   await screenshot(page, "pane-activity-es-dark");
+});
+
+test("the contact's email consent as Klaviyo reported it, and whether Klaviyo can email them", async ({ page }) => {
+  await openKommo(page, tenant, { area: "lcard", lang: "en", theme: "light", leadId: syncedLeadId, lead: { name: "Tent order for Camp Pines", stage: "Proposal sent", price: "$4,200", contact: "Maria Lopez" } });
+  const consent = page.locator(".kvsync-pane [data-kvsync-consent]");
+  await expect(consent).toHaveText("Not reported by Klaviyo yet");
+  // What the activity poller records when Klaviyo reports her unsubscribe.
+  await tenant.stack.sql(
+    `INSERT INTO "ConsentContact" ("id", "accountId", "contactId", "email", "status", "statusAt", "canReceiveEmail", "updatedAt")
+     VALUES (gen_random_uuid(), $1, $2, $3, 'unsubscribed', now(), false, now())`,
+    [tenant.id, syncedContactId, syncedEmail],
+  );
+  await openKommo(page, tenant, { area: "lcard", lang: "en", theme: "light", leadId: syncedLeadId, lead: { name: "Tent order for Camp Pines", stage: "Proposal sent", price: "$4,200", contact: "Maria Lopez" } });
+  await expect(consent.locator("[data-kvsync-consent-status]")).toHaveText("Unsubscribed");
+  await expect(consent).toContainText("Klaviyo cannot email this contact");
+  await screenshot(page, "pane-consent-en-light");
+
+  await openKommo(page, tenant, { area: "lcard", lang: "es", theme: "dark", leadId: syncedLeadId, lead: { name: "Pedido de carpas Camp Pines", stage: "Propuesta enviada", price: "4.200 $", contact: "Maria Lopez" } });
+  await expect(page.locator(".kvsync-pane dt", { hasText: "Consentimiento de email" })).toBeVisible();
+  await expect(consent.locator("[data-kvsync-consent-status]")).toHaveText("Dado de baja");
+  await expect(consent).toContainText("Klaviyo no puede enviar emails a este contacto");
+  await screenshot(page, "pane-consent-es-dark");
 });
 
 test("a contact without email: the pane says so in plain words after Sync now", async ({ page }) => {

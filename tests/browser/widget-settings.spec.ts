@@ -4,6 +4,7 @@
 // read back; Spanish errors and the dark theme.
 import { expect, openKommo, screenshot, test } from "./harness/fixtures";
 import { createTenant, type Tenant } from "./harness/stack";
+import { ALL_SCOPES } from "../simulators/klaviyo";
 
 test.describe.configure({ mode: "serial" });
 
@@ -156,6 +157,46 @@ test("in Spanish and the dark theme: a replacement key without the needed permis
 
   await panel.getByRole("button", { name: "Cancelar" }).click();
   await expect(panel.locator("[data-kvsync-connection]")).toBeVisible();
+});
+
+test("the Consent section: status field, an opt-in checkbox and its list; a key that may not subscribe keeps opt-in off", async ({ page }) => {
+  const kommo = tenant.stack.kommo;
+  const optIn = kommo.addContactField(tenant.kommoAccountId, { name: "Newsletter opt-in", type: "checkbox" });
+  kommo.addContactField(tenant.kommoAccountId, { name: "Nickname", type: "text" });
+  const newsletter = tenant.klaviyoAccount.createList("Newsletter", "double_opt_in");
+
+  await openKommo(page, tenant, { area: "settings", lang: "en", theme: "light" });
+  const panel = page.locator(".kvsync-settings");
+  const section = panel.locator('[data-kvsync-section="consent"]');
+  await expect(section.locator(".kvsync__section-title")).toHaveText("Email consent");
+  await expect(section).toContainText("never subscribes anyone");
+  // Only checkbox fields are offered.
+  await expect(section.locator("[data-kvsync-consent-field] option")).toHaveText(["Off", "Newsletter opt-in"]);
+  await section.locator("label[for=kvsync-consent-status]").click();
+  await section.locator("[data-kvsync-consent-field]").selectOption(String(optIn.id));
+  await section.locator("[data-kvsync-consent-list]").selectOption(newsletter.id);
+  await screenshot(page, "settings-consent-en-light");
+  await panel.getByRole("button", { name: "Save" }).click();
+  await expect(panel.locator("[data-kvsync-footer]")).toHaveText("Settings saved");
+  const saved = await tenant.widgetApi("GET", "/api/widget/settings");
+  expect((saved.body as { consent: unknown }).consent).toEqual({ statusField: true, optInFieldId: optIn.id, optInListId: newsletter.id });
+  expect(kommo.contactFields(tenant.kommoAccountId).filter((field) => field.code === "KLAVIYO_EMAIL_STATUS")).toHaveLength(1);
+
+  // Opt-in off, then a key without subscriptions:write: turning opt-in on again is refused, in Spanish.
+  expect((await tenant.widgetApi("PUT", "/api/widget/settings", { consent: { optInFieldId: null } })).status).toBe(200);
+  const noConsentKey = "pk_browser_test_no_subscribe_1";
+  tenant.stack.klaviyo.addKey(noConsentKey, { scopes: ALL_SCOPES.filter((scope) => scope !== "subscriptions:write"), account: tenant.klaviyoAccount });
+  await openKommo(page, tenant, { area: "settings", lang: "es", theme: "dark" });
+  await expect(section.locator(".kvsync__section-title")).toHaveText("Consentimiento de email");
+  await expect(section.locator("[data-kvsync-consent-status]")).toBeChecked();
+  await panel.getByRole("button", { name: "Cambiar clave" }).click();
+  await panel.locator("[data-kvsync-key]").fill(noConsentKey);
+  await section.locator("[data-kvsync-consent-field]").selectOption(String(optIn.id));
+  await panel.getByRole("button", { name: "Guardar" }).click();
+  await expect(section.locator("[data-kvsync-consent-error]")).toContainText("Esta clave de Klaviyo no puede cambiar el consentimiento");
+  await screenshot(page, "settings-consent-scope-es-dark", { fullPage: true });
+  const after = await tenant.widgetApi("GET", "/api/widget/settings");
+  expect(after.body).toMatchObject({ consent: { optInFieldId: null }, klaviyo: { keyHint: `pk_…${tenant.klaviyoKey.slice(-4)}` } });
 });
 
 test("the advanced settings page shows the same panel, and Kommo's own Save saves it", async ({ page }) => {

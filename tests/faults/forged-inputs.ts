@@ -1,25 +1,33 @@
 // 10,000 requests that must all be turned away: random form bodies on a real webhook address, wrong
 // hook keys, forged and expired widget tokens, forged revoke signatures and replays of a genuine
 // one, install calls naming a Kommo host that is no account, one account's ids used with another's, and attacks on the dashboard's doors (a look-alike of the operator, replayed
-// entry tickets, a sign-in answer planted in another browser, forged session cookies). Every one
+// entry tickets, a sign-in answer planted in another browser, forged session cookies), junk codes
+// flooding the install door, users whom Kommo restricts to some deals asking for another's deal,
+// Kommo ids past what a number carries exactly, and Digital Pipeline hooks with a wrong, missing or
+// another account's token, an unknown account or a body that is not a hook. Every one
 // must get a 4xx (none accepted, none answered with a server error), and the two accounts they aim
 // at must be exactly as they were.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { widgetHeaders, type HarnessContext, type Tenant } from "../../bench/harness/accounts";
+import { widgetToken } from "../helpers/widget-token";
 import { mulberry32 } from "../simulators/klaviyo/faults";
 import { addKommoUser } from "../simulators/kommo";
 import type { FaultEnvironment, Operator } from "./environment";
 import { newTenants } from "./scenario";
 
 export const CATEGORY_SIZES = {
-  "random form bodies": 2500,
-  "wrong hook keys": 1500,
-  "forged or expired widget tokens": 2700,
+  "random form bodies": 1800,
+  "wrong hook keys": 1000,
+  "forged or expired widget tokens": 1900,
+  "forged Digital Pipeline hooks": 500,
   "forged revoke signatures": 1500,
   "non-account referers": 300,
   "cross-account ids": 1000,
   "dashboard forgeries": 500,
+  "install door flooding": 600,
+  "restricted users": 300,
+  "64-bit ids": 600,
 } as const;
 
 export type Category = keyof typeof CATEGORY_SIZES;
@@ -43,6 +51,12 @@ type DashboardFootholds = {
   plantedAnswer: string;
 };
 
+/** Each account's Digital Pipeline token, as its admin's `dpSettings` reads it. */
+type DigitalPipelineTokens = { victim: string; other: string };
+
+/** Users of the victim's account whom Kommo lets view only some deals (none of them the target deal). */
+type RestrictedUsers = { own: number; none: number; group: number };
+
 export type ProbeTally = { category: Category; sent: number; accepted: number; serverErrors: number; statuses: Record<string, number>; examples: string[] };
 
 /** Seeded, so that every run sends the same mix of inputs. */
@@ -61,6 +75,8 @@ class InputFactory {
     private readonly victimLeadId: number,
     private readonly otherLeadId: number,
     private readonly footholds: DashboardFootholds,
+    private readonly restricted: RestrictedUsers,
+    private readonly dpTokens: DigitalPipelineTokens,
     seed: number,
   ) {
     this.next = random(seed);
@@ -87,7 +103,7 @@ class InputFactory {
   }
 
   /** A well-formed status delivery of `tenant` for `leadId`, as Kommo sends it. */
-  private delivery(accountId: number, leadId: number, statusId = 142): string {
+  private delivery(accountId: number | string, leadId: number, statusId = 142): string {
     return [
       `${enc("leads[status][0][id]")}=${leadId}`,
       `${enc("leads[status][0][status_id]")}=${statusId}`,
@@ -353,6 +369,137 @@ class InputFactory {
     }
   }
 
+  /**
+   * Digital Pipeline hooks Kommo never sent: the hook is unsigned, so the account's token in the
+   * action's settings is all that stands between a stranger and the account's Klaviyo events.
+   */
+  forgedDigitalPipelineHook(): Probe {
+    const url = `${this.context.appUrl}/api/kommo/dp`;
+    const variant = this.pick([
+      "random token",
+      "another account's token",
+      "token of a lookalike length",
+      "no token",
+      "unknown account",
+      "id past 2^53 - 1",
+      "not a hook",
+      "wrong content type",
+    ] as const);
+    const hook = (settings: Record<string, string>, overrides: { accountId?: number | string; leadId?: number | string } = {}) => ({
+      event: {
+        type: this.pick([1, 14, 15]),
+        type_code: "lead_status_changed",
+        data: { id: overrides.leadId ?? this.victimLeadId, element_type: 2, status_id: this.victim.stages[0]!.id, pipeline_id: this.victim.pipelineId },
+        time: Math.floor(Date.now() / 1000) - this.int(1000),
+      },
+      action: { settings: { widget: { settings: { event_name: "Forged Event", ...settings } } } },
+      subdomain: this.victim.subdomain,
+      account_id: overrides.accountId ?? this.victim.kommoAccountId,
+    });
+    const json = (body: unknown, contentType = "application/json"): Probe => ({
+      category: "forged Digital Pipeline hooks",
+      variant,
+      url,
+      method: "POST",
+      headers: { "Content-Type": contentType, "User-Agent": "amoCRM-Webhooks/3.0" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const token = this.dpTokens.victim;
+    switch (variant) {
+      case "random token":
+        return json(hook({ kss_token: randomBytes(24).toString("base64url") }));
+      case "another account's token":
+        return json(hook({ kss_token: this.dpTokens.other }));
+      case "token of a lookalike length":
+        return json(hook({ kss_token: this.pick([token.slice(0, -1), `${token}x`, token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase(), ` ${token}x`]) }));
+      case "no token":
+        return json(hook({}));
+      case "unknown account":
+        return json(hook({ kss_token: token }, { accountId: 1 + this.int(90_000) }));
+      case "id past 2^53 - 1":
+        return json(hook({ kss_token: token }, this.pick([{ leadId: "9007199254740993" }, { accountId: "99999999999999999999" }, { leadId: -5 }, { leadId: 1.5 }])));
+      case "not a hook":
+        return json(this.pick(["{", "[]", "null", JSON.stringify({ kss_token: token, account_id: this.victim.kommoAccountId }), this.text(200)]));
+      case "wrong content type":
+        return json(hook({ kss_token: token }), this.pick(["text/plain", "application/xml", "multipart/form-data; boundary=x"]));
+    }
+  }
+
+  private readonly junkCodes: string[] = [];
+
+  /**
+   * Junk sent to the install door in a stream, as from one address: codes Kommo never issued with the
+   * victim's host as referer (each would cost a token exchange), the same junk code again, and junk
+   * consent answers. Turned away at the door (429) or refused (400, 409); never an exchange per call.
+   */
+  doorFlood(): Probe {
+    const { appUrl, identity } = this.context;
+    const category = "install door flooding";
+    const referer = `${this.victim.subdomain}.kommo.com`;
+    const variant = this.junkCodes.length > 0 && this.int(4) === 0 ? "same junk code again" : this.pick(["junk code", "junk consent answer"] as const);
+    let query: Record<string, string>;
+    if (variant === "same junk code again") query = { code: this.pick(this.junkCodes), referer, from_widget: "1" };
+    else {
+      const code = `def50200${randomBytes(this.int(2) === 0 ? 24 : 180).toString("hex")}`;
+      this.junkCodes.push(code);
+      query =
+        variant === "junk code"
+          ? { code, referer, from_widget: "1" }
+          : { code, referer, state: randomBytes(16).toString("base64url"), client_id: identity.clientId };
+    }
+    return { category, variant, url: `${appUrl}/api/kommo/oauth/callback?${new URLSearchParams(query)}`, method: "GET", headers: {} };
+  }
+
+  /** A user Kommo limits to their own deals, their group's, or none, asking for the admin's deal. */
+  async restrictedUser(): Promise<Probe> {
+    const { appUrl } = this.context;
+    const who = this.pick(["own deals only", "no deals", "another group's deals"] as const);
+    const userId = who === "own deals only" ? this.restricted.own : who === "no deals" ? this.restricted.none : this.restricted.group;
+    const token = await widgetToken({
+      accountId: this.victim.kommoAccountId,
+      userId,
+      subdomain: this.victim.subdomain,
+      isAdmin: false,
+      clientId: this.context.identity.clientId,
+      secret: this.context.identity.clientSecret,
+      audience: new URL(appUrl).origin,
+    });
+    const press = this.int(3) === 0;
+    return {
+      category: "restricted users",
+      variant: `${who} (${press ? "Sync now" : "deal pane"})`,
+      url: `${appUrl}/api/widget/leads/${this.victimLeadId}/${press ? "sync" : "activity"}`,
+      method: press ? "POST" : "GET",
+      headers: { "X-Auth-Token": token, Origin: `https://${this.victim.subdomain}.kommo.com`, "Content-Type": "application/json" },
+      body: press ? "{}" : undefined,
+    };
+  }
+
+  /** Kommo ids are 64-bit; past 2^53 - 1 a number no longer carries them exactly, and they are refused. */
+  async wideIds(): Promise<Probe> {
+    const { appUrl, identity } = this.context;
+    const category = "64-bit ids";
+    const id = this.pick(["9007199254740992", "9007199254740993", "18446744073709551615", "18446744073709551616", "99999999999999999999", "1e16", "-9007199254740993"]);
+    const variant = this.pick(["deal pane", "Sync now", "delivery's account id", "delivery's lead id", "revoke hook account id"] as const);
+    switch (variant) {
+      case "deal pane":
+      case "Sync now": {
+        const headers = await widgetHeaders(this.context, this.victim);
+        const press = variant === "Sync now";
+        return { category, variant, url: `${appUrl}/api/widget/leads/${enc(id)}/${press ? "sync" : "activity"}`, method: press ? "POST" : "GET", headers, body: press ? "{}" : undefined };
+      }
+      case "delivery's account id":
+        return { category, variant, url: this.victim.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: this.delivery(id, this.victimLeadId) };
+      case "delivery's lead id":
+        return { category, variant, url: this.victim.hookUrl, method: "POST", headers: { "Content-Type": FORM }, body: `${enc("leads[status][0][id]")}=${id}&${enc("leads[status][0][status_id]")}=142&${enc("account[id]")}=${this.victim.kommoAccountId}` };
+      case "revoke hook account id": {
+        // Signed as Kommo would sign that id: only the id itself is wrong.
+        const signature = createHmac("sha256", identity.clientSecret).update(`${identity.clientId}|${id}`).digest("hex");
+        return { category, variant, url: `${appUrl}/api/kommo/revoke?${new URLSearchParams({ client_uuid: identity.clientId, account_id: id, signature })}`, method: "GET", headers: {} };
+      }
+    }
+  }
+
   async make(category: Category): Promise<Probe> {
     switch (category) {
       case "random form bodies":
@@ -369,6 +516,14 @@ class InputFactory {
         return this.crossAccount();
       case "dashboard forgeries":
         return this.dashboardForgery();
+      case "forged Digital Pipeline hooks":
+        return this.forgedDigitalPipelineHook();
+      case "install door flooding":
+        return this.doorFlood();
+      case "restricted users":
+        return this.restrictedUser();
+      case "64-bit ids":
+        return this.wideIds();
     }
   }
 }
@@ -424,6 +579,23 @@ async function dashboardFootholds(env: FaultEnvironment, victim: Tenant, other: 
   return { lookAlikeSession, usedVictimTicket: await usedTicket(victim), usedOtherTicket: await usedTicket(other), plantedAnswer: (await startSignIn()).answer.toString() };
 }
 
+async function digitalPipelineTokens(env: FaultEnvironment, victim: Tenant, other: Tenant): Promise<DigitalPipelineTokens> {
+  const tokenOf = async (tenant: Tenant) => {
+    const answer = await fetch(`${env.context.appUrl}/api/widget/digital-pipeline`, { headers: await widgetHeaders(env.context, tenant) });
+    if (answer.status !== 200) throw new Error(`the admin's own Digital Pipeline settings failed: ${answer.status}`);
+    return ((await answer.json()) as { token: string }).token;
+  };
+  return { victim: await tokenOf(victim), other: await tokenOf(other) };
+}
+
+/** Sales users of the victim's account with the lead view rights Kommo lets an admin give: own deals (M), none (D), their group's (G, another group than the deal's). */
+function restrictedUsers(env: FaultEnvironment, victim: Tenant): RestrictedUsers {
+  const rights = (view: "G" | "M" | "D") => ({ view, edit: view, add: "A" as const, delete: view, export: view });
+  const add = (name: string, view: "G" | "M" | "D", groupId: number | null = null) =>
+    addKommoUser(env.sims.kommo.store, victim.kommoAccountId, { name, email: `${name.toLowerCase()}@example.com`, isAdmin: false, groupId, leads: rights(view) }).id;
+  return { own: add("Sam", "M"), none: add("Dina", "D"), group: add("Gus", "G", 7001) };
+}
+
 export type ForgedInputsResult = { tallies: ProbeTally[]; victims: Tenant[]; seconds: number };
 
 /** Send every input (a few dozen at a time) and tally the answers per category. */
@@ -432,7 +604,8 @@ export async function sendForgedInputs(env: FaultEnvironment, seed = 20_260_715)
   const victimLead = env.sims.kommo.seedLead(victim!.kommoAccountId, { name: "Target", pipelineId: victim!.pipelineId, statusId: victim!.incoming.id });
   const otherLead = env.sims.kommo.seedLead(other!.kommoAccountId, { name: "Other", pipelineId: other!.pipelineId, statusId: other!.incoming.id });
   const footholds = await dashboardFootholds(env, victim!, other!, env.operator);
-  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, seed);
+  const dpTokens = await digitalPipelineTokens(env, victim!, other!);
+  const factory = new InputFactory(env.context, victim!, other!, victimLead.id, otherLead.id, footholds, restrictedUsers(env, victim!), dpTokens, seed);
   // Made one after another before any is sent, so that the seed alone decides the mix of inputs.
   const probes: Probe[] = [];
   for (const [category, count] of Object.entries(CATEGORY_SIZES) as [Category, number][]) {

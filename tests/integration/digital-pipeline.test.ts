@@ -13,7 +13,7 @@ import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { ALL_JOBS } from "@/lib/worker";
 import { callWidget, connectKlaviyo, startSimulators, stopSimulators } from "./account-fixtures";
 import { installAccount, sql, type InstalledAccount } from "./kommo-fixtures";
-import { ALL_SCOPES, type KlaviyoSimulator } from "../simulators/klaviyo";
+import { ALL_SCOPES, emailMarketing, subscriptionJobs, unsubscribeAsRecipient, type KlaviyoSimulator } from "../simulators/klaviyo";
 import type { KommoSimulator } from "../simulators/kommo";
 
 type RouteHandler = Parameters<typeof callWidget>[2];
@@ -84,8 +84,12 @@ describe("Digital Pipeline action 'Send to Klaviyo'", () => {
     const key = "pk_dp_e2e_0123456789abcdef";
     const store = klaviyo.createAccount(`Store of ${installed.subdomain}`);
     klaviyo.addKey(key, { scopes: ALL_SCOPES, account: store });
-    await connectKlaviyo(kommo, installed, key);
+    // Consent on, both ways: the action must still never subscribe anyone, nor lift a suppression.
+    const optIn = kommo.addContactField(installed.kommoAccountId, { name: "Newsletter opt-in", type: "checkbox" });
+    await connectKlaviyo(kommo, installed, key, { consent: { statusField: true, optInFieldId: optIn.id } });
     const demoList = store.createList("Demo booked").id;
+    store.seedEvent({ metric: "Received Email", email: "bob@example.com" });
+    unsubscribeAsRecipient(store, "bob@example.com");
 
     // The widget's dpSettings reads the hook URL and the token it writes into kss_token.
     const settings = await callWidget(kommo, installed, getDigitalPipeline as RouteHandler, "GET");
@@ -166,7 +170,10 @@ describe("Digital Pipeline action 'Send to Klaviyo'", () => {
     expect(store.profileByEmail("ada@example.com")).toMatchObject({ first_name: "Ada", last_name: "Lovelace" });
     expect(store.profileByEmail("ada@example.com")!.properties).toMatchObject({ crm_stage: "Demo", kommo_deal_id: adaLead.id });
     expect(store.membersOf(demoList).map((profile) => profile.email)).toEqual(["ada@example.com"]);
-    expect(klaviyo.requests.filter((request) => request.path.includes("subscription"))).toEqual([]);
+    // Only the settings' scope check reached a subscription endpoint, and Klaviyo refused its empty job.
+    expect(klaviyo.requests.filter((request) => request.path.includes("subscription")).map((request) => request.status)).toEqual([400]);
+    expect(subscriptionJobs(store)).toEqual([]);
+    expect(emailMarketing(store.profileByEmail("bob@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
 
     // One note per action on the deal; the deal without an email is skipped with the reason.
     const notes = kommo.account(accountId).notes;

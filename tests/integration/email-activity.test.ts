@@ -133,7 +133,6 @@ describe("email activity to Kommo notes", () => {
         jobs: [activityPollJob],
         log: pino({ level: "silent" }),
         concurrency: 1,
-        pollingIntervalSeconds: 0.5,
               });
       try {
         // A job of its own, beside the account's chain (its next poll waits an interval) and the key save's.
@@ -164,7 +163,7 @@ describe("email activity to Kommo notes", () => {
     process.env.KLAVIYO_ACTIVITY_POLL_SECONDS = "2";
     resetEnvForTests();
     const setup = await setUp("pk_activity_chain_01234567ch");
-    const worker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: [activityPollJob], log: pino({ level: "silent" }), concurrency: 1, pollingIntervalSeconds: 0.5 });
+    const worker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: [activityPollJob], log: pino({ level: "silent" }), concurrency: 1 });
     try {
       await enqueueActivityPoll(setup.installed.accountId);
       const pollStarts = () => {

@@ -15,6 +15,13 @@ import { tokenContext } from "@/lib/integrations/kommo/tokens";
 import type { KommoSimulator } from "../simulators/kommo";
 import { CLIENT_ID, closeConnections, newKommoAccountId, sql, startKommo } from "./kommo-fixtures";
 import { kommoInstallJob } from "@/lib/features/install/install-job";
+import { clientAddress, DOOR_LIMIT, pruneDoorState, pruneDoorStateJob } from "@/lib/features/install/door";
+import { readSignedInUser } from "@/lib/features/dashboard/auth/kommo-sign-in";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { unverifiedRateKey } from "@/lib/integrations/kommo/rate";
+import { pauseBucket } from "@/lib/rate-limit";
+import { resetEnvForTests } from "@/lib/platform/env";
+import { ALL_JOBS } from "@/lib/worker";
 
 let kommo: KommoSimulator;
 let worker: RunningWorker | undefined;
@@ -151,6 +158,15 @@ describe("install by the widget's server-to-server call", () => {
     const code = kommo.issueCode(used.id);
     expect((await widgetInstall(used.host, code)).status).toBe(200);
     await db().account.delete({ where: { kommoAccountId: used.id } });
+    // The same code again is not even sent to Kommo: it was taken once already.
+    const exchangesBefore = kommo.count("POST /oauth2/access_token");
+    const again = await widgetInstall(used.host, code);
+    expect(again.status).toBe(409);
+    expect((await again.json()).error.code).toBe("install_code_reused");
+    expect(kommo.count("POST /oauth2/access_token")).toBe(exchangesBefore);
+    expect(await accountRow(used.id)).toBeNull();
+    // Had it reached Kommo (another deployment's memory), Kommo's refusal is said clearly.
+    await db().installCodeSeen.deleteMany({});
     const replay = await widgetInstall(used.host, code);
     expect(replay.status).toBe(400);
     expect((await replay.json()).error.message).toContain("Authorization code has been revoked");
@@ -221,7 +237,6 @@ describe("install by the widget's server-to-server call", () => {
       jobs: [kommoInstallJob],
       log: pino({ level: "silent" }),
       concurrency: 1,
-            pollingIntervalSeconds: 0.5,
     });
     const row = await waitForInstalled(account.id);
     expect(row).toMatchObject({ status: "installed", host: account.host });
@@ -289,5 +304,113 @@ describe("install by the browser consent redirect", () => {
     const response = await callback(new Request(callbackUrl({ code: "x", referer: "shop.kommo.com" })));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: "invalid_request", message: expect.any(String) } });
+  });
+});
+
+describe("the open doors under abuse", () => {
+  const TOKEN = "POST /oauth2/access_token";
+  const fromAddress = (url: string, address: string) => new Request(url, { headers: { "x-forwarded-for": `10.9.9.9, ${address}` } });
+
+  it("reads the client address from X-Forwarded-For only as far as trusted proxies wrote it", () => {
+    const request = fromAddress(callbackUrl({}), "203.0.113.5");
+    expect(clientAddress(request, 0)).toBe("direct");
+    expect(clientAddress(request, 1)).toBe("203.0.113.5");
+    expect(clientAddress(request, 2)).toBe("10.9.9.9");
+    expect(clientAddress(new Request(callbackUrl({}), { headers: { "x-forwarded-for": "<script>" } }), 1)).toBe("unknown");
+  });
+
+  it("limits junk from one address (429, Retry-After, no job, no exchange) while another address installs", async () => {
+    process.env.TRUSTED_PROXY_HOPS = "1";
+    resetEnvForTests();
+    try {
+      const victim = newKommoAccount();
+      const exchanges = kommo.count(TOKEN);
+      const jobsBefore = (await sql<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1", [kommoInstallJob.name]))[0]!.n;
+      const statuses: number[] = [];
+      let limited: Response | undefined;
+      const floodStarted = Date.now();
+      for (let i = 0; i < DOOR_LIMIT.burst * 3 && !limited; i++) {
+        const answer = await callback(fromAddress(callbackUrl({ code: `junk-${i}`, referer: victim.host, from_widget: "1" }), "198.51.100.66"));
+        statuses.push(answer.status);
+        if (answer.status === 429) limited = answer;
+      }
+      expect(limited, statuses.join(",")).toBeDefined();
+      expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect((await limited!.json()).error.code).toBe("rate_limited");
+      const admitted = statuses.filter((status) => status !== 429).length;
+      // The burst, then the steady rate for as long as the flood went on.
+      expect(admitted).toBeLessThanOrEqual(DOOR_LIMIT.burst + Math.ceil(((Date.now() - floodStarted) / 1000) * DOOR_LIMIT.ratePerSecond) + 1);
+      // Further junk from that address costs nothing: no exchange, no safety-net job.
+      const exchangesAfterFlood = kommo.count(TOKEN);
+      const jobsAfterFlood = (await sql<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1", [kommoInstallJob.name]))[0]!.n;
+      for (let i = 0; i < 5; i++) {
+        expect((await callback(fromAddress(callbackUrl({ code: `more-${i}`, referer: victim.host, from_widget: "1" }), "198.51.100.66"))).status).toBe(429);
+        expect((await startConsent(fromAddress(`${APP_URL}/api/kommo/oauth/start`, "198.51.100.66"))).status).toBe(429);
+      }
+      expect(kommo.count(TOKEN)).toBe(exchangesAfterFlood);
+      expect((await sql<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1", [kommoInstallJob.name]))[0]!.n).toBe(jobsAfterFlood);
+      expect(Number(jobsAfterFlood) - Number(jobsBefore)).toBeLessThanOrEqual(admitted);
+      expect(exchangesAfterFlood - exchanges).toBeLessThanOrEqual(admitted);
+
+      // The account's real install, from Kommo's address, goes through.
+      const real = await callback(fromAddress(callbackUrl({ code: kommo.issueCode(victim.id), referer: victim.host, from_widget: "1" }), "192.0.2.10"));
+      expect(real.status).toBe(200);
+      expect((await waitForInstalled(victim.id))?.status).toBe("installed");
+    } finally {
+      delete process.env.TRUSTED_PROXY_HOPS;
+      resetEnvForTests();
+    }
+  });
+
+  it("junk's budget far in debt: the sign-in answers at once, the verified account's calls are untouched", async () => {
+    const shop = newKommoAccount();
+    expect((await widgetInstall(shop.host, kommo.issueCode(shop.id))).status).toBe(200);
+    const installed = (await waitForInstalled(shop.id))!;
+    // What a flood of junk codes for this host leaves behind: its unverified budget deep in debt.
+    await pauseBucket(unverifiedRateKey(shop.host), { ratePerSecond: 5, burst: 1 }, 600);
+
+    const started = Date.now();
+    const signIn = await readSignedInUser({ code: kommo.issueCode(shop.id), referer: shop.host }).catch((error: unknown) => error);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(signIn).toMatchObject({ code: "kommo_rate_limited", retryable: true });
+
+    const call = Date.now();
+    await expect((await kommoClientFor(installed.id)).getAccount()).resolves.toMatchObject({ id: shop.id });
+    expect(Date.now() - call).toBeLessThan(2_000);
+  });
+
+  it("junk's budget far in debt: the install door answers 429 at once, sends nothing, keeps no job, and takes the same code later", async () => {
+    const shop = newKommoAccount();
+    await pauseBucket(unverifiedRateKey(shop.host), { ratePerSecond: 5, burst: 1 }, 600);
+    const code = kommo.issueCode(shop.id);
+    const exchanges = kommo.count(TOKEN);
+
+    const started = Date.now();
+    const refused = await widgetInstall(shop.host, code);
+    expect(Date.now() - started).toBeLessThan(2_300);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await refused.json()).error.code).toBe("rate_limited");
+    expect(kommo.count(TOKEN)).toBe(exchanges);
+    expect(await eventually(async () => (await installJobs(shop.host)).filter((job) => job.state !== "cancelled").length, 0)).toBe(0);
+
+    // The budget recovers (idle buckets are forgotten): the same code, never sent, installs.
+    await sql(`DELETE FROM "RateLimitBucket" WHERE "key" = $1`, [unverifiedRateKey(shop.host)]);
+    expect((await widgetInstall(shop.host, code)).status).toBe(200);
+    expect((await waitForInstalled(shop.id))?.status).toBe("installed");
+  });
+
+  it("prunes idle rate buckets and old install codes daily, keeping fresh ones", async () => {
+    expect(ALL_JOBS).toContain(pruneDoorStateJob);
+    expect(pruneDoorStateJob.cron).toBeDefined();
+    await sql(`INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt") VALUES ('door:old', 1, now() - interval '3 days'), ('door:fresh', 1, now())`);
+    await sql(`INSERT INTO "InstallCodeSeen" ("codeHash", "seenAt") VALUES ('old-hash', now() - interval '3 days'), ('fresh-hash', now())`);
+    const pruned = await pruneDoorState();
+    expect(pruned.buckets).toBeGreaterThanOrEqual(1);
+    expect(pruned.codes).toBeGreaterThanOrEqual(1);
+    const keys = (await sql<{ key: string }>(`SELECT "key" FROM "RateLimitBucket" WHERE "key" IN ('door:old', 'door:fresh')`)).map((row) => row.key);
+    expect(keys).toEqual(["door:fresh"]);
+    const codes = (await sql<{ codeHash: string }>(`SELECT "codeHash" FROM "InstallCodeSeen" WHERE "codeHash" IN ('old-hash', 'fresh-hash')`)).map((row) => row.codeHash);
+    expect(codes).toEqual(["fresh-hash"]);
   });
 });

@@ -185,7 +185,9 @@ describe("revoke hook", () => {
   it("disconnects when only the API refuses the token (the refresh still worked)", async () => {
     const installed = await connectedAccount();
     const accountId = String(installed.kommoAccountId);
-    kommo.failNext({ status: 401, times: 2, route: "GET /api/v4/account" });
+    // Every read is refused: the first, the one after the client's own refresh, and the client's
+    // confirming read after one more refresh (a single 401 after a refresh is not a verdict).
+    kommo.failNext({ status: 401, times: 3, route: "GET /api/v4/account" });
 
     const response = await revoke(revokeRequest({ client_uuid: CLIENT_ID, account_id: accountId, signature: sign(CLIENT_SECRET, `${CLIENT_ID}|${accountId}`) }));
 

@@ -1,5 +1,6 @@
 // The durable queue as the worker uses it, observed in pg-boss's own tables: retries with backoff,
-// and a graceful stop that lets running jobs finish or hands them back.
+// a graceful stop that lets running jobs finish or hands them back, and how an idle worker learns
+// of work: a ready job's notification, or the due check for a delayed one.
 import pg from "pg";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -87,5 +88,53 @@ describe("durable queue", () => {
     expect((await jobRow(shortId!))?.state).toBe("completed");
     // Not lost: back in the queue for another worker to retry.
     expect((await jobRow(longId!))?.state).toBe("retry");
+  });
+
+  it("wakes on a ready job's notification (sent when its transaction commits), and on the due check for a delayed one", async () => {
+    const ran: string[] = [];
+    const recorded = defineJob({
+      name: "test-wakeup-job",
+      payload: z.object({ label: z.string() }),
+      queue: { retryLimit: 0 },
+      concurrency: 3,
+      run: async ({ label }) => {
+        ran.push(label);
+        await sleep(300);
+      },
+    });
+    // A due check far in the future: only the notification can start the first jobs.
+    const notified = await startWorker({ databaseUrl, log, concurrency: 1, jobs: [recorded], dueCheckMs: 600_000 });
+    try {
+      const ids = await Promise.all(["a", "b", "c", "d"].map((label) => notified.boss.send(recorded.name, { label })));
+      for (const id of ids) expect((await waitForState(id!, "completed", 10_000))?.state).toBe("completed");
+      expect(ran.sort()).toEqual(["a", "b", "c", "d"]);
+      // Inserted in a transaction: nothing is announced (or run) before it commits.
+      const client = await pool.connect();
+      await client.query("BEGIN");
+      const { rows } = await client.query(
+        `INSERT INTO pgboss.job (name, data) VALUES ($1, $2) RETURNING id`,
+        [recorded.name, { label: "in-transaction" }],
+      );
+      await sleep(500);
+      expect(ran).not.toContain("in-transaction");
+      await client.query("COMMIT");
+      client.release();
+      expect((await waitForState(rows[0].id, "completed", 10_000))?.state).toBe("completed");
+      // Due in a second: no notification when it becomes due, and this worker's due check sleeps.
+      const delayed = await notified.boss.send(recorded.name, { label: "delayed" }, { startAfter: 1 });
+      await sleep(2500);
+      expect((await jobRow(delayed!))?.state).toBe("created");
+    } finally {
+      await notified.stop({ timeoutMs: 1000 });
+    }
+    // A worker with the usual due check finds it.
+    const checking = await startWorker({ databaseUrl, log, concurrency: 1, jobs: [recorded], dueCheckMs: 200 });
+    try {
+      const later = await checking.boss.send(recorded.name, { label: "later" }, { startAfter: 1 });
+      expect((await waitForState(later!, "completed", 10_000))?.state).toBe("completed");
+      expect(ran).toContain("later");
+    } finally {
+      await checking.stop({ timeoutMs: 1000 });
+    }
   });
 });

@@ -10,10 +10,11 @@ import { GET as getSettings, PUT as putSettings } from "@/app/api/widget/setting
 import { db, numberIds } from "@/lib/db/client";
 import { sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
 import { clearListNameCache } from "@/lib/features/widget-api/list-names";
+import { forgetCachedRights } from "@/lib/features/widget-api/lead-access";
 import { logger } from "@/lib/platform/log";
 import { signWidgetToken, type WidgetTokenInput } from "@/tests/browser/harness/widget-token";
 import type { KlaviyoSimulator } from "@/tests/simulators/klaviyo";
-import type { KommoSimulator } from "@/tests/simulators/kommo";
+import { addKommoUser, type KommoSimulator } from "@/tests/simulators/kommo";
 import { startSimulators, stopSimulators } from "./account-fixtures";
 import { CLIENT_ID, CLIENT_SECRET, installAccount, jobsOf, newKommoAccountId, type InstalledAccount } from "./kommo-fixtures";
 import { syncLeadJob } from "@/lib/features/sync/sync-lead";
@@ -131,9 +132,11 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
       // As Kommo's datetime_settings gave it at install (the simulated account is on UTC).
       timeZone: "UTC",
       klaviyoConnected: true,
+      kommoAccess: "ok",
       sync: { status: "never", lastSyncedAt: null, lastAttemptAt: null, pending: false, problem: null, history: [] },
       profile: null,
       activityFreshness: { live: false, readAt: null },
+      consent: null,
       activity: [],
     });
   });
@@ -384,5 +387,98 @@ describe("POST /api/widget/leads/{leadId}/sync", () => {
     klaviyo.faults.failNext(1, { kind: "html200" }, { operation: "create_or_update_profile" });
     expect((await runJob()).sync).toMatchObject({ status: "failed", problem: { code: "klaviyo_unexpected_response", retryable: false } });
     klaviyo.faults.clear();
+  });
+});
+
+describe("a user Kommo restricts to some deals", () => {
+  const USER = "GET /api/v4/users/{id}";
+  let pipeline: ReturnType<KommoSimulator["seedPipeline"]>;
+  const seed = (responsibleUserId: number, statusIndex = 1) =>
+    kommo.seedLead(account.kommoAccountId, { name: "Restricted", pipelineId: pipeline.id, statusId: pipeline.statuses[statusIndex]!.id, responsibleUserId });
+  const user = (name: string, input: Omit<Parameters<typeof addKommoUser>[2], "name" | "email" | "isAdmin">) =>
+    addKommoUser(kommo.store, account.kommoAccountId, { name, email: `${name.toLowerCase()}@example.com`, isAdmin: false, ...input });
+  const rights = (view: "A" | "G" | "M" | "D") => ({ view, edit: view, add: "A" as const, delete: view, export: view });
+  const asUser = async (userId: number) => token({ userId, isAdmin: false });
+
+  beforeAll(() => {
+    pipeline = kommo.seedPipeline(account.kommoAccountId, { name: "Restricted sales", stages: ["Qualified", "Proposal"] });
+  });
+  beforeEach(() => forgetCachedRights());
+
+  it("a user limited to their own deals reads and re-sends theirs, and is refused (403, nothing written) another's", async () => {
+    const sam = user("Sam", { leads: rights("M") });
+    const own = seed(sam.id);
+    const others = seed(adminId);
+
+    const ownPane = await call(getActivity as Handler, { leadId: String(own.id), token: await asUser(sam.id) });
+    expect(ownPane.status).toBe(200);
+    const before = (await inboundEvents()).length;
+    const refusedPane = await call(getActivity as Handler, { leadId: String(others.id), token: await asUser(sam.id) });
+    expect(refusedPane).toMatchObject({ status: 403, body: { error: { code: "lead_access_denied" } } });
+    expect(JSON.stringify(refusedPane.body)).not.toContain("profile");
+    const refusedPress = await call(postSync as Handler, { method: "POST", leadId: String(others.id), token: await asUser(sam.id), body: {} });
+    expect(refusedPress).toMatchObject({ status: 403, body: { error: { code: "lead_access_denied" } } });
+    expect((await inboundEvents()).length).toBe(before);
+    expect((await jobsOf(syncLeadJob.name, account.accountId)).some((job) => job.data.leadId === others.id)).toBe(false);
+    expect((await call(postSync as Handler, { method: "POST", leadId: String(own.id), token: await asUser(sam.id), body: {} })).status).toBe(202);
+  });
+
+  it("group rights: deals of the user's group only; no rights: not even their own; a deal Kommo does not have: 404", async () => {
+    const lead1 = user("Lena", { groupId: 501, leads: rights("G") });
+    const mate = user("Mate", { groupId: 501, leads: rights("M") });
+    const stranger = user("Stan", { groupId: 502, leads: rights("M") });
+    const denied = user("Dina", { leads: rights("D") });
+    expect((await call(getActivity as Handler, { leadId: String(seed(mate.id).id), token: await asUser(lead1.id) })).status).toBe(200);
+    expect((await call(getActivity as Handler, { leadId: String(seed(stranger.id).id), token: await asUser(lead1.id) })).status).toBe(403);
+    expect((await call(getActivity as Handler, { leadId: String(seed(denied.id).id), token: await asUser(denied.id) })).status).toBe(403);
+    expect((await call(getActivity as Handler, { leadId: String(seed(mate.id).id), token: await asUser(denied.id) })).status).toBe(403);
+    expect(await call(getActivity as Handler, { leadId: "2147000000", token: await asUser(lead1.id) })).toMatchObject({ status: 404, body: { error: { code: "lead_not_found" } } });
+  });
+
+  it("a stage's rights replace the general ones, and rights are cached briefly instead of asked on every pane", async () => {
+    const stageRights = [{ entity_type: "leads" as const, pipeline_id: 0, status_id: 0, rights: { view: "D" as const, edit: "D" as const, delete: "D" as const } }];
+    const vera = user("Vera", { leads: rights("A"), statusRights: stageRights });
+    stageRights[0]!.pipeline_id = pipeline.id;
+    stageRights[0]!.status_id = pipeline.statuses[2]!.id;
+    kommo.resetCounters();
+    expect((await call(getActivity as Handler, { leadId: String(seed(adminId, 1).id), token: await asUser(vera.id) })).status).toBe(200);
+    expect((await call(getActivity as Handler, { leadId: String(seed(adminId, 2).id), token: await asUser(vera.id) })).status).toBe(403);
+    expect(kommo.count(USER)).toBe(1);
+  });
+
+  it("an account whose Kommo access lapsed: the pane says so (the fix is a reinstall); a restricted user is told the same", async () => {
+    const sam = user("Sid", { leads: rights("M") });
+    const lead = seed(sam.id);
+    await db().account.update({ where: { id: account.accountId }, data: { status: "needs_reauth", statusReason: "Kommo refused to renew this integration's access" } });
+    try {
+      const pane = await call(getActivity as Handler, { leadId: String(lead.id) });
+      expect(pane).toMatchObject({ status: 200, body: { kommoAccess: "needs_reauth" } });
+      expect(await call(getActivity as Handler, { leadId: String(lead.id), token: await asUser(sam.id) })).toMatchObject({
+        status: 409,
+        body: { error: { code: "kommo_reauth_required" } },
+      });
+    } finally {
+      await db().account.update({ where: { id: account.accountId }, data: { status: "installed", statusReason: null } });
+    }
+  });
+
+  it("throttles each user of the routes that call Kommo or Klaviyo: 429 with Retry-After, other users unaffected", async () => {
+    const flood = user("Flo", { leads: rights("A") });
+    const lead = seed(flood.id);
+    const floodToken = await asUser(flood.id);
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 100 && !limited; i++) {
+      const answer = await call(getActivity as Handler, { leadId: String(lead.id), token: floodToken });
+      statuses.push(answer.status);
+      if (answer.status === 429) limited = answer;
+    }
+    expect(limited, statuses.join(",")).toMatchObject({ status: 429, body: { error: { code: "user_rate_limited" } } });
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(limited!.headers.get("access-control-expose-headers")).toContain("Retry-After");
+    const pressed = await call(postSync as Handler, { method: "POST", leadId: String(lead.id), token: floodToken, body: {} });
+    expect(pressed.status).toBe(429);
+    // Someone else of the same account is not slowed down by it.
+    expect((await call(getActivity as Handler, { leadId: String(lead.id), token: await asUser(user("Other", { leads: rights("A") }).id) })).status).toBe(200);
   });
 });

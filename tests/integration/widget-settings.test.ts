@@ -60,6 +60,7 @@ describe("widget settings API", () => {
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: "Deal Lost" },
       activityNotes: true,
       deleteProfileOnContactDelete: false,
+      consent: { statusField: false, optInFieldId: null, optInListId: null },
       klaviyo: { connected: false, keyHint: null, accountName: null, activityMode: "polling" },
     });
     expect(headers.get("access-control-allow-origin")).toBe(origin());

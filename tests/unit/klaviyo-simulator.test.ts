@@ -435,4 +435,33 @@ describe("fault injection", () => {
     sim.faults.failNext(1, { kind: "reset" });
     await expect(call("GET", "/api/lists")).rejects.toThrow();
   });
+
+  it("keeps email consent as the spec describes it: subscribe and unsubscribe jobs, subscriptions only when asked for", async () => {
+    const subscribe = (profiles: unknown[], extra: Record<string, unknown> = {}) =>
+      call("POST", "/api/profile-subscription-bulk-create-jobs", {
+        body: { data: { type: "profile-subscription-bulk-create-job", attributes: { custom_source: "Kommo CRM", profiles: { data: profiles }, ...extra } } },
+      });
+    const person = (email: string, marketing: Record<string, unknown> = { consent: "SUBSCRIBED" }) => ({ type: "profile", attributes: { email, subscriptions: { email: { marketing } } } });
+    // Scopes are checked before the body: a key without subscriptions:write gets 403 even for an empty job.
+    const noConsentKey = "pk_sim_no_subscriptions_0003";
+    sim.addKey(noConsentKey, { scopes: ["profiles:write", "lists:write"] });
+    expect((await call("POST", "/api/profile-subscription-bulk-create-jobs", { key: noConsentKey, body: { data: { type: "profile-subscription-bulk-create-job", attributes: { profiles: { data: [] } } } } })).status).toBe(403);
+    expect((await subscribe([])).status).toBe(400);
+    expect((await subscribe([person("a@example.com", { consent: "UNSUBSCRIBED" })])).status).toBe(400);
+    expect((await subscribe([person("a@example.com", { consent: "SUBSCRIBED", consented_at: "2024-01-01T00:00:00Z" })])).status).toBe(400);
+    expect((await subscribe([person("a@example.com")])).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const plain = await call("GET", "/api/profiles", { query: { filter: 'equals(email,"a@example.com")' } });
+    expect(plain.json!.data[0]!.attributes.subscriptions).toBeUndefined();
+    const withConsent = await call("GET", "/api/profiles", { query: { filter: 'equals(email,"a@example.com")', "additional-fields[profile]": "subscriptions" } });
+    expect(withConsent.json!.data[0]!.attributes.subscriptions).toMatchObject({ email: { marketing: { consent: "SUBSCRIBED", can_receive_email_marketing: true, suppression: [] } } });
+    // No list named: the profile is unsubscribed globally, with a suppression.
+    const unsubscribed = await call("POST", "/api/profile-subscription-bulk-delete-jobs", {
+      body: { data: { type: "profile-subscription-bulk-delete-job", attributes: { profiles: { data: [person("a@example.com", { consent: "UNSUBSCRIBED" })] } } } },
+    });
+    expect(unsubscribed.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = await call("GET", "/api/profiles", { query: { filter: 'equals(email,"a@example.com")', "additional-fields[profile]": "subscriptions" } });
+    expect(after.json!.data[0]!.attributes.subscriptions).toMatchObject({ email: { marketing: { consent: "UNSUBSCRIBED", can_receive_email_marketing: false, suppression: [{ reason: "UNSUBSCRIBE" }] } } });
+  });
 });

@@ -34,6 +34,20 @@ describe("Digital Pipeline hook bodies", () => {
     expect(parseDigitalPipelineBody(form.body, "form")).toEqual({ ok: true, hook: expected });
   });
 
+  it("takes Kommo ids past 32 bits in both encodings, and refuses those past 2^53 - 1", () => {
+    const big = 2 ** 31 + 7;
+    const body = { ...documented, account_id: big, event: { ...documented.event, data: { ...documented.event.data, id: big + 1 } } };
+    for (const encoding of ["json", "form"] as const) {
+      const raw = encoding === "json" ? JSON.stringify(body) : encodeDigitalPipelineHook(body, "form").body;
+      const parsed = parseDigitalPipelineBody(raw, encoding);
+      expect(parsed.ok && [parsed.hook.kommoAccountId, parsed.hook.leadId], encoding).toEqual([big, big + 1]);
+    }
+    const tooLarge = encodeDigitalPipelineHook({ ...documented, account_id: "9007199254740993" }, "form").body;
+    const refused = parseDigitalPipelineBody(tooLarge, "form");
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.message).toMatch(/account_id/);
+  });
+
   it("acts on types 1, 14 and 15 only", () => {
     for (const [type, acts] of [[1, true], [14, true], [15, true], [16, false], [17, false], [20, false]] as const) {
       const body = JSON.stringify({ ...documented, event: { ...documented.event, type } });

@@ -138,4 +138,35 @@ describe("simulated API", () => {
     expect(created.status).toBe(200);
     expect(await created.json()).toMatchObject({ id: expect.any(Number), destination: "https://sync.example.com/h", settings: ["add_lead"], disabled: false });
   });
+
+  it("creates contact fields, and sets values with Kommo's type checks (nothing changed on a refusal)", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const { access_token } = kommo.issueTokens(ACCOUNT);
+    const send = (method: string, path: string, body: unknown) => api(path, access_token, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const created = await send("POST", "/api/v4/contacts/custom_fields", [{ name: "Status", type: "select", code: "STATUS_X", is_api_only: true, enums: [{ value: "Yes", sort: 10 }, { value: "No", sort: 20 }] }]);
+    expect(created.status).toBe(200);
+    const field = ((await created.json()) as { _embedded: { custom_fields: { id: number; enums: { id: number; value: string }[] }[] } })._embedded.custom_fields[0]!;
+    expect((await send("POST", "/api/v4/contacts/custom_fields", [{ name: "Again", type: "select", code: "STATUS_X", enums: [{ value: "A" }] }])).status).toBe(400);
+    expect((await send("POST", "/api/v4/contacts/custom_fields", [{ name: "No enums", type: "select" }])).status).toBe(400);
+    const box = kommo.addContactField(ACCOUNT, { name: "Opt-in", type: "checkbox" });
+    const contact = kommo.seedContact(ACCOUNT, { firstName: "Ana", lastName: "Ruiz", emails: ["ana@example.com"] });
+    const yes = field.enums.find((entry) => entry.value === "Yes")!.id;
+    // A checkbox takes booleans only; an unknown enum or field is refused; the whole batch is then left alone.
+    expect((await send("PATCH", "/api/v4/contacts", [{ id: contact.id, custom_fields_values: [{ field_id: field.id, values: [{ enum_id: yes }] }, { field_id: box.id, values: [{ value: "1" }] }] }])).status).toBe(400);
+    expect((await send("PATCH", "/api/v4/contacts", [{ id: contact.id, custom_fields_values: [{ field_id: field.id, values: [{ enum_id: 1 }] }] }])).status).toBe(400);
+    expect((await send("PATCH", "/api/v4/contacts", [{ id: contact.id, custom_fields_values: [{ field_id: 999, values: [{ value: "x" }] }] }])).status).toBe(400);
+    expect(kommo.contactFieldValues(ACCOUNT, contact.id, { code: "STATUS_X" })).toBeNull();
+    const ok = await send("PATCH", "/api/v4/contacts", [
+      { id: contact.id, custom_fields_values: [{ field_code: "STATUS_X", values: [{ enum_id: yes }] }, { field_id: box.id, values: [{ value: true }] }], tags_to_add: [{ name: "vip" }] },
+    ]);
+    expect(ok.status).toBe(200);
+    expect(kommo.contactFieldValues(ACCOUNT, contact.id, { code: "STATUS_X" })).toEqual(["Yes"]);
+    expect(kommo.contactFieldValues(ACCOUNT, contact.id, { id: box.id })).toEqual([true]);
+    // Past the simulated 7 requests a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const read = (await (await api(`/api/v4/contacts/${contact.id}`, access_token)).json()) as { _embedded: { tags: { name: string }[] } };
+    expect(read._embedded.tags.map((tag) => tag.name)).toEqual(["vip"]);
+    // The update_contact webhook carries the checkbox as Kommo does, "1".
+    expect(decodeURIComponent(kommo.contactWebhookBody(ACCOUNT, contact.id))).toContain("[values][0][value]=1");
+  });
 });

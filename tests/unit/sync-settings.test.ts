@@ -17,6 +17,7 @@ describe("sync settings", () => {
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: "Deal Lost" },
       activityNotes: true,
       deleteProfileOnContactDelete: false,
+      consent: { statusField: false, optInFieldId: null, optInListId: null },
     });
   });
 
@@ -27,8 +28,21 @@ describe("sync settings", () => {
       removeFromPreviousList: true,
       events: { dealCreated: "Deal Created", stageChanged: "Stage Changed", dealWon: "Deal Won", dealLost: null },
       activityNotes: true,
+      consent: { statusField: true, optInFieldId: 583921, optInListId: "LsNews1" },
     };
     expect(syncSettingsSchema.parse(body)).toEqual({ ...body, deleteProfileOnContactDelete: false });
+  });
+
+  it("consent: a partial update merges, null turns opt-in off, the field id is a Kommo id", () => {
+    const current = syncSettingsSchema.parse({ consent: { statusField: true, optInFieldId: 583921, optInListId: "LsNews1" } });
+    expect(applySettingsUpdate(current, settingsUpdateSchema.parse({ consent: { optInFieldId: null } })).consent).toEqual({
+      statusField: true,
+      optInFieldId: null,
+      optInListId: "LsNews1",
+    });
+    expect(settingsUpdateSchema.safeParse({ consent: { optInFieldId: "abc" } }).success).toBe(false);
+    expect(settingsUpdateSchema.safeParse({ consent: { subscribeEveryone: true } }).success).toBe(false);
+    expect(readStoredSettings({ consent: { statusField: "yes" } }).consent).toEqual(DEFAULT_SETTINGS.consent);
   });
 
   it("rejects a stage mapped twice, bad list ids and bad event names", () => {

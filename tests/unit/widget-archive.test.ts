@@ -70,9 +70,11 @@ describe("widget.zip", () => {
   it("has every tour image the manifest names, in every language, at the slideshow size", () => {
     expect(manifest.tour.is_tour).toBe(true);
     expect(Object.keys(manifest.tour.tour_images).sort()).toEqual([...LANGUAGES].sort());
-    for (const images of Object.values(manifest.tour.tour_images)) {
+    for (const [lang, images] of Object.entries(manifest.tour.tour_images)) {
       expect(images.length).toBeGreaterThanOrEqual(1);
       expect(images.length).toBeLessThanOrEqual(5);
+      // Each language has its own slides: the widget on them speaks that language.
+      for (const image of images) expect(image).toMatch(new RegExp(`^/images/tour_[1-5]_${lang}\\.png$`));
       for (const image of images) {
         const name = image.replace(/^\//, "");
         expect(Object.keys(archive)).toContain(name);
@@ -80,6 +82,9 @@ describe("widget.zip", () => {
         expect(archive[name]!.length).toBeLessThanOrEqual(300 * 1024);
       }
     }
+    // No unused files: every slide in the archive is one the manifest names.
+    const named = new Set(Object.values(manifest.tour.tour_images).flat().map((image) => image.replace(/^\//, "")));
+    expect(Object.keys(archive).filter((name) => /^images\/tour_/.test(name)).sort()).toEqual([...named].sort());
   });
 
   it("has a manifest with the fields and values the marketplace requires", () => {

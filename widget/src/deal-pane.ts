@@ -137,6 +137,16 @@ export class DealPane {
     const sync = data.sync;
     const timeZone = accountTimeZone(data.timeZone);
 
+    if (data.kommoAccess === "needs_reauth") {
+      fill(
+        this.$root,
+        html`<div class="${ROOT}__pane-body" data-kvsync-state="needs-reauth">
+          ${this.empty("plug", this.t("pane.empty.reauth_title"), this.t("sync_problem.kommo_reauth_required"))}
+        </div>`,
+      );
+      return;
+    }
+
     if (!data.klaviyoConnected) {
       fill(
         this.$root,
@@ -185,11 +195,20 @@ export class DealPane {
             : html`<span class="${ROOT}__muted">${this.t("common.none")}</span>`}</dd>
           <dt>${this.t("pane.lists")}</dt>
           <dd data-kvsync-lists>${this.listChips(profile.lists)}</dd>
+          <dt>${this.t("pane.consent.heading")}</dt>
+          <dd data-kvsync-consent>${this.consentHtml(data.consent)}</dd>
         </dl>
         ${this.statusHtml(sync, timeZone)}
         ${this.activityHtml(data.activity, timeZone, data.activityFreshness)}
       </div>`,
     );
+  }
+
+  private consentHtml(consent: DealActivity["consent"]): SafeHtml {
+    if (!consent) return html`<span class="${ROOT}__muted">${this.t("pane.consent.unknown")}</span>`;
+    const tone = consent.status === "subscribed" ? "ok" : consent.status === "not_subscribed" ? "neutral" : "error";
+    return html`<span class="${ROOT}__chip ${ROOT}__chip--consent-${tone}" data-kvsync-consent-status="${consent.status}">${this.texts.optional(`pane.consent.status.${consent.status}`) ?? consent.status}</span>
+      <span class="${ROOT}__consent-note">${this.t(consent.canReceiveEmail ? "pane.consent.can_email" : "pane.consent.cannot_email")}</span>`;
   }
 
   private listChips(lists: { id: string; name: string | null }[]): SafeHtml {

@@ -30,7 +30,11 @@ type SettingsUpdate = {
   removeFromPreviousList: boolean;
   events: Record<EventKey, string | null>;
   activityNotes: boolean;
+  consent: { statusField: boolean; optInFieldId?: number | null; optInListId?: string | null };
 };
+
+/** GET /api/widget/kommo/contact-fields: the contact checkbox fields the opt-in box may be. */
+type CheckboxField = { id: number; name: string };
 
 type PanelState = {
   settings: SettingsView | null;
@@ -38,6 +42,7 @@ type PanelState = {
   pipelinesError: ApiError | null;
   lists: KlaviyoList[] | null;
   listsError: ApiError | null;
+  checkboxes: CheckboxField[] | null;
   backfill: BackfillView | null;
   /** The backend offers the import (GET /api/widget/backfill answered, or said none was run yet). */
   backfillAvailable: boolean;
@@ -53,6 +58,7 @@ export class SettingsPanel {
     pipelinesError: null,
     lists: null,
     listsError: null,
+    checkboxes: null,
     backfill: null,
     backfillAvailable: false,
     replacingKey: false,
@@ -98,6 +104,14 @@ export class SettingsPanel {
         state.pipelinesError = asApiError(error);
       },
     );
+    const checkboxes = this.api.get<{ checkboxes: CheckboxField[] }>("/api/widget/kommo/contact-fields").then(
+      (answer) => {
+        state.checkboxes = answer.checkboxes;
+      },
+      () => {
+        state.checkboxes = null;
+      },
+    );
     const backfill = this.api.get<BackfillView>("/api/widget/backfill").then(
       (answer) => {
         state.backfill = answer;
@@ -125,7 +139,7 @@ export class SettingsPanel {
       return;
     }
     state.settings = answer;
-    await Promise.all([pipelines, backfill, answer.klaviyo.connected ? this.loadLists() : undefined]);
+    await Promise.all([pipelines, checkboxes, backfill, answer.klaviyo.connected ? this.loadLists() : undefined]);
     this.render();
     this.watchBackfill();
   }
@@ -159,7 +173,7 @@ export class SettingsPanel {
       </header>`;
     fill(
       this.$root,
-      html`${header}${this.keySection()}${this.listsSection()}${this.eventsSection()}${this.notesSection()}
+      html`${header}${this.keySection()}${this.listsSection()}${this.eventsSection()}${this.notesSection()}${this.consentSection()}
         ${this.state.backfillAvailable && this.backfillSection()}
         <footer class="${ROOT}__footer">
           <div class="${ROOT}__footer-message" data-kvsync-footer role="status" aria-live="polite"></div>
@@ -299,6 +313,47 @@ export class SettingsPanel {
     );
   }
 
+  private consentSection(): SafeHtml {
+    // A backend from before consent answers without the section: shown as off.
+    const consent = this.state.settings!.consent ?? { statusField: false, optInFieldId: null, optInListId: null };
+    const checkboxes = this.state.checkboxes;
+    const lists = this.state.lists ?? [];
+    const selected = consent.optInFieldId;
+    // A field chosen earlier stays offered even when Kommo's list could not be read.
+    const fieldOptions = html`<option value="">${this.t("panel.consent.opt_in_off")}</option>${(checkboxes ?? []).map(
+      (field) => html`<option value="${String(field.id)}"${field.id === selected && html` selected`}>${field.name}</option>`,
+    )}${selected !== null && !(checkboxes ?? []).some((field) => field.id === selected) && html`<option value="${String(selected)}" selected>#${String(selected)}</option>`}`;
+    const notice = !checkboxes
+      ? html`<p class="${ROOT}__notice ${ROOT}__notice--error">${icon("alert")}${this.t("panel.consent.fields_failed")}</p>`
+      : checkboxes.length === 0 && html`<p class="${ROOT}__notice">${this.t("panel.consent.no_checkboxes")}</p>`;
+    return this.section(
+      "consent",
+      this.t("panel.consent.heading"),
+      this.t("panel.consent.help"),
+      html`${toggle("kvsync-consent-status", html`data-kvsync-consent-status`, consent.statusField, this.t("panel.consent.status_field"))}
+        <p class="${ROOT}__help">${this.t("panel.consent.status_help")}</p>
+        ${notice}
+        <div class="${ROOT}__row">
+          <label class="${ROOT}__label" for="kvsync-consent-field">${this.t("panel.consent.opt_in_field")}</label>
+          <select id="kvsync-consent-field" class="${ROOT}__select" data-kvsync-consent-field${!checkboxes && html` disabled`}>${fieldOptions}</select>
+        </div>
+        <div class="${ROOT}__row">
+          <label class="${ROOT}__label" for="kvsync-consent-list">${this.t("panel.consent.opt_in_list")}</label>
+          <select id="kvsync-consent-list" class="${ROOT}__select" data-kvsync-consent-list${!this.state.lists && html` disabled`}>${this.consentListOptions(lists, consent.optInListId ?? "")}</select>
+        </div>
+        <p class="${ROOT}__help">${this.t("panel.consent.opt_in_help")}</p>
+        <p class="${ROOT}__field-error" data-kvsync-consent-error role="alert" hidden></p>`,
+    );
+  }
+
+  private consentListOptions(lists: KlaviyoList[], selected: string): SafeHtml {
+    const missing = selected && !lists.some((list) => list.id === selected);
+    return html`<option value="">${this.t("panel.consent.opt_in_no_list")}</option>${lists.map(
+      (list) =>
+        html`<option value="${list.id}"${list.id === selected && html` selected`}>${list.name}${list.doubleOptIn && ` (${this.t("panel.lists.double_opt_in")})`}</option>`,
+    )}${missing && html`<option value="${selected}" selected>${this.t("panel.lists.missing_list", { id: selected })}</option>`}`;
+  }
+
   private backfillSection(): SafeHtml {
     return this.section(
       "backfill",
@@ -435,7 +490,11 @@ export class SettingsPanel {
       removeFromPreviousList: $root.find("[data-kvsync-remove-previous]").prop("checked") as boolean,
       events: {} as SettingsUpdate["events"],
       activityNotes: $root.find("[data-kvsync-notes]").prop("checked") as boolean,
+      consent: { statusField: $root.find("[data-kvsync-consent-status]").prop("checked") as boolean },
     };
+    // Choices the panel could not offer (Kommo's fields or Klaviyo's lists unread) keep their value.
+    if (this.state.checkboxes) body.consent.optInFieldId = Number($root.find("[data-kvsync-consent-field]").val()) || null;
+    if (this.state.lists) body.consent.optInListId = String($root.find("[data-kvsync-consent-list]").val() ?? "") || null;
     const key = String($root.find("[data-kvsync-key]").val() ?? "").trim();
     if (key) {
       if (!KLAVIYO_API_KEY_PATTERN.test(key)) {
@@ -500,6 +559,9 @@ export class SettingsPanel {
       $save.prop("disabled", false).removeClass(`${ROOT}__button--busy`).text(this.t("common.save"));
       const message = errorText(this.texts, error);
       if (error.code === "klaviyo_key_rejected" || error.code === "klaviyo_unavailable") this.showKeyError(message);
+      if (error.code === "subscriptions_scope_missing" || error.code === "invalid_opt_in_field") {
+        this.$root.find("[data-kvsync-consent-error]").text(message).prop("hidden", false);
+      }
       this.footer("error", error.code === "klaviyo_key_rejected" ? this.t("panel.footer.not_saved") : message);
       throw reason;
     }

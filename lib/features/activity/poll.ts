@@ -20,6 +20,7 @@ import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { advanceCursor, metricCursors, type MetricCursor } from "./cursors";
 import { writePendingNotes } from "./notes";
 import { storeEmailEvents } from "./store";
+import { consentFromEmailEvents } from "@/lib/features/consent/from-activity";
 
 export const PAGE_SIZE = 1000;
 /** Events Klaviyo records late (up to this much after their time) are still found. */
@@ -70,6 +71,7 @@ async function pollMetric(accountId: string, klaviyo: KlaviyoClient, cursor: Met
       accountId,
       answer.events.map((event) => ({ id: event.id, metric: cursor.metric, profileId: event.profileId, datetime: event.datetime, properties: event.properties })),
     );
+    await consentFromEmailEvents(accountId, answer.events.map((event) => ({ metric: cursor.metric, profileId: event.profileId, datetime: event.datetime })));
     for (const event of answer.events) {
       const at = event.datetime ? new Date(event.datetime) : null;
       if (at && !Number.isNaN(at.getTime()) && (!newest || at > newest)) newest = at;

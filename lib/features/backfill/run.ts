@@ -20,6 +20,7 @@ import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { loadSettings } from "@/lib/features/sync/account-settings";
+import { consentOfImportedContacts } from "@/lib/features/consent/from-backfill";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import type { SyncSettings } from "@/lib/features/sync/settings";
 import { addListMembers, importProfiles, sendHistoricalEvents, type PendingLists } from "./klaviyo-writes";
@@ -179,6 +180,7 @@ async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
     lastError: missing.length > 0 ? `Klaviyo did not import the profile of ${missing.length} deal(s), e.g. lead ${missing[0]!.leadId}` : null,
     pendingLists,
   });
+  await consentOfImportedContacts(account, settings.consent, chunk.deals.flatMap((deal) => (deal.contact ? [deal.contact] : [])), klaviyo);
 }
 
 /** The chunk's Deal rows, profile links and the run's progress: all or nothing. */

@@ -3,9 +3,9 @@
 // admin's event, and say on the deal what was sent. Retries, dead letter and the sync log work as
 // for a sync; each step that must happen once (the event, the note) is marked on the action's row,
 // so a retry after a part-way failure repeats neither.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { db, numberIds, type Account, type DigitalPipelineAction, type NumberIds, type SyncStatus } from "@/lib/db/client";
+import { recordSyncAttempt } from "@/lib/db/sync-log";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { syncJobTimeoutSeconds } from "@/lib/platform/env";
@@ -16,7 +16,7 @@ import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
 import { applyOperations, type AppliedOperation } from "@/lib/features/sync/apply";
 import { readDeal } from "@/lib/features/sync/deal-reader";
-import { acquireDealLease, releaseDealLease } from "@/lib/features/sync/lease";
+import { withDealLease } from "@/lib/features/sync/lease";
 import { LOST_STATUS_ID, WON_STATUS_ID } from "@/lib/features/sync/mapping";
 import { mapDigitalPipelineAction } from "./mapping";
 import { digitalPipelineTrigger } from "./trigger";
@@ -42,17 +42,7 @@ async function runDigitalPipelineJob(job: z.infer<typeof digitalPipelineJobSchem
   const actionRow = await db().digitalPipelineAction.findFirst({ where: { id: job.actionId, accountId: job.accountId } });
   const action = actionRow && numberIds(actionRow);
   if (!action || action.processedAt) return;
-  const row = await db().account.findUnique({ where: { id: job.accountId } });
-  const account = row && numberIds(row);
-  if (!account || account.status === "disconnected" || account.paused) return;
-  // The deal's lease: the action's profile write never interleaves with a sync of the same deal.
-  const owner = `${context.id}:${randomUUID()}`;
-  await acquireDealLease(account.id, action.leadId, owner);
-  try {
-    await act(account, action, context);
-  } finally {
-    await releaseDealLease(account.id, action.leadId, owner);
-  }
+  await withDealLease(job.accountId, action.leadId, context.id, (account) => act(account, action, context));
 }
 
 const stageLabel = (statusId: number | null, name: string | null) =>
@@ -72,9 +62,9 @@ async function act(account: Account, action: NumberIds<DigitalPipelineAction>, c
   let klaviyo: KlaviyoClient | undefined;
   const record = async (outcome: Outcome, processed: boolean) => {
     const finishedAt = new Date();
-    await db().$transaction([
-      db().syncLog.create({
-        data: {
+    await db().$transaction(async (tx) => {
+      await recordSyncAttempt(
+        {
           accountId: account.id,
           leadId: action.leadId,
           trigger: digitalPipelineTrigger(action.eventName),
@@ -88,11 +78,11 @@ async function act(account: Account, action: NumberIds<DigitalPipelineAction>, c
           klaviyoCalls: klaviyo?.calls ?? 0,
           startedAt,
           finishedAt,
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
         },
-      }),
-      ...(processed ? [db().digitalPipelineAction.update({ where: { id: action.id }, data: { processedAt: finishedAt } })] : []),
-    ]);
+        tx,
+      );
+      if (processed) await tx.digitalPipelineAction.update({ where: { id: action.id }, data: { processedAt: finishedAt } });
+    });
   };
 
   try {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { requireKommoCredentials } from "@/lib/platform/env";
 import { jsonError } from "@/lib/platform/http/errors";
 import { parseKommoHost } from "@/lib/integrations/kommo/hosts";
+import { forgetCode, takeCodeOnce } from "./door";
 import { beginInstall } from "./install";
 import { BROWSER_INSTALL_TIMINGS, installWithin, WIDGET_INSTALL_TIMINGS } from "./install-runner";
 import { consumeOAuthState } from "./oauth-state";
@@ -27,9 +28,19 @@ async function widgetInstall(params: Record<string, string>): Promise<Response> 
   if (!parsed.success) return jsonError(400, "invalid_request", "The install call needs code, referer and from_widget");
   const accountHost = parseKommoHost(parsed.data.referer);
   if (!accountHost) return jsonError(400, "invalid_referer", "referer is not a Kommo account host");
+  if (!(await takeCodeOnce(parsed.data.code))) {
+    return jsonError(409, "install_code_reused", "this code was already received; the install it started is running or done");
+  }
   const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), WIDGET_INSTALL_TIMINGS);
   if (result.kind === "installed") return Response.json({ status: "installed" });
   if (result.kind === "pending") return Response.json({ status: "pending" }, { status: 202 });
+  if (result.kind === "busy") {
+    // The code never reached Kommo: the same code may come again.
+    await forgetCode(parsed.data.code);
+    return jsonError(429, "rate_limited", `too many install attempts for this account right now; try again in ${result.retryAfterSeconds} s`, {
+      "Retry-After": String(result.retryAfterSeconds),
+    });
+  }
   return jsonError(400, "install_failed", result.message);
 }
 
@@ -48,6 +59,9 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
       "This connection link was already used or is too old. Please start the connection again from Kommo.",
     );
   }
+  if (!(await takeCodeOnce(parsed.data.code))) {
+    return htmlPage(409, "Already received", "Kommo's answer was already received and the connection is being made with it. Please check the widget in Kommo.");
+  }
   const result = await installWithin(beginInstall(accountHost.host, parsed.data.code), BROWSER_INSTALL_TIMINGS);
   if (result.kind === "installed") {
     const name = result.accountName ?? accountHost.subdomain;
@@ -58,6 +72,10 @@ async function browserConsent(params: Record<string, string>): Promise<Response>
         ? `Your Kommo account "${name}" is connected. You can close this window and add your Klaviyo key in the widget settings.`
         : `Your Kommo account "${name}" is connected, but Kommo did not accept our deal webhook, so deal changes will not sync yet. See the widget settings for details.`,
     );
+  }
+  if (result.kind === "busy") {
+    await forgetCode(parsed.data.code);
+    return htmlPage(503, "Too many attempts", "Too many connection attempts for this Kommo account right now. Please start the connection again in a minute.");
   }
   if (result.kind === "pending") {
     return htmlPage(202, "Almost done", "Kommo is slow to answer; we are finishing the connection in the background. It will show as connected in a minute.");

@@ -7,6 +7,7 @@
 // before any work starts, covers a process that dies in between; it is cancelled as soon as the
 // inline run knows the outcome.
 import { logger } from "@/lib/platform/log";
+import { KommoBudgetExceededError } from "@/lib/integrations/kommo/errors";
 import { advanceInstall, type InstallProgress } from "./install";
 import { enqueueInstall, kommoInstallJob } from "./install-job";
 
@@ -27,6 +28,8 @@ export const BROWSER_INSTALL_TIMINGS: InstallTimings = { answerByMs: 10_000, dea
 export type InstallResult =
   | { kind: "installed"; accountId: string; accountName: string | null; webhookRegistered: boolean }
   | { kind: "pending" }
+  /** The budget of unverified exchanges is far in debt: the code was not sent to Kommo, try again later. */
+  | { kind: "busy"; retryAfterSeconds: number }
   | { kind: "failed"; message: string };
 
 async function cancelJob(jobId: string) {
@@ -40,6 +43,11 @@ async function runInline(progress: InstallProgress, safetyNetJobId: string, dead
     if (outcome.done) {
       await cancelJob(safetyNetJobId);
       return { kind: "installed", accountId: outcome.accountId, accountName: outcome.accountName, webhookRegistered: outcome.webhookRegistered };
+    }
+    if (outcome.next.step === "exchange" && outcome.error instanceof KommoBudgetExceededError) {
+      // Nothing was spent and nothing is owed: the caller is told to come back, no job keeps it.
+      await cancelJob(safetyNetJobId);
+      return { kind: "busy", retryAfterSeconds: outcome.error.retryAfterSeconds };
     }
     if (outcome.next.step !== progress.step) {
       // The code is spent; only the new state can finish the install.

@@ -15,7 +15,7 @@ import type { KommoAccount } from "@/lib/integrations/kommo/api-schemas";
 import { isRetryable } from "@/lib/outcomes";
 import { afterInstall } from "@/lib/orchestration";
 import { exchangeAuthorizationCode, type TokenPair } from "@/lib/integrations/kommo/oauth";
-import { hostRateKey, takeSlot } from "@/lib/integrations/kommo/rate";
+import { hostRateKey, takeUnverifiedSlot, unverifiedRateKey } from "@/lib/integrations/kommo/rate";
 import { sealTokenPair } from "@/lib/integrations/kommo/tokens";
 import { readAccountLocale, type AccountLocale } from "./account-locale";
 
@@ -130,8 +130,9 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
   try {
     for (;;) {
       if (current.step === "exchange") {
-        const rateKey = hostRateKey(current.host);
-        await takeSlot(rateKey, signal);
+        // Until Kommo accepts the code, nobody has shown this install is real: its own, short budget.
+        const rateKey = unverifiedRateKey(current.host);
+        await takeUnverifiedSlot(current.host, signal);
         const code = decryptSecret(current.codeEnc, codeContext(current.host));
         const pair = await exchangeAuthorizationCode(current.host, code, rateKey, signal);
         const sealed = encryptSecret(JSON.stringify({ ...pair, expiresAt: pair.expiresAt.toISOString() }), tokensContext(current.host));
@@ -139,6 +140,7 @@ export async function advanceInstall(progress: InstallProgress, signal?: AbortSi
       } else if (current.step === "account") {
         const stored = installTokensSchema.parse(JSON.parse(decryptSecret(current.tokensEnc, tokensContext(current.host))));
         const pair: TokenPair = { ...stored, expiresAt: new Date(stored.expiresAt) };
+        // Kommo accepted the code: from here the install is real, and junk cannot reach this budget.
         const client = clientWithToken(current.host, pair.accessToken, hostRateKey(current.host), signal);
         const account = await client.getAccount({ datetimeSettings: true });
         const saved = await saveInstalledAccount(current.host, account, pair, await readAccountLocale(client, account));

@@ -109,7 +109,8 @@ export async function kommoAccessState(kommoAccountId: number): Promise<"revoked
     // The refresh was refused (tokens.ts has already marked the account and dropped the pair).
     if (error instanceof KommoAccountUnavailableError && error.code === "kommo_reauth_required") return "revoked";
     if (error instanceof KommoAccountUnavailableError && error.code === "kommo_disconnected") return "no_access";
-    if (error instanceof KommoApiError && error.status === 401) return "revoked";
+    // A retryable 401 is Kommo's refusal not yet confirmed (tokens.ts confirmAccess): nothing learned.
+    if (error instanceof KommoApiError && error.status === 401 && !error.retryable) return "revoked";
     throw error;
   }
 }

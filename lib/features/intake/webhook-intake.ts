@@ -9,6 +9,7 @@
 import { jsonError } from "@/lib/platform/http/errors";
 import { logger } from "@/lib/platform/log";
 import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
+import { enqueueContactConsentChecks } from "@/lib/features/consent/contact-job";
 import { answeringErrors } from "@/lib/platform/http/answering-errors";
 import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
 import { insertInboundEvents, type NewInboundEvent } from "@/lib/db/inbound-events";
@@ -19,10 +20,10 @@ const HOOK_KEY = /^[A-Za-z0-9_-]{20,128}$/;
 /** Kommo's deliveries are a few kilobytes; this is generous and still bounded. */
 const MAX_BODY_BYTES = 1_000_000;
 
-type HookAccount = { id: string; kommoAccountId: number; status: "installed" | "needs_reauth" | "disconnected"; paused: boolean };
+type HookAccount = { id: string; kommoAccountId: number; status: "installed" | "needs_reauth" | "disconnected"; paused: boolean; consentOn: boolean };
 
 /** Record the delivery's changes; enqueue a sync for every lead with a change new to us. */
-export async function recordDelivery(accountId: string, delivery: ParsedDelivery, enqueue: boolean): Promise<{ stored: number }> {
+export async function recordDelivery(accountId: string, delivery: ParsedDelivery, enqueue: boolean, consentOn = false): Promise<{ stored: number }> {
   return inTransaction(async (client, asBossDb) => {
     const leadsOfContact = new Map<number, number[]>();
     const deals = await liveDealsOfContacts(client, accountId, delivery.contacts.map((change) => change.contactId));
@@ -49,6 +50,11 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
     if (enqueue) {
       const newLeads = rows.map((row) => row.leadId).filter((leadId): leadId is number => leadId !== null);
       await enqueueLeadSyncs(accountId, newLeads, asBossDb);
+      // With consent on, a contact change may be its opt-in box: checked once per new delivery.
+      if (consentOn) {
+        const newContacts = rows.map((row) => row.contactId).filter((contactId): contactId is number => contactId !== null);
+        await enqueueContactConsentChecks(accountId, newContacts, asBossDb);
+      }
     }
     return { stored: rows.length };
   });
@@ -58,7 +64,10 @@ export const handleCrmWebhook = answeringErrors("kommo-webhook", async (request:
   if (!HOOK_KEY.test(hookKey)) return jsonError(404, "unknown_hook", "No webhook at this address");
   // Raw SQL on the small pool: the webhook's hot path, which the recording transaction uses as well.
   const { rows } = await sqlPool().query<HookAccount>(
-    `SELECT "id", "kommoAccountId", "status", "paused" FROM "Account" WHERE "hookKey" = $1`,
+    `SELECT "id", "kommoAccountId", "status", "paused",
+            (COALESCE("settings"->'consent'->'statusField' = 'true'::jsonb, false)
+              OR COALESCE(jsonb_typeof("settings"->'consent'->'optInFieldId') = 'number', false)) AS "consentOn"
+     FROM "Account" WHERE "hookKey" = $1`,
     [hookKey],
   );
   const account = rows[0];
@@ -85,6 +94,6 @@ export const handleCrmWebhook = answeringErrors("kommo-webhook", async (request:
   // leads with unprocessed changes (enqueuePendingLeadSyncs).
   if (account.status === "disconnected") return Response.json({ received: true });
   const enqueue = account.status === "installed" && !account.paused;
-  await recordDelivery(account.id, parsed.delivery, enqueue);
+  await recordDelivery(account.id, parsed.delivery, enqueue, account.consentOn);
   return Response.json({ received: true });
 });

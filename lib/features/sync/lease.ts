@@ -1,7 +1,9 @@
 // One sync at a time per deal, across every worker: a lease on the deal's row. A worker that dies
 // holding it loses it when it expires, as long as its job takes to be presumed dead
 // (SYNC_JOB_TIMEOUT_SECONDS); a live one renews nothing because a sync takes seconds.
-import { takeDealLease } from "@/lib/db/deals";
+import { randomUUID } from "node:crypto";
+import { db, numberIds, type Account } from "@/lib/db/client";
+import { releaseDealLease, takeDealLease } from "@/lib/db/deals";
 import { getEnv } from "@/lib/platform/env";
 
 const WAIT_STEP_MS = 200;
@@ -23,4 +25,20 @@ export async function acquireDealLease(accountId: string, leadId: number, owner:
   }
 }
 
-export { releaseDealLease } from "@/lib/db/deals";
+/**
+ * Run `work` for the account while holding the deal's lease (a sync, a Digital Pipeline action: a
+ * profile write of one deal never interleaves with another). Nothing runs for an account that is
+ * gone, disconnected (its data is deleted) or paused (its work waits for the resume).
+ */
+export async function withDealLease(accountId: string, leadId: number, jobId: string, work: (account: Account) => Promise<void>): Promise<void> {
+  const row = await db().account.findUnique({ where: { id: accountId } });
+  const account = row && numberIds(row);
+  if (!account || account.status === "disconnected" || account.paused) return;
+  const owner = `${jobId}:${randomUUID()}`;
+  await acquireDealLease(account.id, leadId, owner);
+  try {
+    await work(account);
+  } finally {
+    await releaseDealLease(account.id, leadId, owner);
+  }
+}

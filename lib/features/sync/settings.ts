@@ -60,6 +60,23 @@ const eventNamesUpdateSchema = z.strictObject({
   dealLost: eventName.optional(),
 });
 
+/**
+ * Consent both ways (off by default): the contact field "Klaviyo email status" kept current, and a
+ * contact checkbox whose off -> on subscribes the email (with the list's opt-in process).
+ */
+export const consentSettingsSchema = z.object({
+  statusField: z.boolean().default(false),
+  optInFieldId: kommoIdSchema.nullable().default(null),
+  optInListId: klaviyoListId.nullable().default(null),
+});
+export type ConsentSettings = z.infer<typeof consentSettingsSchema>;
+
+const consentUpdateSchema = z.strictObject({
+  statusField: z.boolean().optional(),
+  optInFieldId: kommoIdSchema.nullable().optional(),
+  optInListId: klaviyoListId.nullable().optional(),
+});
+
 /** Settings as stored on the account; missing fields take the defaults. */
 export const syncSettingsSchema = z.object({
   stageLists: stageLists.default([]),
@@ -73,6 +90,7 @@ export const syncSettingsSchema = z.object({
    * deletion, irreversible). Off by default: deleting a CRM record is not always an erasure request.
    */
   deleteProfileOnContactDelete: z.boolean().default(false),
+  consent: consentSettingsSchema.default({ statusField: false, optInFieldId: null, optInListId: null }),
 });
 
 export type SyncSettings = z.infer<typeof syncSettingsSchema>;
@@ -98,6 +116,7 @@ export const settingsUpdateSchema = z.strictObject({
   events: eventNamesUpdateSchema.optional(),
   activityNotes: z.boolean().optional(),
   deleteProfileOnContactDelete: z.boolean().optional(),
+  consent: consentUpdateSchema.optional(),
 });
 
 export type SettingsUpdate = z.infer<typeof settingsUpdateSchema>;
@@ -111,6 +130,7 @@ export function applySettingsUpdate(current: SyncSettings, update: SettingsUpdat
     events: { ...current.events, ...update.events },
     activityNotes: update.activityNotes ?? current.activityNotes,
     deleteProfileOnContactDelete: update.deleteProfileOnContactDelete ?? current.deleteProfileOnContactDelete,
+    consent: { ...current.consent, ...update.consent },
   });
 }
 
@@ -119,7 +139,7 @@ export function readStoredSettings(json: unknown): SyncSettings {
   const parsed = syncSettingsSchema.safeParse(json ?? {});
   if (parsed.success) return parsed.data;
   const source = typeof json === "object" && json !== null ? (json as Record<string, unknown>) : {};
-  const settings: SyncSettings = { ...DEFAULT_SETTINGS, events: { ...DEFAULT_SETTINGS.events } };
+  const settings: SyncSettings = { ...DEFAULT_SETTINGS, events: { ...DEFAULT_SETTINGS.events }, consent: { ...DEFAULT_SETTINGS.consent } };
   for (const key of Object.keys(syncSettingsSchema.shape) as (keyof SyncSettings)[]) {
     const field = syncSettingsSchema.shape[key].safeParse(source[key]);
     if (field.success) (settings as Record<string, unknown>)[key] = field.data;

@@ -1,9 +1,8 @@
 // The sync job of one Kommo lead: every change recorded for it since the last sync, applied to
 // Klaviyo in one pass, then the deal's new state and a sync-log row. A burst of webhooks for one
 // lead becomes one job (the queue keeps one queued job per lead) and one pass here.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { db, numberIds, type Account, type SyncStatus } from "@/lib/db/client";
+import { db, type Account, type SyncStatus } from "@/lib/db/client";
 import { dealState, listsOfOtherDeals, saveDealSync, type DealSyncRecord } from "@/lib/db/deals";
 import { markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
 import { recordSyncAttempt } from "@/lib/db/sync-log";
@@ -20,7 +19,7 @@ import { applyOperations, type AppliedOperation } from "./apply";
 import { changesFromEvents } from "./changes";
 import { readDeal } from "./deal-reader";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
-import { acquireDealLease, releaseDealLease } from "./lease";
+import { withDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
 export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: kommoIdSchema });
@@ -55,19 +54,8 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
-  const row = await db().account.findUnique({ where: { id: job.accountId } });
-  const account = row && numberIds(row);
-  // Disconnected accounts lose their data; paused ones keep their changes for when they resume.
-  if (!account || account.status === "disconnected" || account.paused) return;
-
-  const owner = `${context.id}:${randomUUID()}`;
-  await acquireDealLease(account.id, job.leadId, owner);
-  try {
-    await syncLead(account, job.leadId, context);
-  } finally {
-    await releaseDealLease(account.id, job.leadId, owner);
-  }
+function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
+  return withDealLease(job.accountId, job.leadId, context.id, (account) => syncLead(account, job.leadId, context));
 }
 
 async function syncLead(account: Account, leadId: number, context: JobContext): Promise<void> {

@@ -10,6 +10,7 @@ import { recentSyncsOfLead } from "@/lib/db/sync-log";
 import { isSkipReason, type SkipReason } from "@/lib/outcomes";
 import { readProfileActivityLive } from "@/lib/features/activity/live-read";
 import { klaviyoListNames } from "./list-names";
+import { contactConsent, type ContactConsent } from "@/lib/features/consent/record-status";
 
 export const ACTIVITY_LIMIT = 20;
 const HISTORY_LIMIT = 5;
@@ -44,6 +45,8 @@ export type DealActivity = {
   /** The account's IANA time zone when we know it; the widget falls back to the user's. */
   timeZone: string | null;
   klaviyoConnected: boolean;
+  /** needs_reauth: Kommo refused the integration's access (or it lapsed); nothing syncs until an admin reinstalls. */
+  kommoAccess: "ok" | "needs_reauth";
   sync: {
     /** never: no sync of this deal has finished yet. */
     status: SyncStatus | "never";
@@ -64,6 +67,8 @@ export type DealActivity = {
   };
   /** How fresh `activity` is: read from Klaviyo for this answer, or as of `readAt` (null: never read). */
   activityFreshness: { live: boolean; readAt: string | null };
+  /** The deal's contact's email consent as Klaviyo last reported it; null when unknown. */
+  consent: ContactConsent | null;
   activity: {
     id: string;
     kind: EmailActivityKind;
@@ -96,7 +101,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
   const listIds = deal?.listIds ?? [];
   // Before the stored events are read, so that what Klaviyo has just recorded is among them.
   const freshness = profileId ? await readProfileActivityLive(account, profileId) : { live: false, readAt: null };
-  const [events, listNames] = await Promise.all([
+  const [events, listNames, consent] = await Promise.all([
     profileId
       ? db().emailActivity.findMany({
           where: { accountId: account.id, klaviyoProfileId: profileId },
@@ -105,6 +110,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
         })
       : Promise.resolve([]),
     profileId && listIds.length > 0 ? klaviyoListNames(account) : Promise.resolve(null),
+    deal?.mainContactId ? contactConsent(account.id, deal.mainContactId) : Promise.resolve(null),
   ]);
 
   const latest = logs[0];
@@ -125,6 +131,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
     leadId,
     timeZone: account.timezone ?? null,
     klaviyoConnected: account.klaviyoApiKeyEnc !== null,
+    kommoAccess: account.status === "needs_reauth" ? "needs_reauth" : "ok",
     sync: {
       status,
       lastSyncedAt: deal?.lastSyncedAt?.toISOString() ?? null,
@@ -148,6 +155,7 @@ export async function dealActivity(account: Account, leadId: number): Promise<De
         }
       : null,
     activityFreshness: { live: freshness.live, readAt: freshness.readAt?.toISOString() ?? null },
+    consent,
     activity: events.map((event) => ({
       id: event.klaviyoEventId,
       kind: emailActivityKind(event.metricName),

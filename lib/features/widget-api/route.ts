@@ -6,8 +6,10 @@ import { ConfigError, getEnv } from "@/lib/platform/env";
 import { errorResponse, jsonError } from "@/lib/platform/http/errors";
 import { OutcomeError } from "@/lib/outcomes";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { INTERACTIVE_MAX_WAIT_MS } from "@/lib/integrations/kommo/rate";
 import { logger } from "@/lib/platform/log";
 import { corsHeaders, isAccountOrigin, isKommoOrigin } from "./cors";
+import { throttleUser, UserRateLimitedError } from "./lead-access";
 import { verifyWidgetToken, WidgetAuthError, type WidgetClaims } from "./token";
 
 export type WidgetRequestContext<Params> = { account: Account; claims: WidgetClaims; params: Params };
@@ -17,12 +19,17 @@ type RouteContext<Params> = { params: Promise<Params> };
 export type WidgetRouteOptions = {
   /** Writes to the account's settings: only Kommo account admins. */
   adminOnly?: boolean;
+  /**
+   * The route calls Kommo or Klaviyo for any user of the account: each user's requests are limited
+   * (lead-access.ts WIDGET_USER_LIMIT), answered 429 with Retry-After beyond it.
+   */
+  throttled?: boolean;
 };
 
 /** Kommo's token carries is_admin for admins; when it is absent, ask Kommo about the user. */
 async function userIsAdmin(account: Account, claims: WidgetClaims): Promise<boolean> {
   if (claims.is_admin !== undefined) return claims.is_admin;
-  const users = await (await kommoClientFor(account.id)).getUsers();
+  const users = await (await kommoClientFor(account.id, undefined, { maxSlotWaitMs: INTERACTIVE_MAX_WAIT_MS })).getUsers();
   return users.some((user) => user.id === claims.user_id && user.rights?.is_admin === true);
 }
 
@@ -50,10 +57,14 @@ export function widgetRoute<Params = Record<string, never>>(
       if (options.adminOnly && !(await userIsAdmin(account, claims))) {
         throw new WidgetAuthError("admin_only", "only an administrator of the Kommo account can change this");
       }
+      if (options.throttled) await throttleUser(account, claims);
       const response = await handler(request, { account, claims, params: await routeContext.params });
       return withCors(response, origin, allowedOrigin);
     } catch (error) {
       // Outcomes the product defined (bad token, not installed, Klaviyo not connected, ...) carry their status.
+      if (error instanceof UserRateLimitedError) {
+        return withCors(errorResponse(error, { "Retry-After": String(error.retryAfterSeconds) }), origin, allowedOrigin);
+      }
       if (error instanceof OutcomeError) return withCors(errorResponse(error), origin, allowedOrigin);
       if (error instanceof ConfigError) return withCors(jsonError(503, "not_configured", error.message), origin, allowedOrigin);
       logger().error({ err: error, path: new URL(request.url).pathname }, "widget API request failed");

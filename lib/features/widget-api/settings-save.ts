@@ -5,7 +5,9 @@ import { db } from "@/lib/db/client";
 import { loadSettings, settingsView, type SettingsView } from "@/lib/features/sync/account-settings";
 import { applySettingsUpdate, type SettingsUpdate } from "@/lib/features/sync/settings";
 import { KlaviyoClient, KlaviyoError, keyHint } from "@/lib/integrations/klaviyo";
-import { sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
+import { klaviyoClientFor, sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
+import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { checkConsentSettings } from "@/lib/features/consent/settings-check";
 import { afterKlaviyoKeySaved } from "@/lib/orchestration";
 import { OutcomeError } from "@/lib/outcomes";
 
@@ -37,6 +39,17 @@ export async function updateSettings(account: Account, update: SettingsUpdate): 
   const current = await loadSettings(account);
   const next = applySettingsUpdate(current, update);
   const klaviyoAccount = update.klaviyoApiKey ? await checkKlaviyoKey(account.id, update.klaviyoApiKey) : null;
+  if (update.consent || update.klaviyoApiKey) {
+    await checkConsentSettings({
+      accountId: account.id,
+      current: current.consent,
+      next: next.consent,
+      keyChanged: Boolean(update.klaviyoApiKey),
+      kommo: () => kommoClientFor(account.id),
+      klaviyo: () =>
+        update.klaviyoApiKey ? new KlaviyoClient({ apiKey: update.klaviyoApiKey, limiterId: account.id, maxRateLimitRetries: 1 }) : klaviyoClientFor(account),
+    });
+  }
   const { stageLists, ...stored } = next;
 
   const saved = await db().$transaction(async (tx) => {

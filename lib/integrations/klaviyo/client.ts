@@ -9,7 +9,7 @@
 // Klaviyo's spec, responses are checked with zod, and errors come out typed and actionable.
 import type { z } from "zod";
 import { getEnv } from "@/lib/platform/env";
-import { KlaviyoDuplicateProfileError, keyHint } from "./errors";
+import { KlaviyoDuplicateProfileError, KlaviyoError, keyHint } from "./errors";
 import { OPERATIONS } from "./operations";
 import {
   accountCollectionResponse,
@@ -18,6 +18,7 @@ import {
   metricCollectionResponse,
   postProfileResponse,
   profileCollectionResponse,
+  profileConsentCollectionResponse,
   profileImportJobResponse,
   webhookCollectionResponse,
   webhookResponse,
@@ -34,6 +35,7 @@ import type {
   KlaviyoList,
   KlaviyoMetric,
   KlaviyoProfile,
+  KlaviyoEmailConsent,
   ProfileAttributes,
   ProfileImportJob,
   UpsertProfileResult,
@@ -285,6 +287,106 @@ export class KlaviyoClient {
       organization: profile.attributes.organization,
       properties: profile.attributes.properties ?? {},
     }));
+  }
+
+  /** The email-marketing consent of the profile with this email; null when Klaviyo has no such profile. */
+  async getEmailConsent(email: string): Promise<KlaviyoEmailConsent | null> {
+    return (await this.getEmailConsents([email])).get(email.trim().toLowerCase()) ?? null;
+  }
+
+  /**
+   * Email-marketing consent of many emails (`subscriptions` is an additional field, 100 profiles a
+   * call). Keys are lower-cased emails; emails without a profile are absent.
+   */
+  async getEmailConsents(emails: string[]): Promise<Map<string, KlaviyoEmailConsent>> {
+    const operation = OPERATIONS.getProfiles;
+    const consents = new Map<string, KlaviyoEmailConsent>();
+    const unique = [...new Set(emails.map((email) => email.trim().toLowerCase()).filter(Boolean))];
+    for (const batch of chunk(unique, LIMITS.profilesPerLookup)) {
+      let next: string | undefined;
+      do {
+        const response = await this.transport.send(
+          operation,
+          next
+            ? { url: next }
+            : {
+                query: {
+                  filter: batch.length === 1 ? `equals(email,${quote(batch[0]!)})` : `any(email,[${batch.map(quote).join(",")}])`,
+                  "additional-fields[profile]": "subscriptions",
+                  "fields[profile]": "email,subscriptions",
+                  "page[size]": String(LIMITS.profilesPerLookup),
+                },
+              },
+        );
+        const page = this.transport.parse(operation, profileConsentCollectionResponse, response.json);
+        for (const profile of page.data) {
+          if (!profile.attributes.email) continue;
+          const marketing = profile.attributes.subscriptions?.email?.marketing;
+          consents.set(profile.attributes.email.toLowerCase(), {
+            profileId: profile.id,
+            consent: marketing?.consent ?? "NEVER_SUBSCRIBED",
+            canReceiveEmail: marketing?.can_receive_email_marketing ?? true,
+            suppressionReasons: (marketing?.suppression ?? []).map((entry) => entry.reason),
+          });
+        }
+        next = page.links?.next ?? undefined;
+      } while (next);
+    }
+    return consents;
+  }
+
+  /**
+   * Subscribe an email to email marketing (explicit consent captured elsewhere), with the list whose
+   * opt-in process (single or double) then applies. Asynchronous on Klaviyo's side (202).
+   */
+  async subscribeEmail(email: string, options: { listId?: string | null; customSource: string }): Promise<void> {
+    await this.transport.send(OPERATIONS.bulkSubscribeProfiles, {
+      body: {
+        data: {
+          type: "profile-subscription-bulk-create-job",
+          attributes: {
+            custom_source: options.customSource,
+            profiles: { data: [{ type: "profile", attributes: { email, subscriptions: { email: { marketing: { consent: "SUBSCRIBED" } } } } }] },
+            historical_import: false,
+          },
+          ...(options.listId && { relationships: { list: { data: { type: "list", id: options.listId } } } }),
+        },
+      },
+    });
+  }
+
+  /**
+   * Unsubscribe an email from email marketing everywhere (consent withdrawn). No list is named on
+   * purpose: Klaviyo then unsubscribes globally, which is what a withdrawal means, rather than
+   * depending on whether the profile happens to be in some list.
+   */
+  async unsubscribeEmail(email: string): Promise<void> {
+    await this.transport.send(OPERATIONS.bulkUnsubscribeProfiles, {
+      body: {
+        data: {
+          type: "profile-subscription-bulk-delete-job",
+          attributes: { profiles: { data: [{ type: "profile", attributes: { email, subscriptions: { email: { marketing: { consent: "UNSUBSCRIBED" } } } } }] } },
+        },
+      },
+    });
+  }
+
+  /**
+   * Whether the key may change consent (scope subscriptions:write), asked without subscribing anyone:
+   * a job with no profiles, which Klaviyo refuses as invalid (400) after it has checked the scopes
+   * (403 when one is missing).
+   */
+  async canWriteSubscriptions(): Promise<boolean> {
+    try {
+      await this.transport.send(OPERATIONS.bulkSubscribeProfiles, {
+        body: { data: { type: "profile-subscription-bulk-create-job", attributes: { profiles: { data: [] } } } },
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof KlaviyoError && error.kind === "missing_scope") return false;
+      if (error instanceof KlaviyoError && error.kind === "invalid_input") return true;
+      throw error;
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ export type KlaviyoScope =
   | "metrics:read"
   | "profiles:read"
   | "profiles:write"
+  | "subscriptions:write"
   | "webhooks:read"
   | "webhooks:write";
 
@@ -175,6 +176,25 @@ export const OPERATIONS = {
     burstPerSecond: 3,
     steadyPerMinute: 60,
     action: "request the deletion of a profile",
+  }),
+  /** The only calls that change consent; made only for an explicit opt-in or opt-out in Kommo. */
+  bulkSubscribeProfiles: op({
+    id: "bulk_subscribe_profiles",
+    method: "POST",
+    path: "/api/profile-subscription-bulk-create-jobs",
+    scopes: ["lists:write", "profiles:write", "subscriptions:write"],
+    burstPerSecond: 75,
+    steadyPerMinute: 750,
+    action: "subscribe profiles to email marketing",
+  }),
+  bulkUnsubscribeProfiles: op({
+    id: "bulk_unsubscribe_profiles",
+    method: "POST",
+    path: "/api/profile-subscription-bulk-delete-jobs",
+    scopes: ["lists:write", "profiles:write", "subscriptions:write"],
+    burstPerSecond: 75,
+    steadyPerMinute: 750,
+    action: "unsubscribe profiles from email marketing",
   }),
 } as const;
 

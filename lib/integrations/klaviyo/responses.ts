@@ -18,6 +18,28 @@ const profileResource = z.looseObject({
   }),
 });
 
+/** `subscriptions.email.marketing` (spec: EmailMarketing), present only when asked for with additional-fields. */
+const emailMarketing = z.looseObject({
+  can_receive_email_marketing: z.boolean(),
+  consent: z.string(),
+  suppression: z.array(z.looseObject({ reason: z.string(), timestamp: z.string().nullish() })).nullish(),
+  list_suppressions: z.array(z.looseObject({ list_id: z.string(), reason: z.string() })).nullish(),
+});
+
+export const profileConsentCollectionResponse = z.looseObject({
+  links,
+  data: z.array(
+    z.looseObject({
+      type: z.literal("profile"),
+      id: z.string().min(1),
+      attributes: z.looseObject({
+        email: nullableString,
+        subscriptions: z.looseObject({ email: z.looseObject({ marketing: emailMarketing.nullish() }).nullish() }).nullish(),
+      }),
+    }),
+  ),
+});
+
 export const postProfileResponse = z.looseObject({ data: profileResource });
 
 export const profileCollectionResponse = z.looseObject({ data: z.array(profileResource), links });

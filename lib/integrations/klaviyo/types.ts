@@ -95,6 +95,17 @@ export type KlaviyoProfile = {
   properties: Record<string, unknown>;
 };
 
+/** A profile's email-marketing consent as Klaviyo has it (`subscriptions.email.marketing`). */
+export type KlaviyoEmailConsent = {
+  profileId: string;
+  /** SUBSCRIBED, NEVER_SUBSCRIBED or UNSUBSCRIBED. */
+  consent: string;
+  /** False when the profile has a global suppression. */
+  canReceiveEmail: boolean;
+  /** HARD_BOUNCE, INVALID_EMAIL, SPAM_COMPLAINT, UNSUBSCRIBE, USER_SUPPRESSED. */
+  suppressionReasons: string[];
+};
+
 export type KlaviyoMetric = {
   id: string;
   name: string | null;

@@ -72,6 +72,7 @@ export const contactSchema = z.object({
   first_name: name.nullish(),
   last_name: name.nullish(),
   responsible_user_id: ref.nullish(),
+  updated_by: ref.nullish(),
   created_at: unixSeconds.optional(),
   updated_at: unixSeconds.optional(),
   is_deleted: z.boolean().optional(),
@@ -86,6 +87,16 @@ export const contactSchema = z.object({
     .optional(),
 });
 export type KommoContact = z.infer<typeof contactSchema>;
+
+export const customFieldSchema = z.object({
+  id,
+  name,
+  type: code,
+  code: code.nullish(),
+  is_api_only: z.boolean().optional(),
+  enums: z.array(z.object({ id, value: name, sort: z.number().int().optional() })).nullish(),
+});
+export type KommoCustomField = z.infer<typeof customFieldSchema>;
 
 export const companySchema = z.object({
   id,
@@ -144,6 +155,10 @@ export const accountSchema = z.object({
 });
 export type KommoAccount = z.infer<typeof accountSchema>;
 
+/** Kommo's rights letters: A all, G the deals of the user's group, M the user's own, D none. */
+const right = z.enum(["A", "G", "M", "D"]);
+const entityRights = z.object({ view: right.optional() }).passthrough();
+
 export const userSchema = z.object({
   id,
   name: name.nullish(),
@@ -152,7 +167,19 @@ export const userSchema = z.object({
     .nullish()
     .transform((value) => (value && value.length > KOMMO_LIMITS.email ? null : value)),
   lang: code.nullish(),
-  rights: z.object({ is_admin: z.boolean().optional(), is_active: z.boolean().optional() }).partial().optional(),
+  rights: z
+    .object({
+      is_admin: z.boolean().optional(),
+      is_active: z.boolean().optional(),
+      group_id: ref.nullish(),
+      leads: entityRights.optional(),
+      /** Stage rights: for leads in that stage they replace the general ones. */
+      status_rights: z
+        .array(z.object({ entity_type: z.string().max(KOMMO_LIMITS.code), pipeline_id: id, status_id: id, rights: z.object({ view: right.optional() }).passthrough() }).passthrough())
+        .nullish(),
+    })
+    .partial()
+    .optional(),
 });
 export type KommoUser = z.infer<typeof userSchema>;
 

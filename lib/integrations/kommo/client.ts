@@ -1,13 +1,14 @@
 // Typed Kommo REST v4 calls. Every answer is parsed with zod; every call goes through kommoRequest
 // (shared rate limit, token renewal, typed errors).
 import qs from "qs";
-import type { z } from "zod";
+import { z } from "zod";
 import {
   accountSchema,
   collectionSchema,
   companySchema,
   contactSchema,
   createdNoteSchema,
+  customFieldSchema,
   leadSchema,
   pipelineSchema,
   statusSchema,
@@ -18,6 +19,7 @@ import {
   type KommoCompany,
   type KommoContact,
   type KommoCreatedNote,
+  type KommoCustomField,
   type KommoLead,
   type KommoPipeline,
   type KommoStatus,
@@ -71,6 +73,12 @@ const statusesAnswer = collectionSchema("statuses", statusSchema);
 const usersPage = collectionSchema("users", userSchema);
 const webhooksAnswer = collectionSchema("webhooks", webhookSchema);
 const notesAnswer = collectionSchema("notes", createdNoteSchema);
+const customFieldsPage = collectionSchema("custom_fields", customFieldSchema);
+const updatedContactsAnswer = collectionSchema("contacts", z.object({ id: customFieldSchema.shape.id }));
+
+/** One custom field value of a contact update: by field id or code; `values: null` clears the field. */
+export type ContactFieldValue = { field_id?: number; field_code?: string; values: ({ value: string | number | boolean } | { enum_id: number })[] | null };
+export type ContactUpdate = { id: number; custom_fields_values: ContactFieldValue[] };
 
 const query = (params: Record<string, unknown>) => {
   // Brackets stay literal (`filter[id][]=1`), as Kommo's own examples write them; it keeps
@@ -137,6 +145,11 @@ export class KommoClient {
   /** Users of the account (admin-only in Kommo). */
   getUsers(): Promise<KommoUser[]> {
     return this.all<KommoUser>(`/api/v4/users${query({ limit: MAX_PAGE_SIZE })}`, usersPage, "users");
+  }
+
+  /** One user with their rights (admin-only in Kommo); null when there is no such user. */
+  getUser(userId: number): Promise<KommoUser | null> {
+    return this.send({ method: "GET", path: `/api/v4/users/${userId}`, schema: userSchema });
   }
 
   /** One lead, with its contacts' ids (`is_main` marks the main one); null when it does not exist. */
@@ -245,6 +258,24 @@ export class KommoClient {
       created.push(...(answer?._embedded.notes ?? []));
     }
     return created;
+  }
+
+  /** Every custom field of contacts (the standard EMAIL and PHONE included). */
+  getContactCustomFields(): Promise<KommoCustomField[]> {
+    return this.all<KommoCustomField>(`/api/v4/contacts/custom_fields${query({ limit: MAX_PAGE_SIZE })}`, customFieldsPage, "custom_fields");
+  }
+
+  /** Create contact custom fields (admin only); Kommo answers with the created fields and their enum ids. */
+  async createContactCustomFields(fields: { name: string; type: string; code?: string; is_api_only?: boolean; enums?: { value: string; sort: number }[] }[]): Promise<KommoCustomField[]> {
+    const answer = await this.send({ method: "POST", path: "/api/v4/contacts/custom_fields", body: fields, schema: customFieldsPage });
+    return answer?._embedded.custom_fields ?? [];
+  }
+
+  /** Set custom field values of contacts, 50 contacts a request (PATCH /api/v4/contacts). */
+  async updateContacts(updates: ContactUpdate[]): Promise<void> {
+    for (const batch of chunk(updates, MAX_WRITE_BATCH)) {
+      await this.send({ method: "PATCH", path: "/api/v4/contacts", body: batch, schema: updatedContactsAnswer });
+    }
   }
 
   /** Webhooks of the account (admin only), optionally only those with this destination. */

@@ -4,6 +4,7 @@
 // the same shape. Values may be strings (form) or numbers (JSON).
 import qs from "qs";
 import { z } from "zod";
+import { kommoIdSchema, kommoIdTextSchema } from "./ids";
 
 /** Kommo's event types; 1, 14 and 15 are a lead entering the action's stage. */
 export const DP_EVENT_TYPES = {
@@ -14,11 +15,10 @@ export const DP_EVENT_TYPES = {
 
 const ACTING_TYPES: ReadonlySet<number> = new Set(Object.values(DP_EVENT_TYPES));
 
-const MAX_ID = 2_147_483_647; // our id columns are 32-bit, as Kommo's ids are today
-
 const integer = (max: number) =>
   z.union([z.number(), z.string().regex(/^\d{1,12}$/, "must be a whole number").transform(Number)]).pipe(z.number().int().min(0).max(max));
-const id = integer(MAX_ID).pipe(z.number().positive("must be a positive id"));
+/** JSON numbers, or digits in a form-encoded hook: the one Kommo id schema either way. */
+const id = z.union([kommoIdSchema, kommoIdTextSchema]);
 /** Epoch seconds between 2000 and 2100: anything else is not a Kommo change time. */
 const unixTime = integer(4_102_444_800).pipe(z.number().min(946_684_800, "is not a plausible unix time"));
 const text = (max: number) => z.string().trim().max(max);

@@ -42,6 +42,12 @@ export class KommoRateLimitedError extends KommoApiError {
   }
 }
 
+/**
+ * Our own budget for these calls is far in debt, so the call was not made at all (nothing reached
+ * Kommo): refused at once instead of queueing behind the debt.
+ */
+export class KommoBudgetExceededError extends KommoRateLimitedError {}
+
 /** 403 with an HTML page: Kommo's IP/account block after repeated limit violations. */
 export class KommoBlockedError extends KommoApiError {
   constructor() {

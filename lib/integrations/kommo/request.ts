@@ -1,5 +1,6 @@
 // One authenticated, rate-limited Kommo API request with the retry rules that belong to it:
-// 401 -> renew the token once and repeat; 429 -> pause the shared bucket for retry_after and repeat
+// 401 -> renew the token once and repeat; a 401 to the renewed token -> have the token source confirm
+// the account's access (one more refresh, then an account read) and repeat once more; 429 -> pause the shared bucket for retry_after and repeat
 // when the wait is short; 5xx/network on a read -> repeat with backoff; 403 HTML block -> pause every
 // process and give up for now. Anything else becomes a typed KommoApiError.
 import type { z } from "zod";
@@ -12,6 +13,12 @@ export type TokenSource = {
   current(signal?: AbortSignal): Promise<string>;
   /** Kommo answered 401 to `rejected`: a token that replaces it. */
   renew(rejected: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Kommo answered 401 to `rejected` although it had just been renewed. Resolves to a token to repeat
+   * the call with; throws the settled verdict (access withdrawn) or a retryable error while it is not
+   * settled. Without it, a 401 to a renewed token is final.
+   */
+  confirm?(rejected: string, signal?: AbortSignal): Promise<string>;
 };
 
 export type RequestTarget = {
@@ -19,6 +26,8 @@ export type RequestTarget = {
   rateKey: string;
   tokens: TokenSource;
   signal?: AbortSignal;
+  /** Refuse (retryable) instead of waiting longer than this for a slot: for callers nobody verified. */
+  maxSlotWaitMs?: number;
   /** Called once per HTTP request sent, for per-job call counts. */
   onRequest?: () => void;
 };
@@ -57,10 +66,11 @@ export async function kommoRequest<Schema extends z.ZodType>(
   const idempotent = request.method === "GET" || request.method === "DELETE";
   let token = await target.tokens.current(signal);
   let renewed = false;
+  let confirmed = false;
 
   for (let attempt = 0; ; attempt++) {
     const last = attempt + 1 >= MAX_ATTEMPTS;
-    await takeSlot(target.rateKey, signal);
+    await takeSlot(target.rateKey, signal, target.maxSlotWaitMs);
     target.onRequest?.();
     let response: Response;
     try {
@@ -113,6 +123,18 @@ export async function kommoRequest<Schema extends z.ZodType>(
     if (status === 401 && !renewed) {
       token = await target.tokens.renew(token, signal);
       renewed = true;
+      continue;
+    }
+    if (status === 401 && target.tokens.confirm) {
+      // One 401 right after a refresh is not a verdict: Kommo can refuse a token for a moment.
+      if (confirmed) {
+        throw new KommoApiError(401, `${describe(request.method, request.path, status, problem)} again, after the account's access was checked`, {
+          retryable: true,
+          code: "kommo_access_unconfirmed",
+        });
+      }
+      token = await target.tokens.confirm(token, signal);
+      confirmed = true;
       continue;
     }
     if (status === 429) {

@@ -9,9 +9,11 @@
 import { db, numberIds } from "@/lib/db/client";
 import { decryptSecret, encryptSecret } from "@/lib/platform/crypto";
 import { logger } from "@/lib/platform/log";
-import { KommoAccountUnavailableError, KommoTokenRevokedError } from "./errors";
+import { KommoAccountUnavailableError, KommoApiError, KommoTokenRevokedError, isKommoError } from "./errors";
+import { kommoBaseUrl } from "./hosts";
 import { refreshTokenPair, type TokenPair } from "./oauth";
 import { accountRateKey, takeSlot } from "./rate";
+import { kommoRequest } from "./request";
 
 /** Refresh this long before Kommo's expiry, so that a call never starts with a token about to die. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -41,7 +43,8 @@ type TokenRow = {
   accessTokenExpiresAt: Date | null;
 };
 
-const tokenColumns = {
+/** What a client for the account needs to read (see usableTokens). */
+export const tokenColumns = {
   id: true,
   kommoAccountId: true,
   host: true,
@@ -94,6 +97,11 @@ export function reauthReason(error: KommoTokenRevokedError): string {
  * it is close to expiry.
  */
 export async function renewAccessToken(accountId: string, rejected?: string, signal?: AbortSignal): Promise<string> {
+  return (await renewTokens(accountId, rejected, signal)).token;
+}
+
+/** As renewAccessToken, and whether this call is the one that had Kommo issue the token. */
+async function renewTokens(accountId: string, rejected?: string, signal?: AbortSignal): Promise<{ token: string; refreshed: boolean }> {
   const preview = usableTokens(await db().account.findUnique({ where: { id: accountId }, select: tokenColumns }), accountId);
   const rateKey = accountRateKey(preview.kommoAccountId);
   // Taken before the lock so that a wait for the rate limiter never holds the row (or a connection).
@@ -130,5 +138,71 @@ export async function renewAccessToken(accountId: string, rejected?: string, sig
     throw new KommoAccountUnavailableError("kommo_reauth_required", outcome.revoked);
   }
   if (outcome.refreshed) logger().info({ accountId }, "Kommo tokens refreshed");
-  return outcome.token;
+  return outcome;
+}
+
+/** The account read's 401: the access of a token Kommo issued a moment ago is refused. */
+class AccessRefused extends Error {}
+
+const unsettled = (message: string) => new KommoApiError(401, message, { retryable: true, code: "kommo_access_unconfirmed" });
+
+/**
+ * Kommo answered 401 to `rejected` although it had been renewed a moment before. One such answer is
+ * no verdict (Kommo can refuse a token for a moment), so before concluding anything: one more
+ * refresh, then an account read with the token that refresh brought.
+ *  - The token endpoint refuses the refresh token: the access is gone (renewTokens has marked the
+ *    account needs_reauth and throws kommo_reauth_required).
+ *  - Another caller replaced `rejected` meanwhile: its token is returned for the call to repeat;
+ *    this call issued nothing, so it proves nothing.
+ *  - The read succeeds: the refusal was passing, and the token is returned.
+ *  - The read is refused too: two tokens Kommo issued one after the other were both refused, so the
+ *    access is withdrawn; the account goes to needs_reauth and kommo_reauth_required is thrown.
+ *  - Anything else (Kommo down, throttled, the pair replaced meanwhile): unsettled, a retryable
+ *    kommo_access_unconfirmed, so that the deal's changes wait in the queue instead of stopping.
+ */
+export async function confirmAccess(accountId: string, rejected: string, signal?: AbortSignal): Promise<string> {
+  const { token, refreshed } = await renewTokens(accountId, rejected, signal);
+  if (!refreshed) return token;
+  const row = usableTokens(await db().account.findUnique({ where: { id: accountId }, select: tokenColumns }), accountId);
+  try {
+    await kommoRequest(
+      {
+        baseUrl: kommoBaseUrl(row.host),
+        rateKey: accountRateKey(row.kommoAccountId),
+        signal,
+        tokens: {
+          current: async () => token,
+          renew: async () => {
+            throw new AccessRefused();
+          },
+        },
+      },
+      { method: "GET", path: "/api/v4/account" },
+    );
+    return token;
+  } catch (error) {
+    if (!(error instanceof AccessRefused)) {
+      if (isKommoError(error) && error.code === "kommo_aborted") throw error;
+      throw unsettled("Kommo refused a token it had just issued, and the check of the account's access did not finish");
+    }
+  }
+  const reason =
+    "Kommo refused this integration's access right after renewing its token, and again when checked with a newly issued one. " +
+    "A Kommo admin must reinstall or re-authorize Klaviyo Sync; syncing is stopped until then.";
+  const concluded = await db().$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT "id" FROM "Account" WHERE "id" = ${accountId}::uuid FOR UPDATE`;
+    const current = await tx.account.findUnique({ where: { id: accountId }, select: tokenColumns });
+    const stillOurs =
+      current?.status === "installed" && current.accessTokenEnc !== null && decryptSecret(current.accessTokenEnc, tokenContext(accountId, "access_token")) === token;
+    // A reinstall or another refresh in the meantime brought a pair this check says nothing about.
+    if (!stillOurs) return false;
+    await tx.account.update({
+      where: { id: accountId },
+      data: { status: "needs_reauth", statusReason: reason, accessTokenEnc: null, refreshTokenEnc: null, accessTokenExpiresAt: null },
+    });
+    return true;
+  }, LOCKED_TRANSACTION);
+  if (!concluded) throw unsettled("Kommo refused a token it had just issued while the account's tokens were being replaced");
+  logger().warn({ accountId }, "Kommo refused two newly issued tokens in a row: account needs re-authorization");
+  throw new KommoAccountUnavailableError("kommo_reauth_required", reason);
 }

@@ -22,6 +22,8 @@ export type PageOptions = {
   token?: TokenMode;
   /** Holds every token this long, to see the widget while it waits for its data. */
   tokenDelayMs?: number;
+  /** Run Kommo's callbacks as soon as the page is ready (tests call __startKommo themselves). */
+  autostart?: boolean;
 };
 
 export type TokenMode = "valid" | "expired";
@@ -102,6 +104,7 @@ function pageHtml(base: string, options: PageOptions, serverOptions: HarnessServ
 <script>window.__KOMMO__ = ${JSON.stringify(config).replace(/</g, "\\u003c")};</script>
 <script src="${base}/kommo-runtime.js"></script>
 <script src="${base}/widget/script.js"></script>
+${options.autostart ? "<script>jQuery(function () { window.__startKommo(); });</script>" : ""}
 </head>
 <body class="theme-${options.theme}">
 <nav class="kp-nav"><span></span><span></span><span></span><span></span></nav>
@@ -110,12 +113,49 @@ function pageHtml(base: string, options: PageOptions, serverOptions: HarnessServ
 </html>`;
 }
 
-export async function startHarnessServer(options: HarnessServerOptions): Promise<HarnessServer> {
-  const kommoOrigin = `https://${options.account.subdomain}.kommo.com`;
+export type HarnessResponder = (status: number, type: string, body: string | Uint8Array) => void;
+
+/**
+ * The harness's routes, for a server whose paths under `base` are the harness's (this file's own
+ * server, or the sandbox of `npm run demo`, which mounts them under /kommo). Answers false for a
+ * path that is not one of them.
+ */
+export function harnessRoutes(options: HarnessServerOptions, base: () => string): (url: URL, prefix: string, send: HarnessResponder) => Promise<boolean> {
   const jquery = readFileSync(path.join(projectRoot, "node_modules/jquery/dist/jquery.js"));
   const harnessFile = (name: string) => readFileSync(path.join(__dirname, name));
   const i18n = (lang: string) => JSON.parse(new TextDecoder().decode(options.widgetFiles[`i18n/${lang}.json`])) as Record<string, Record<string, string>>;
+  return async (url, prefix, send) => {
+    if (!url.pathname.startsWith(`${prefix}/`)) return false;
+    const pathname = url.pathname.slice(prefix.length);
+    if (pathname === "/token") {
+      const userId = Number(url.searchParams.get("user"));
+      if (!Number.isInteger(userId) || userId <= 0) return (send(400, TYPES[".json"]!, JSON.stringify({ error: "user" })), true);
+      const mode: TokenMode = url.searchParams.get("mode") === "expired" ? "expired" : "valid";
+      const delay = Math.min(Number(url.searchParams.get("delay")) || 0, 30_000);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      send(200, TYPES[".json"]!, JSON.stringify({ token: await options.issueToken(userId, mode) }));
+      return true;
+    }
+    if (pathname === "/page") {
+      const page = JSON.parse(url.searchParams.get("options") ?? "{}") as PageOptions;
+      send(200, TYPES[".html"]!, pageHtml(base(), page, options, i18n(page.lang)));
+      return true;
+    }
+    if (pathname === "/vendor/jquery.js") return (send(200, TYPES[".js"]!, jquery), true);
+    if (pathname === "/kommo-runtime.js") return (send(200, TYPES[".js"]!, harnessFile("kommo-runtime.js")), true);
+    if (pathname === "/kommo-page.css") return (send(200, TYPES[".css"]!, harnessFile("kommo-page.css")), true);
+    if (pathname.startsWith("/widget/")) {
+      const file = options.widgetFiles[pathname.slice("/widget/".length)];
+      if (file) return (send(200, TYPES[path.extname(pathname)] ?? "application/octet-stream", file), true);
+    }
+    return false;
+  };
+}
+
+export async function startHarnessServer(options: HarnessServerOptions): Promise<HarnessServer> {
+  const kommoOrigin = `https://${options.account.subdomain}.kommo.com`;
   let base = "";
+  const routes = harnessRoutes(options, () => base);
 
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", base);
@@ -125,28 +165,10 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       response.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
       response.end(body);
     };
-    void (async () => {
-      if (url.pathname === "/token") {
-        const userId = Number(url.searchParams.get("user"));
-        if (!Number.isInteger(userId) || userId <= 0) return send(400, TYPES[".json"]!, JSON.stringify({ error: "user" }));
-        const mode: TokenMode = url.searchParams.get("mode") === "expired" ? "expired" : "valid";
-        const delay = Math.min(Number(url.searchParams.get("delay")) || 0, 30_000);
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        return send(200, TYPES[".json"]!, JSON.stringify({ token: await options.issueToken(userId, mode) }));
-      }
-      if (url.pathname === "/page") {
-        const page = JSON.parse(url.searchParams.get("options") ?? "{}") as PageOptions;
-        return send(200, TYPES[".html"]!, pageHtml(base, page, options, i18n(page.lang)));
-      }
-      if (url.pathname === "/vendor/jquery.js") return send(200, TYPES[".js"]!, jquery);
-      if (url.pathname === "/kommo-runtime.js") return send(200, TYPES[".js"]!, harnessFile("kommo-runtime.js"));
-      if (url.pathname === "/kommo-page.css") return send(200, TYPES[".css"]!, harnessFile("kommo-page.css"));
-      if (url.pathname.startsWith("/widget/")) {
-        const file = options.widgetFiles[url.pathname.slice("/widget/".length)];
-        if (file) return send(200, TYPES[path.extname(url.pathname)] ?? "application/octet-stream", file);
-      }
-      send(404, "text/plain", "not found");
-    })().catch((error: unknown) => send(500, "text/plain", String(error)));
+    routes(url, "", send).then(
+      (answered) => answered || send(404, "text/plain", "not found"),
+      (error: unknown) => send(500, "text/plain", String(error)),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

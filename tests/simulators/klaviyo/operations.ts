@@ -28,7 +28,8 @@ import {
   type ProfileUpsertBody,
 } from "./schemas";
 import { requestProfileDeletion } from "./privacy";
-import { newShortId, newUlid, type IncomingProfile, type SimAccount, type SimEvent, type SimImportJob, type SimWebhook } from "./store";
+import { bulkSubscribeProfiles, bulkUnsubscribeProfiles, subscriptionsAttribute } from "./subscriptions";
+import { newShortId, newUlid, type IncomingProfile, type SimAccount, type SimEvent, type SimImportJob, type SimProfile, type SimWebhook } from "./store";
 
 export type HandlerContext = {
   account: SimAccount;
@@ -166,6 +167,13 @@ function batchIdentity(profile: IncomingProfile): string {
   return "none";
 }
 
+/** The profile resource, with `subscriptions` only when the request asked for it (additional-fields). */
+function withSubscriptions(context: HandlerContext, profile: SimProfile) {
+  const resource = profileResource(profile, context.base);
+  const asked = (context.url.searchParams.get("additional-fields[profile]") ?? "").split(",").includes("subscriptions");
+  return asked ? { ...resource, attributes: { ...resource.attributes, subscriptions: subscriptionsAttribute(profile) } } : resource;
+}
+
 // ---- the operations ----------------------------------------------------------------------------
 
 export const SIM_OPERATIONS: SimOperation[] = [
@@ -186,7 +194,7 @@ export const SIM_OPERATIONS: SimOperation[] = [
       return {
         status: outcome.created ? 201 : 200,
         headers: partialFailureHeader(outcome.partialFailure),
-        body: { data: profileResource(outcome.profile, context.base), links: { self: `${context.base}/api/profile-import` } },
+        body: { data: withSubscriptions(context, outcome.profile), links: { self: `${context.base}/api/profile-import` } },
       };
     },
   },
@@ -229,7 +237,7 @@ export const SIM_OPERATIONS: SimOperation[] = [
       );
       const sorted = sortBy(profiles, context.query.sort, (profile, field) => profile[field as "email"] ?? null);
       const { slice, links } = paged(sorted, context);
-      return { status: 200, body: { data: slice.map((profile) => profileResource(profile, context.base)), links } };
+      return { status: 200, body: { data: slice.map((profile) => withSubscriptions(context, profile)), links } };
     },
   },
   ...(["add_profiles_to_list", "remove_profiles_from_list"] as const).map(
@@ -529,6 +537,8 @@ export const SIM_OPERATIONS: SimOperation[] = [
     },
   },
   requestProfileDeletion,
+  bulkSubscribeProfiles,
+  bulkUnsubscribeProfiles,
 ];
 
 /** The operation for a method and path, with its path parameters; `allowed` lists methods of a known path. */

@@ -2,8 +2,9 @@
 // `_embedded`, `_links` and `_page`; 204 for an empty result; `limit` up to 250 (422 above).
 import qs from "qs";
 import { listEvents } from "./events";
+import { CUSTOM_FIELD_ROUTES, contactTags } from "./custom-fields";
 import { hal, noContent, problem, validationProblem, type SimResponse, type ValidationError } from "./respond";
-import type { SimAccount, SimCompany, SimContact, SimLead, SimPipeline, SimStatus, SimStore } from "./store";
+import { ALL_RIGHTS, type SimAccount, type SimCompany, type SimContact, type SimLead, type SimPipeline, type SimStatus, type SimStore, type SimUser } from "./store";
 
 export type ApiContext = {
   method: string;
@@ -114,7 +115,7 @@ function renderContact(ctx: ApiContext, contact: SimContact) {
     account_id: ctx.account.id,
     _links: link(ctx, `/api/v4/contacts/${contact.id}`),
     _embedded: {
-      tags: [],
+      tags: [...contactTags(contact)].map((name, index) => ({ id: index + 1, name })),
       companies: contact.companyId ? [{ id: contact.companyId, _links: link(ctx, `/api/v4/companies/${contact.companyId}`) }] : [],
       ...(leads ? { leads: leads.map((lead) => ({ id: lead.id, _links: link(ctx, `/api/v4/leads/${lead.id}`) })) } : {}),
     },
@@ -339,6 +340,37 @@ function utcOffset(timeZone: string): string {
   return name === "GMT" ? "+00:00" : name.replace("GMT", "");
 }
 
+/** A user as GET /api/v4/users and /users/{id} render it, rights included. */
+function renderUser(ctx: ApiContext, user: SimUser) {
+  return {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    lang: user.lang,
+    rights: {
+      leads: user.leads ?? ALL_RIGHTS,
+      contacts: ALL_RIGHTS,
+      companies: ALL_RIGHTS,
+      tasks: { edit: "A", delete: "A" },
+      mail_access: true,
+      catalog_access: true,
+      status_rights: user.status_rights ?? [],
+      is_admin: user.is_admin,
+      is_free: false,
+      is_active: user.is_active,
+      group_id: user.group_id ?? null,
+      role_id: null,
+    },
+    _links: link(ctx, `/api/v4/users/${user.id}`),
+  };
+}
+
+/** Kommo's users methods are for administrators only: a token issued to another user gets 403 (enforced on /users/{id}). */
+const notAdmin = (ctx: ApiContext) => {
+  const caller = ctx.userId === undefined ? undefined : ctx.account.users.find((user) => user.id === ctx.userId);
+  return caller !== undefined && !caller.is_admin;
+};
+
 export type Route = { method: string; pattern: RegExp; key: string; handle: (ctx: ApiContext, match: RegExpExecArray) => SimResponse };
 
 const byId = <Item>(items: Map<number, Item>, id: string, render: (item: Item) => unknown): SimResponse => {
@@ -353,14 +385,18 @@ export const API_ROUTES: Route[] = [
     pattern: /^\/api\/v4\/users$/,
     key: "GET /api/v4/users",
     handle: (ctx) =>
-      listPage(ctx, "users", ctx.account.users, (user) => ({
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        lang: user.lang,
-        rights: { is_admin: user.is_admin, is_free: false, is_active: user.is_active, group_id: null, role_id: null },
-        _links: link(ctx, `/api/v4/users/${user.id}`),
-      })),
+      // Kommo lists users to administrators only; the list stays open here, as the dashboard tests rely on it.
+      listPage(ctx, "users", ctx.account.users, (user) => renderUser(ctx, user)),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v4\/users\/(\d+)$/,
+    key: "GET /api/v4/users/{id}",
+    handle: (ctx, match) => {
+      if (notAdmin(ctx)) return problem(403, "Insufficient rights to call this method");
+      const user = ctx.account.users.find((candidate) => candidate.id === Number(match[1]));
+      return user ? hal(200, renderUser(ctx, user)) : noContent();
+    },
   },
   {
     method: "GET",
@@ -401,6 +437,7 @@ export const API_ROUTES: Route[] = [
       return Array.isArray(contacts) ? listPage(ctx, "contacts", contacts, (contact) => renderContact(ctx, contact)) : contacts;
     },
   },
+  ...CUSTOM_FIELD_ROUTES,
   { method: "GET", pattern: /^\/api\/v4\/contacts\/(\d+)$/, key: "GET /api/v4/contacts/:id", handle: (ctx, match) => byId(ctx.account.contacts, match[1]!, (contact) => renderContact(ctx, contact)) },
   {
     method: "GET",

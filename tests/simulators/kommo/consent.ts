@@ -42,8 +42,22 @@ function redirect(location: string): SimResponse {
 }
 
 /** A user of a simulated account who is not the first admin (e.g. a sales manager). */
-export function addKommoUser(store: SimStore, accountId: number, input: { name: string; email: string; isAdmin: boolean }): SimUser {
-  const user: SimUser = { id: store.id(), name: input.name, email: input.email, lang: "en", is_admin: input.isAdmin, is_active: true };
+export function addKommoUser(
+  store: SimStore,
+  accountId: number,
+  input: { name: string; email: string; isAdmin: boolean; groupId?: number | null; leads?: SimUser["leads"]; statusRights?: SimUser["status_rights"] },
+): SimUser {
+  const user: SimUser = {
+    id: store.id(),
+    name: input.name,
+    email: input.email,
+    lang: "en",
+    is_admin: input.isAdmin,
+    is_active: true,
+    group_id: input.groupId ?? null,
+    leads: input.leads,
+    status_rights: input.statusRights,
+  };
   store.account(accountId).users.push(user);
   return user;
 }

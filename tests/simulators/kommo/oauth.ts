@@ -40,7 +40,7 @@ export function issueTokenPair(store: SimStore, accountId: number, now: number, 
 }
 
 /** The answer, and the account the presented code or refresh token belongs to (for counters). */
-export type TokenAnswer = { response: SimResponse; accountId: number | null };
+export type TokenAnswer = { response: SimResponse; accountId: number | null; grantType: "authorization_code" | "refresh_token" | null };
 
 export function tokenEndpoint(
   store: SimStore,
@@ -53,7 +53,8 @@ export function tokenEndpoint(
   const presented = body && typeof body.code === "string" ? store.codes.get(body.code) : undefined;
   const refreshed = body && typeof body.refresh_token === "string" ? store.refreshTokens.get(body.refresh_token) : undefined;
   const accountId = (body?.grant_type === "refresh_token" ? refreshed : presented)?.accountId ?? null;
-  return { response: grant(store, config, now, body, accessTokenLifetimeSeconds), accountId };
+  const grantType = body?.grant_type === "refresh_token" || body?.grant_type === "authorization_code" ? body.grant_type : null;
+  return { response: grant(store, config, now, body, accessTokenLifetimeSeconds), accountId, grantType };
 }
 
 function grant(

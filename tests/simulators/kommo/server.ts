@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import qs from "qs";
 import { API_ROUTES } from "./api";
+import { contactFields, setContactField, type SimFieldDefinition } from "./custom-fields";
 import { CODE_LIFETIME_SECONDS, ACCESS_TOKEN_LIFETIME_SECONDS, issueTokenPair, tokenEndpoint, type OAuthConfig } from "./oauth";
 import { consentRoute, type KommoLogin } from "./consent";
 import { blockPage, problem, write, type SimResponse } from "./respond";
@@ -36,7 +37,10 @@ export type KommoSimulatorOptions = OAuthConfig & {
 
 export type RecordedRequest = { at: number; method: string; route: string; path: string; status: number; accountId: number | null };
 
-type Fault = { status: number; html: boolean; remaining: number; route?: string; retryAfterSeconds?: number };
+type Fault = { status: number; html: boolean; remaining: number; route?: string; accountId?: number; accessToken?: string; retryAfterSeconds?: number };
+
+/** A token pair the token endpoint has just issued, for tests that time faults by refreshes. */
+export type TokenIssued = { accountId: number; grant: "authorization_code" | "refresh_token"; accessToken: string };
 
 const TOKEN_ROUTE = "POST /oauth2/access_token";
 
@@ -61,6 +65,7 @@ export class KommoSimulator {
   /** The Kommo user the browser is logged in as, for the consent page (see consent.ts). */
   private login: KommoLogin | null = null;
   private blocked = false;
+  private readonly tokenListeners: Array<(issued: TokenIssued) => void> = [];
   private readonly server: Server;
 
   private constructor(private readonly options: KommoSimulatorOptions) {
@@ -170,6 +175,41 @@ export class KommoSimulator {
     return this.store.account(accountId);
   }
 
+  /** A contact custom field an admin made in Kommo (e.g. a checkbox "Newsletter opt-in"). */
+  addContactField(accountId: number, input: { name: string; type: string; code?: string; enums?: string[] }): SimFieldDefinition {
+    const field: SimFieldDefinition = {
+      id: this.store.id(),
+      name: input.name,
+      type: input.type,
+      code: input.code ?? null,
+      is_api_only: false,
+      enums: input.enums ? input.enums.map((value, index) => ({ id: this.store.id(), value, sort: (index + 1) * 10 })) : null,
+    };
+    contactFields(this.store.account(accountId)).push(field);
+    return field;
+  }
+
+  contactFields(accountId: number): SimFieldDefinition[] {
+    return contactFields(this.store.account(accountId));
+  }
+
+  /** A person ticks or unticks a contact checkbox in Kommo (the contact's updated_at moves on). */
+  setContactCheckbox(accountId: number, contactId: number, fieldId: number, value: boolean): void {
+    const account = this.store.account(accountId);
+    const contact = account.contacts.get(contactId);
+    const field = contactFields(account).find((candidate) => candidate.id === fieldId);
+    if (!contact || !field) throw new Error(`simulator: no contact ${contactId} or field ${fieldId}`);
+    setContactField(contact, field, [{ value }]);
+    contact.updated_at = Math.max(contact.updated_at + 1, this.store.nowSeconds());
+  }
+
+  /** The values of a contact's field by id or code (null when it has none). */
+  contactFieldValues(accountId: number, contactId: number, field: { id?: number; code?: string }): (string | boolean)[] | null {
+    const contact = this.store.account(accountId).contacts.get(contactId);
+    const entry = contact?.custom_fields_values?.find((candidate) => (field.id !== undefined ? candidate.field_id === field.id : candidate.field_code === field.code));
+    return entry ? entry.values.map((value) => value.value) : null;
+  }
+
   /** The form body Kommo would post for this lead change. */
   leadWebhookBody(accountId: number, leadId: number, action: LeadAction, options: { oldStatusId?: number } = {}): string {
     const account = this.store.account(accountId);
@@ -199,8 +239,23 @@ export class KommoSimulator {
 
   // --- faults and counters -------------------------------------------------------------------
 
-  /** The next `times` API calls (optionally only of `route`) fail with `status`. */
-  failNext(fault: { status: number; times?: number; route?: string; html?: boolean; retryAfterSeconds?: number }): void {
+  /**
+   * Called as the token endpoint issues a pair, before the answer leaves: a fault injected here
+   * lands on the calls that follow this refresh, whatever the wall clock says.
+   */
+  onTokenIssued(listener: (issued: TokenIssued) => void): () => void {
+    this.tokenListeners.push(listener);
+    return () => {
+      const index = this.tokenListeners.indexOf(listener);
+      if (index >= 0) this.tokenListeners.splice(index, 1);
+    };
+  }
+
+  /**
+   * The next `times` API calls (optionally only of `route`, of one account, or made with one access
+   * token) fail with `status`.
+   */
+  failNext(fault: { status: number; times?: number; route?: string; accountId?: number; accessToken?: string; html?: boolean; retryAfterSeconds?: number }): void {
     this.faults.push({ ...fault, remaining: fault.times ?? 1, html: fault.html ?? false });
   }
 
@@ -251,6 +306,10 @@ export class KommoSimulator {
       if (method !== "POST") return record(`${method} /oauth2/access_token`, null, problem(405, "Method not allowed"));
       if (this.options.tokenLatencyMs) await sleep(this.options.tokenLatencyMs);
       const answer = tokenEndpoint(this.store, this.options, this.now(), { contentType, body }, this.options.accessTokenLifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS);
+      if (answer.response.status === 200 && answer.accountId !== null && answer.grantType !== null) {
+        const accessToken = (JSON.parse(answer.response.body) as { access_token: string }).access_token;
+        for (const listener of [...this.tokenListeners]) listener({ accountId: answer.accountId, grant: answer.grantType, accessToken });
+      }
       return record(TOKEN_ROUTE, answer.accountId, answer.response);
     }
 
@@ -285,7 +344,10 @@ export class KommoSimulator {
     recent.push(at);
     this.admitted.set(accountId, recent);
 
-    const fault = this.faults.find((candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey));
+    const fault = this.faults.find(
+      (candidate) => candidate.remaining > 0 && (!candidate.route || candidate.route === routeKey) && (candidate.accountId === undefined || candidate.accountId === accountId) &&
+        (candidate.accessToken === undefined || candidate.accessToken === bearer),
+    );
     if (fault) {
       fault.remaining--;
       this.faults = this.faults.filter((candidate) => candidate.remaining > 0);
@@ -305,6 +367,7 @@ export class KommoSimulator {
       { method, path: url.pathname, query, contentType, body, account: this.store.account(accountId), userId: token.userId, baseUrl: this.url, store: this.store },
       route.pattern.exec(url.pathname)!,
     );
+    if (response.status < 300) token.answered = (token.answered ?? 0) + 1;
     return record(routeKey, accountId, response);
   }
 }

@@ -11,7 +11,7 @@ export type SimCustomField = {
   field_name: string;
   field_code: string | null;
   field_type: string;
-  values: { value: string; enum_id?: number; enum_code?: string }[];
+  values: { value: string | boolean; enum_id?: number; enum_code?: string }[];
 };
 export type SimLead = {
   id: number;
@@ -47,7 +47,26 @@ export type SimCompany = { id: number; name: string; responsible_user_id: number
 export type SimNote = { id: number; entity_id: number; note_type: string; params: Record<string, unknown>; created_at: number };
 export type SimWebhook = { id: number; destination: string; settings: string[]; sort: number; disabled: boolean; created_at: number; updated_at: number };
 export type SimLossReason = { id: number; name: string; sort: number; created_at: number; updated_at: number };
-export type SimUser = { id: number; name: string; email: string; lang: string; is_admin: boolean; is_active: boolean };
+/** Kommo's rights letters: A all, G the user's group's, M the user's own, D none. */
+export type SimRight = "A" | "G" | "M" | "D";
+export type SimEntityRights = { view: SimRight; edit: SimRight; add: SimRight; delete: SimRight; export: SimRight };
+/** A stage's rights for leads, overriding the general ones for deals in that stage. */
+export type SimStatusRight = { entity_type: "leads"; pipeline_id: number; status_id: number; rights: { view: SimRight; edit: SimRight; delete: SimRight } };
+export type SimUser = {
+  id: number;
+  name: string;
+  email: string;
+  lang: string;
+  is_admin: boolean;
+  is_active: boolean;
+  /** The user's group (Kommo's "user groups"); null: none. */
+  group_id?: number | null;
+  /** Lead rights; absent: everything allowed (A). */
+  leads?: SimEntityRights;
+  status_rights?: SimStatusRight[];
+};
+
+export const ALL_RIGHTS: SimEntityRights = { view: "A", edit: "A", add: "A", delete: "A", export: "A" };
 
 export type SimAccount = {
   id: number;
@@ -70,7 +89,8 @@ export type SimAccount = {
 
 /** `userId`: the Kommo user who granted access (unset: the account's first admin, as for installs). */
 export type SimCode = { accountId: number; expiresAt: number; used: boolean; userId?: number };
-export type SimAccessToken = { accountId: number; expiresAt: number; revoked: boolean; userId?: number };
+/** `answered`: API calls made with the token that got a 2xx answer (for tests that follow one token). */
+export type SimAccessToken = { accountId: number; expiresAt: number; revoked: boolean; userId?: number; answered?: number };
 export type SimRefreshToken = { accountId: number; expiresAt: number; used: boolean; revoked: boolean; userId?: number };
 
 /** Field ids of the standard contact fields, as every Kommo account has them (ids vary per account). */
@@ -247,6 +267,8 @@ export class SimStore {
       updatedAt?: number;
       /** A chosen id (default: the next one). */
       id?: number;
+      /** Default: the account's first user (its admin). */
+      responsibleUserId?: number;
     },
   ): SimLead {
     const account = this.account(accountId);
@@ -257,12 +279,15 @@ export class SimStore {
     const now = input.updatedAt ?? this.nowSeconds();
     const user = account.users[0]!.id;
     if (input.id !== undefined && account.leads.has(input.id)) throw new Error(`simulator: lead ${input.id} exists`);
+    const responsible = input.responsibleUserId === undefined ? account.users[0]! : account.users.find((candidate) => candidate.id === input.responsibleUserId);
+    if (!responsible) throw new Error(`simulator: no user ${input.responsibleUserId} in account ${accountId}`);
     const lead: SimLead = {
       id: input.id ?? this.id(),
       name: input.name,
       price: input.price ?? 0,
-      responsible_user_id: user,
-      group_id: 0,
+      responsible_user_id: responsible.id,
+      // Kommo gives a deal the group of its responsible user (0: the main group).
+      group_id: responsible.group_id ?? 0,
       status_id: input.statusId,
       pipeline_id: input.pipelineId,
       loss_reason_id: input.lossReasonId ?? null,

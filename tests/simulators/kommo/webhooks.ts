@@ -75,7 +75,8 @@ export function contactUpdateDelivery(account: SimAccount, contact: SimContact):
             id: field.field_id,
             name: field.field_name,
             code: field.field_code,
-            values: field.values.map((entry) => ({ value: entry.value, enum: entry.enum_id })),
+            // Kommo's webhooks carry a checkbox as "1" / "0".
+            values: field.values.map((entry) => ({ value: typeof entry.value === "boolean" ? (entry.value ? "1" : "0") : entry.value, enum: entry.enum_id })),
           })),
         },
       ],

@@ -21,7 +21,7 @@ import { clientWithToken } from "@/lib/integrations/kommo/account-client";
 import { KommoApiError } from "@/lib/integrations/kommo/errors";
 import { parseKommoHost } from "@/lib/integrations/kommo/hosts";
 import { exchangeAuthorizationCode } from "@/lib/integrations/kommo/oauth";
-import { hostRateKey, takeSlot } from "@/lib/integrations/kommo/rate";
+import { hostRateKey, takeUnverifiedSlot, unverifiedRateKey } from "@/lib/integrations/kommo/rate";
 import { getEnv, requireKommoCredentials, type Env } from "@/lib/platform/env";
 import { logger } from "@/lib/platform/log";
 import { cookieOptions, readCookie, signInCookieName, type CookieToSet } from "./cookies";
@@ -90,6 +90,9 @@ export type KommoSignInUser = {
   isAdmin: boolean;
 };
 
+/** How long a sign-in may take with Kommo, from the exchange to the user's rights. */
+export const SIGN_IN_DEADLINE_MS = 15_000;
+
 const answerSchema = z.object({ code: z.string().min(1).max(4096), referer: z.string().min(1).max(253) });
 
 /** Step 3: the code exchanged on the account's host, the user and their admin right read. */
@@ -98,10 +101,13 @@ export async function readSignedInUser(answer: { code: string | null; referer: s
   if (!parsed.success) throw new KommoSignInError("Kommo's answer lacks the code or the account host (referer)");
   const host = parseKommoHost(parsed.data.referer);
   if (!host) throw new KommoSignInError("the answer does not name a Kommo account host");
-  const rateKey = hostRateKey(host.host);
-  await takeSlot(rateKey);
-  const { accessToken } = await exchangeAuthorizationCode(host.host, parsed.data.code, rateKey);
-  const kommo = clientWithToken(host.host, accessToken, rateKey);
+  // Bounded throughout: a sign-in answers within SIGN_IN_DEADLINE_MS, and does not queue behind a
+  // host's budget far in debt (junk sent to the open door) but says so at once.
+  const signal = AbortSignal.timeout(SIGN_IN_DEADLINE_MS);
+  await takeUnverifiedSlot(host.host, signal);
+  const { accessToken } = await exchangeAuthorizationCode(host.host, parsed.data.code, unverifiedRateKey(host.host), signal);
+  // Kommo accepted the code: the reads that follow are a real user's, in the host's own budget.
+  const kommo = clientWithToken(host.host, accessToken, hostRateKey(host.host), signal);
   const account = await kommo.getAccount();
   if (!account.current_user_id) throw new KommoSignInError("Kommo did not say which user signed in");
   let user: { name?: string | null; email?: string | null; rights?: { is_admin?: boolean; is_active?: boolean } } | undefined;

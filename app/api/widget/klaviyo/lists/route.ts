@@ -23,4 +23,4 @@ export const GET = widgetRoute(async (_request, { account }) => {
     }
     throw error;
   }
-});
+}, { throttled: true });

@@ -2,6 +2,7 @@
 import { NextResponse } from "next/server";
 import { jsonError } from "@/lib/platform/http/errors";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
+import { INTERACTIVE_MAX_WAIT_MS } from "@/lib/integrations/kommo/rate";
 import { KommoApiError } from "@/lib/integrations/kommo/errors";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
@@ -11,7 +12,7 @@ export const OPTIONS = widgetPreflight;
 
 export const GET = widgetRoute(async (_request, { account }) => {
   try {
-    const pipelines = await (await kommoClientFor(account.id)).getPipelines();
+    const pipelines = await (await kommoClientFor(account.id, undefined, { maxSlotWaitMs: INTERACTIVE_MAX_WAIT_MS })).getPipelines();
     return NextResponse.json({
       pipelines: pipelines
         .filter((pipeline) => !pipeline.is_archive)
@@ -30,4 +31,4 @@ export const GET = widgetRoute(async (_request, { account }) => {
     }
     throw error;
   }
-});
+}, { throttled: true });

@@ -4,6 +4,7 @@ import { NextResponse } from "next/server";
 import { jsonError } from "@/lib/platform/http/errors";
 import { zodMessage } from "@/lib/platform/http/zod";
 import { dealActivity } from "@/lib/features/widget-api/activity";
+import { assertCanViewLead } from "@/lib/features/widget-api/lead-access";
 import { leadParamsSchema } from "@/lib/features/widget-api/lead-id";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 
@@ -11,8 +12,13 @@ export const dynamic = "force-dynamic";
 
 export const OPTIONS = widgetPreflight;
 
-export const GET = widgetRoute<{ leadId: string }>(async (_request, { account, params }) => {
-  const parsed = leadParamsSchema.safeParse(params);
-  if (!parsed.success) return jsonError(400, "invalid_lead_id", zodMessage(parsed.error));
-  return NextResponse.json(await dealActivity(account, parsed.data.leadId), { headers: { "Cache-Control": "no-store" } });
-});
+export const GET = widgetRoute<{ leadId: string }>(
+  async (_request, { account, claims, params }) => {
+    const parsed = leadParamsSchema.safeParse(params);
+    if (!parsed.success) return jsonError(400, "invalid_lead_id", zodMessage(parsed.error));
+    // Only users Kommo lets view the deal see its contact's profile and email activity.
+    await assertCanViewLead(account, claims, parsed.data.leadId);
+    return NextResponse.json(await dealActivity(account, parsed.data.leadId), { headers: { "Cache-Control": "no-store" } });
+  },
+  { throttled: true },
+);
