@@ -169,7 +169,7 @@ test("the Consent section: status field, an opt-in checkbox and its list; a key 
   const panel = page.locator(".kvsync-settings");
   const section = panel.locator('[data-kvsync-section="consent"]');
   await expect(section.locator(".kvsync__section-title")).toHaveText("Email consent");
-  await expect(section).toContainText("never subscribes anyone");
+  await expect(section).toContainText("subscribes nobody on its own. Only the opt-in box below does.");
   // Only checkbox fields are offered.
   await expect(section.locator("[data-kvsync-consent-field] option")).toHaveText(["Off", "Newsletter opt-in"]);
   await section.locator("label[for=kvsync-consent-status]").click();
