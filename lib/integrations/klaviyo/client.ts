@@ -299,39 +299,20 @@ export class KlaviyoClient {
    * call). Keys are lower-cased emails; emails without a profile are absent.
    */
   async getEmailConsents(emails: string[]): Promise<Map<string, KlaviyoEmailConsent>> {
-    const operation = OPERATIONS.getProfiles;
     const consents = new Map<string, KlaviyoEmailConsent>();
-    const unique = [...new Set(emails.map((email) => email.trim().toLowerCase()).filter(Boolean))];
-    for (const batch of chunk(unique, LIMITS.profilesPerLookup)) {
-      let next: string | undefined;
-      do {
-        const response = await this.transport.send(
-          operation,
-          next
-            ? { url: next }
-            : {
-                query: {
-                  filter: batch.length === 1 ? `equals(email,${quote(batch[0]!)})` : `any(email,[${batch.map(quote).join(",")}])`,
-                  "additional-fields[profile]": "subscriptions",
-                  "fields[profile]": "email,subscriptions",
-                  "page[size]": String(LIMITS.profilesPerLookup),
-                },
-              },
-        );
-        const page = this.transport.parse(operation, profileConsentCollectionResponse, response.json);
-        for (const profile of page.data) {
-          if (!profile.attributes.email) continue;
-          const marketing = profile.attributes.subscriptions?.email?.marketing;
-          consents.set(profile.attributes.email.toLowerCase(), {
-            profileId: profile.id,
-            consent: marketing?.consent ?? "NEVER_SUBSCRIBED",
-            canReceiveEmail: marketing?.can_receive_email_marketing ?? true,
-            suppressionReasons: (marketing?.suppression ?? []).map((entry) => entry.reason),
-          });
-        }
-        next = page.links?.next ?? undefined;
-      } while (next);
-    }
+    const query = { "additional-fields[profile]": "subscriptions", "fields[profile]": "email,subscriptions" };
+    await this.eachProfileByEmail(emails, query, profileConsentCollectionResponse, (page) => {
+      for (const profile of page.data) {
+        if (!profile.attributes.email) continue;
+        const marketing = profile.attributes.subscriptions?.email?.marketing;
+        consents.set(profile.attributes.email.toLowerCase(), {
+          profileId: profile.id,
+          consent: marketing?.consent ?? "NEVER_SUBSCRIBED",
+          canReceiveEmail: marketing?.can_receive_email_marketing ?? true,
+          suppressionReasons: (marketing?.suppression ?? []).map((entry) => entry.reason),
+        });
+      }
+    });
     return consents;
   }
 
@@ -394,30 +375,43 @@ export class KlaviyoClient {
    * import, which does not answer with ids. Keys are lower-cased emails; unknown emails are absent.
    */
   async getProfileIdsByEmails(emails: string[]): Promise<Map<string, string>> {
-    const operation = OPERATIONS.getProfiles;
     const ids = new Map<string, string>();
+    // A few lookups in flight at once (the shared limiter still paces them): latency, not the limit, is what they wait for.
+    await this.eachProfileByEmail(emails, { "fields[profile]": "email" }, profileCollectionResponse, (page) => {
+      for (const profile of page.data) if (profile.attributes.email) ids.set(profile.attributes.email.toLowerCase(), profile.id);
+    }, LOOKUP_CONCURRENCY);
+    return ids;
+  }
+
+  /**
+   * The profiles of these emails (lower-cased, each asked once), 100 per call, every page of each
+   * answer handed to `take`; `lanes` calls in flight at once.
+   */
+  private async eachProfileByEmail<Page extends { links?: { next?: string | null } | null }>(
+    emails: string[],
+    query: Record<string, string>,
+    schema: z.ZodType<Page>,
+    take: (page: Page) => void,
+    lanes = 1,
+  ): Promise<void> {
+    const operation = OPERATIONS.getProfiles;
     const unique = [...new Set(emails.map((email) => email.trim().toLowerCase()).filter(Boolean))];
     const lookUp = async (batch: string[]) => {
+      const filter = batch.length === 1 ? `equals(email,${quote(batch[0]!)})` : `any(email,[${batch.map(quote).join(",")}])`;
       let next: string | undefined;
       do {
-        const response = await this.transport.send(
-          operation,
-          next
-            ? { url: next }
-            : { query: { filter: `any(email,[${batch.map(quote).join(",")}])`, "fields[profile]": "email", "page[size]": String(LIMITS.profilesPerLookup) } },
-        );
-        const page = this.transport.parse(operation, profileCollectionResponse, response.json);
-        for (const profile of page.data) if (profile.attributes.email) ids.set(profile.attributes.email.toLowerCase(), profile.id);
+        const response = await this.transport.send(operation, next ? { url: next } : { query: { filter, ...query, "page[size]": String(LIMITS.profilesPerLookup) } });
+        const page = this.transport.parse(operation, schema, response.json);
+        take(page);
         next = page.links?.next ?? undefined;
       } while (next);
     };
-    // A few lookups in flight at once (the shared limiter still paces them): latency, not the limit, is what they wait for.
     const batches = chunk(unique, LIMITS.profilesPerLookup);
-    const lanes = Array.from({ length: Math.min(LOOKUP_CONCURRENCY, batches.length) }, async () => {
-      for (let batch = batches.shift(); batch; batch = batches.shift()) await lookUp(batch);
-    });
-    await Promise.all(lanes);
-    return ids;
+    await Promise.all(
+      Array.from({ length: Math.min(lanes, batches.length) }, async () => {
+        for (let batch = batches.shift(); batch; batch = batches.shift()) await lookUp(batch);
+      }),
+    );
   }
 
   /**
