@@ -1,8 +1,9 @@
 // Rate limiting shared by every process: token buckets kept in Postgres, so that two workers (or
 // two machines) calling Kommo or Klaviyo for the same account together stay under the limit.
 //
-// Each call reserves a token and learns how long to wait for it; tokens may go negative (a queue
-// of reservations), so callers are served in order without polling. A 429 puts the bucket into
+// Each call reserves a token (in every window it is under, in one statement) and learns how long
+// to wait for it; tokens may go negative (a queue of reservations), so callers are served in order
+// without polling. A 429 puts the bucket into
 // debt for Retry-After seconds, which every process then honours.
 import { db } from "@/lib/db/client";
 
@@ -33,15 +34,35 @@ async function reserve(key: string, limit: BucketLimit): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Reserve a token in every window at once (one statement, one round trip), refilled like `reserve`;
+ * how long to wait for the last of them. Rows are taken in key order, the same for every caller,
+ * so that two processes reserving the same windows cannot deadlock.
+ */
+async function reserveAll(keys: string[], limits: BucketLimit[]): Promise<number> {
+  const rows = await db().$queryRaw<{ key: string; tokens: number }[]>`
+    INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt")
+    SELECT window_key, burst - 1, clock_timestamp()
+    FROM unnest(${keys}::text[], ${limits.map((limit) => limit.burst)}::float8[]) AS w(window_key, burst)
+    ORDER BY window_key
+    ON CONFLICT ("key") DO UPDATE SET
+      "tokens" = LEAST(EXCLUDED."tokens" + 1,
+        "RateLimitBucket"."tokens"
+        + EXTRACT(EPOCH FROM (clock_timestamp() - "RateLimitBucket"."refilledAt"))
+          * (SELECT rate FROM unnest(${keys}::text[], ${limits.map((limit) => limit.ratePerSecond)}::float8[]) AS r(window_key, rate)
+             WHERE r.window_key = "RateLimitBucket"."key")) - 1,
+      "refilledAt" = clock_timestamp()
+    RETURNING "key", "tokens"`;
+  const rateOf = new Map(keys.map((key, index) => [key, limits[index]!.ratePerSecond]));
+  return rows.reduce((wait, row) => (row.tokens >= 0 ? wait : Math.max(wait, Math.ceil((-row.tokens / rateOf.get(row.key)!) * 1000))), 0);
+}
+
+/**
  * Wait until a call under every one of `limits` is allowed (e.g. Klaviyo's burst and steady
  * windows), then return. `key` names the API, account and endpoint tier.
  */
 export async function acquire(key: string, limits: BucketLimit | BucketLimit[]): Promise<number> {
   const all = Array.isArray(limits) ? limits : [limits];
-  let waitMs = 0;
-  for (const [index, limit] of all.entries()) {
-    waitMs = Math.max(waitMs, await reserve(all.length > 1 ? `${key}#${index}` : key, limit));
-  }
+  const waitMs = all.length === 1 ? await reserve(key, all[0]!) : await reserveAll(all.map((_, index) => `${key}#${index}`), all);
   if (waitMs > 0) await sleep(waitMs);
   return waitMs;
 }
