@@ -15,7 +15,7 @@ import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
 import { getEnv } from "@/lib/platform/env";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { advanceCursor, metricCursors, type MetricCursor } from "./cursors";
 import { writePendingNotes } from "./notes";

@@ -14,7 +14,7 @@ import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
-import { loadSettings } from "./account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { applyOperations, type AppliedOperation } from "./apply";
 import { changesFromEvents } from "./changes";
 import { readDeal } from "./deal-reader";
