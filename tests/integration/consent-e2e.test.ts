@@ -234,6 +234,58 @@ describe("consent both ways", () => {
     expect(emailMarketing(store.profileByEmail("dan@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
   });
 
+  it("a box ticked without a contact webhook is subscribed once by the next deal sync that reads the contact from Kommo", async () => {
+    const scenario = await setUp("pk_consent_dealsync_01234567");
+    const { installed, store } = scenario;
+    const accountId = installed.kommoAccountId;
+    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+      consent: { optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
+    });
+    expect(saved.status).toBe(200);
+    // Gil unsubscribed in Klaviyo; his box stays off.
+    const eve = kommo.seedContact(accountId, { firstName: "Eve", lastName: "Moss", emails: ["eve@example.com"] });
+    const gil = kommo.seedContact(accountId, { firstName: "Gil", lastName: "Hart", emails: ["gil@example.com"] });
+    store.seedEvent({ metric: "Received Email", email: "gil@example.com" });
+    unsubscribeAsRecipient(store, "gil@example.com");
+    const eveDeal = kommo.seedLead(accountId, { name: "Eve", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [eve.id] });
+    const gilDeal = kommo.seedLead(accountId, { name: "Gil", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [gil.id] });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, eveDeal.id, "add"));
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, gilDeal.id, "add"));
+    await settled(installed.accountId);
+    const jobs = subscriptionJobs(store);
+    expect(jobs).toEqual([]);
+
+    const moveDeals = async (price: number) => {
+      for (const deal of [eveDeal, gilDeal]) {
+        kommo.updateLead(accountId, deal.id, { price });
+        await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, deal.id, "update"));
+      }
+      await settled(installed.accountId);
+    };
+    const expireContactCache = () => sql(`UPDATE "KommoContactCache" SET "readAt" = now() - interval '1 day' WHERE "accountId" = $1`, [installed.accountId]);
+
+    // A manager ticks Eve's box and Kommo's contact webhook never arrives. A sync that takes the
+    // contact from the cache knows nothing of the box.
+    kommo.setContactCheckbox(accountId, eve.id, scenario.optInFieldId, true);
+    await moveDeals(100);
+    expect(jobs).toEqual([]);
+    // The next sync that reads the contact from Kommo subscribes her, once.
+    await expireContactCache();
+    await moveDeals(200);
+    expect(jobs).toEqual([
+      { kind: "subscribe", emails: ["eve@example.com"], consent: "SUBSCRIBED", listId: scenario.listId, customSource: "Kommo CRM", at: expect.any(Number) },
+    ]);
+    const log = await db().syncLog.findMany({ where: { accountId: installed.accountId, trigger: "consent_opt_in" } });
+    expect(log.map((row) => row.operations)).toEqual([[expect.objectContaining({ type: "subscribeEmail", contactId: eve.id })]]);
+    await until("Eve's subscription", () => emailMarketing(store.profileByEmail("eve@example.com")!).consent === "SUBSCRIBED");
+
+    // Later syncs reading both contacts from Kommo again send nothing: Eve's tick is done, Gil's box is off.
+    await expireContactCache();
+    await moveDeals(300);
+    expect(jobs).toHaveLength(1);
+    expect(emailMarketing(store.profileByEmail("gil@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
+  });
+
   it("a status field an admin deleted is made again once; a write Kommo keeps refusing is logged with its reason, never sent in a loop", async () => {
     const scenario = await setUp("pk_consent_refusals_012345678");
     const { installed } = scenario;
