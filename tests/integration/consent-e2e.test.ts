@@ -286,6 +286,38 @@ describe("consent both ways", () => {
     expect(emailMarketing(store.profileByEmail("gil@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
   });
 
+  it("a spam complaint in Klaviyo shows as the contact's status, turns the box off and is noted on the deal", async () => {
+    const scenario = await setUp("pk_consent_spam_0123456789ab");
+    const { installed, store } = scenario;
+    const accountId = installed.kommoAccountId;
+    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+      consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
+    });
+    expect(saved.status).toBe(200);
+    const hal = kommo.seedContact(accountId, { firstName: "Hal", lastName: "Quinn", emails: ["hal@example.com"] });
+    kommo.setContactCheckbox(accountId, hal.id, scenario.optInFieldId, true);
+    const halDeal = kommo.seedLead(accountId, { name: "Hal", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [hal.id] });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, halDeal.id, "add"));
+    await settled(installed.accountId);
+    await until("Hal's subscription", () => emailMarketing(store.profileByEmail("hal@example.com")!).consent === "SUBSCRIBED");
+
+    // Hal reports a campaign email as spam: Klaviyo suppresses him and records the event.
+    emailMarketing(store.profileByEmail("hal@example.com")!).suppression.push({ reason: "SPAM_COMPLAINT", timestamp: new Date().toISOString() });
+    store.seedEvent({ metric: "Marked Email as Spam", email: "hal@example.com", properties: { Subject: "Spring offer" } });
+    for (let poll = 0; poll < 2; poll++) {
+      await pollAccountActivity(installed.accountId);
+      await settled(installed.accountId);
+    }
+    expect(kommo.contactFieldValues(accountId, hal.id, { code: "KLAVIYO_EMAIL_STATUS" })).toEqual(["Spam complaint"]);
+    expect(kommo.contactFieldValues(accountId, hal.id, { id: scenario.optInFieldId })).toEqual([false]);
+    const account = numberIds(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } }));
+    expect((await dealActivity(account, halDeal.id)).consent).toEqual({ status: "spam_complaint", canReceiveEmail: false });
+    const notes = kommo.account(accountId).notes.filter((note) => note.entity_id === halDeal.id).map((note) => String(note.params.text));
+    expect(notes).toEqual([expect.stringMatching(/^Marked email "Spring offer" as spam/)]);
+    // The product's own write of the box is not a new opt-out: nothing is sent to Klaviyo.
+    expect(subscriptionJobs(store).map((job) => job.kind)).toEqual(["subscribe"]);
+  });
+
   it("a status field an admin deleted is made again once; a write Kommo keeps refusing is logged with its reason, never sent in a loop", async () => {
     const scenario = await setUp("pk_consent_refusals_012345678");
     const { installed } = scenario;

@@ -1,7 +1,7 @@
 // The email-activity poll of one account (queue `activity-poll`, every KLAVIYO_ACTIVITY_POLL_SECONDS,
 // to the second): each poll, when done, queues the account's next one at its due time (a chain per
 // account, singletonKey = account id; the minute tick re-seeds a chain that broke). For each of the
-// five email metrics, Klaviyo events since the metric's position, 1000 a page,
+// six email metrics, Klaviyo events since the metric's position, 1000 a page,
 // oldest first; those of our deals' profiles are stored (the deal-card pane's cache), then noted
 // on the deals in Kommo.
 //
