@@ -234,6 +234,90 @@ describe("consent both ways", () => {
     expect(emailMarketing(store.profileByEmail("dan@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
   });
 
+  it("a box ticked without a contact webhook is subscribed once by the next deal sync that reads the contact from Kommo", async () => {
+    const scenario = await setUp("pk_consent_dealsync_01234567");
+    const { installed, store } = scenario;
+    const accountId = installed.kommoAccountId;
+    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+      consent: { optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
+    });
+    expect(saved.status).toBe(200);
+    // Gil unsubscribed in Klaviyo; his box stays off.
+    const eve = kommo.seedContact(accountId, { firstName: "Eve", lastName: "Moss", emails: ["eve@example.com"] });
+    const gil = kommo.seedContact(accountId, { firstName: "Gil", lastName: "Hart", emails: ["gil@example.com"] });
+    store.seedEvent({ metric: "Received Email", email: "gil@example.com" });
+    unsubscribeAsRecipient(store, "gil@example.com");
+    const eveDeal = kommo.seedLead(accountId, { name: "Eve", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [eve.id] });
+    const gilDeal = kommo.seedLead(accountId, { name: "Gil", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [gil.id] });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, eveDeal.id, "add"));
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, gilDeal.id, "add"));
+    await settled(installed.accountId);
+    const jobs = subscriptionJobs(store);
+    expect(jobs).toEqual([]);
+
+    const moveDeals = async (price: number) => {
+      for (const deal of [eveDeal, gilDeal]) {
+        kommo.updateLead(accountId, deal.id, { price });
+        await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, deal.id, "update"));
+      }
+      await settled(installed.accountId);
+    };
+    const expireContactCache = () => sql(`UPDATE "KommoContactCache" SET "readAt" = now() - interval '1 day' WHERE "accountId" = $1`, [installed.accountId]);
+
+    // A manager ticks Eve's box and Kommo's contact webhook never arrives. A sync that takes the
+    // contact from the cache knows nothing of the box.
+    kommo.setContactCheckbox(accountId, eve.id, scenario.optInFieldId, true);
+    await moveDeals(100);
+    expect(jobs).toEqual([]);
+    // The next sync that reads the contact from Kommo subscribes her, once.
+    await expireContactCache();
+    await moveDeals(200);
+    expect(jobs).toEqual([
+      { kind: "subscribe", emails: ["eve@example.com"], consent: "SUBSCRIBED", listId: scenario.listId, customSource: "Kommo CRM", at: expect.any(Number) },
+    ]);
+    const log = await db().syncLog.findMany({ where: { accountId: installed.accountId, trigger: "consent_opt_in" } });
+    expect(log.map((row) => row.operations)).toEqual([[expect.objectContaining({ type: "subscribeEmail", contactId: eve.id })]]);
+    await until("Eve's subscription", () => emailMarketing(store.profileByEmail("eve@example.com")!).consent === "SUBSCRIBED");
+
+    // Later syncs reading both contacts from Kommo again send nothing: Eve's tick is done, Gil's box is off.
+    await expireContactCache();
+    await moveDeals(300);
+    expect(jobs).toHaveLength(1);
+    expect(emailMarketing(store.profileByEmail("gil@example.com")!)).toMatchObject({ consent: "UNSUBSCRIBED", suppression: [{ reason: "UNSUBSCRIBE" }] });
+  });
+
+  it("a spam complaint in Klaviyo shows as the contact's status, turns the box off and is noted on the deal", async () => {
+    const scenario = await setUp("pk_consent_spam_0123456789ab");
+    const { installed, store } = scenario;
+    const accountId = installed.kommoAccountId;
+    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+      consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
+    });
+    expect(saved.status).toBe(200);
+    const hal = kommo.seedContact(accountId, { firstName: "Hal", lastName: "Quinn", emails: ["hal@example.com"] });
+    kommo.setContactCheckbox(accountId, hal.id, scenario.optInFieldId, true);
+    const halDeal = kommo.seedLead(accountId, { name: "Hal", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [hal.id] });
+    await deliverCrmWebhook(installed.hookKey, kommo.leadWebhookBody(accountId, halDeal.id, "add"));
+    await settled(installed.accountId);
+    await until("Hal's subscription", () => emailMarketing(store.profileByEmail("hal@example.com")!).consent === "SUBSCRIBED");
+
+    // Hal reports a campaign email as spam: Klaviyo suppresses him and records the event.
+    emailMarketing(store.profileByEmail("hal@example.com")!).suppression.push({ reason: "SPAM_COMPLAINT", timestamp: new Date().toISOString() });
+    store.seedEvent({ metric: "Marked Email as Spam", email: "hal@example.com", properties: { Subject: "Spring offer" } });
+    for (let poll = 0; poll < 2; poll++) {
+      await pollAccountActivity(installed.accountId);
+      await settled(installed.accountId);
+    }
+    expect(kommo.contactFieldValues(accountId, hal.id, { code: "KLAVIYO_EMAIL_STATUS" })).toEqual(["Spam complaint"]);
+    expect(kommo.contactFieldValues(accountId, hal.id, { id: scenario.optInFieldId })).toEqual([false]);
+    const account = numberIds(await db().account.findUniqueOrThrow({ where: { id: installed.accountId } }));
+    expect((await dealActivity(account, halDeal.id)).consent).toEqual({ status: "spam_complaint", canReceiveEmail: false });
+    const notes = kommo.account(accountId).notes.filter((note) => note.entity_id === halDeal.id).map((note) => String(note.params.text));
+    expect(notes).toEqual([expect.stringMatching(/^Marked email "Spring offer" as spam/)]);
+    // The product's own write of the box is not a new opt-out: nothing is sent to Klaviyo.
+    expect(subscriptionJobs(store).map((job) => job.kind)).toEqual(["subscribe"]);
+  });
+
   it("a status field an admin deleted is made again once; a write Kommo keeps refusing is logged with its reason, never sent in a loop", async () => {
     const scenario = await setUp("pk_consent_refusals_012345678");
     const { installed } = scenario;

@@ -256,10 +256,10 @@ describe("email activity to Kommo notes", () => {
     expect(result).toMatchObject({ events: 4501, stored: 1, notes: 1, noteRequests: 1 });
 
     const calls = klaviyo.requests.slice(klaviyoBefore).map((request) => request.operation);
-    // One metrics lookup (cached from now on), then pages: 5 of opens (1000 each), 1 for each other metric.
+    // One metrics lookup (cached from now on), then pages: 5 of opens (1000 each), 1 for each of the five other metrics.
     expect(calls.filter((operation) => operation === "get_metrics")).toHaveLength(1);
-    expect(calls.filter((operation) => operation === "get_events")).toHaveLength(5 + 4);
-    expect(calls).toHaveLength(1 + 9);
+    expect(calls.filter((operation) => operation === "get_events")).toHaveLength(5 + 5);
+    expect(calls).toHaveLength(1 + 10);
     // Kommo: the one notes request for Ada's event, nothing for the 4500 strangers.
     const kommoCalls = kommo.requests.filter((request) => request.accountId === setup.installed.kommoAccountId).slice(kommoBefore);
     expect(kommoCalls.map((request) => request.route)).toEqual(["POST /api/v4/leads/notes"]);

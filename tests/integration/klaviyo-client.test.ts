@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { KlaviyoClient, KlaviyoError, KlaviyoScopeError, type KlaviyoClientOptions } from "@/lib/integrations/klaviyo";
 import { mapDealToKlaviyo, type DealSnapshot, type MappingInput, type SyncOperation } from "@/lib/features/sync/mapping";
-import { syncSettingsSchema } from "@/lib/features/sync/settings";
+import { syncSettingsSchema } from "@/lib/features/settings/settings";
 import { ALL_SCOPES, startKlaviyoSimulator, type KlaviyoSimulator } from "@/tests/simulators/klaviyo";
 
 const KEY = "pk_integration_full_0001";

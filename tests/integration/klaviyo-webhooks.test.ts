@@ -135,7 +135,7 @@ describe("registering the product's webhook in Klaviyo", () => {
 
   const settingsMode = async () => ((await callWidget(kommo, account, getSettings as RouteHandler, "GET")).body.klaviyo as { activityMode: string }).activityMode;
 
-  it("registers the signed webhook for the five email topics when a key with webhooks:write is saved; a delivery becomes one note", async () => {
+  it("registers the signed webhook for the six email topics when a key with webhooks:write is saved; a delivery becomes one note", async () => {
     await connectKlaviyo(kommo, account, "pk_webhooks_kdp_0123456789");
     const registration = klaviyoWebhookRegistration(account.accountId);
     expect(registration.endpointUrl.startsWith(`${HTTPS_APP_URL}/api/klaviyo/webhooks/`)).toBe(true);
@@ -144,7 +144,7 @@ describe("registering the product's webhook in Klaviyo", () => {
     expect(webhook).toMatchObject({
       endpointUrl: registration.endpointUrl,
       secretKey: registration.secretKey,
-      topics: ["event:klaviyo.received_email", "event:klaviyo.opened_email", "event:klaviyo.clicked_email", "event:klaviyo.bounced_email", "event:klaviyo.unsubscribed"],
+      topics: ["event:klaviyo.received_email", "event:klaviyo.opened_email", "event:klaviyo.clicked_email", "event:klaviyo.bounced_email", "event:klaviyo.marked_email_as_spam", "event:klaviyo.unsubscribed"],
     });
     expect(klaviyo.invalidRequests()).toEqual([]);
     expect(await settingsMode()).toBe("webhooks");

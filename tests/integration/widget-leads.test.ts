@@ -211,7 +211,7 @@ describe("GET /api/widget/leads/{leadId}/activity", () => {
     const activity = body!.activity as { id: string; kind: string; subject: string | null; campaignOrFlow: string | null; occurredAt: string }[];
     expect(activity).toHaveLength(20);
     expect(activity.map((event) => event.id)).toEqual(Array.from({ length: 20 }, (_, index) => `evt-${leadId}-${23 - index}`));
-    expect(activity.slice(0, 6).map((event) => event.kind)).toEqual(["other", "unsubscribed", "bounced", "clicked", "opened", "received"]);
+    expect(activity.slice(0, 6).map((event) => event.kind)).toEqual(["spam", "unsubscribed", "bounced", "clicked", "opened", "received"]);
     expect(activity[0]).toMatchObject({ subject: null, campaignOrFlow: "Welcome flow", occurredAt: "2026-03-01T00:23:00.000Z" });
     await db().account.update({ where: { id: account.accountId }, data: { timezone: null } });
   });

@@ -13,6 +13,14 @@ describe("activity note text", () => {
     expect(activityNoteText({ metric: "Unsubscribed", subject: "Last chance", campaign: null })).toBe('Unsubscribed from email marketing after email "Last chance"');
   });
 
+  it("says a spam complaint in each language, with the campaign after the email", () => {
+    expect(activityNoteText({ metric: "Marked Email as Spam", subject: "Spring offer", campaign: null })).toBe('Marked email "Spring offer" as spam');
+    expect(activityNoteText({ metric: "Marked Email as Spam", subject: null, campaign: "Newsletter" })).toBe('Marked an email (campaign "Newsletter") as spam');
+    expect(activityNoteText({ metric: "Marked Email as Spam", subject: "Oferta", campaign: "Primavera", language: "es" })).toBe('Marcó el correo "Oferta" (campaña "Primavera") como spam');
+    expect(activityNoteText({ metric: "Marked Email as Spam", subject: null, campaign: null, language: "pt_BR" })).toBe("Marcou um e-mail como spam");
+    expect(activityMetricNamed("marked email as spam")).toBe("Marked Email as Spam");
+  });
+
   it("still reads well without a subject", () => {
     expect(activityNoteText({ metric: "Opened Email", subject: null, campaign: null })).toBe("Opened an email");
     expect(activityNoteText({ metric: "Bounced Email", subject: null, campaign: "Newsletter" })).toBe('An email (campaign "Newsletter") bounced');

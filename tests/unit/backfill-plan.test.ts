@@ -5,7 +5,7 @@ import { planHistoricalDeal, type DealParties, type Directory } from "@/lib/feat
 import { backfillRequestSchema, backfillView, readCursor } from "@/lib/features/backfill/scope";
 import type { KommoContact, KommoLead } from "@/lib/integrations/kommo/api-schemas";
 import { eventUniqueId, type KommoAccountInfo } from "@/lib/features/sync/mapping";
-import { syncSettingsSchema } from "@/lib/features/sync/settings";
+import { syncSettingsSchema } from "@/lib/features/settings/settings";
 
 const account: KommoAccountInfo = { kommoAccountId: 31_234_567, host: "acme.kommo.com", currency: "USD", country: "US" };
 const PIPELINE = 7001;

@@ -21,7 +21,7 @@ describe("the layer rule of npm run lint", () => {
   it.each([
     ["lib/db/new-table.ts", 'import { syncLeadJob } from "@/lib/features/sync/sync-lead";'],
     ["lib/jobs/new-runtime.ts", 'import { ALL_JOBS } from "@/lib/worker";'],
-    ["lib/integrations/kommo/new-call.ts", 'import { loadSettings } from "@/lib/features/sync/account-settings";'],
+    ["lib/integrations/kommo/new-call.ts", 'import { loadSettings } from "@/lib/features/settings/account-settings";'],
     ["lib/integrations/klaviyo/new-call.ts", 'import { KommoClient } from "@/lib/integrations/kommo/client";'],
     ["lib/features/sync/new-step.ts", 'import { startBackfill } from "@/lib/features/backfill/runs";'],
     ["lib/features/sync/new-step.ts", 'import { afterInstall } from "@/lib/orchestration";'],
@@ -33,7 +33,7 @@ describe("the layer rule of npm run lint", () => {
   });
 
   it.each([
-    ["lib/features/backfill/new-step.ts", 'import { loadSettings } from "@/lib/features/sync/account-settings";'],
+    ["lib/features/backfill/new-step.ts", 'import { loadSettings } from "@/lib/features/settings/account-settings";'],
     ["lib/features/sync/new-step.ts", 'import { KommoClient } from "@/lib/integrations/kommo/client";'],
     ["lib/orchestration.ts", 'import { startBackfill } from "@/lib/features/backfill/runs";'],
     ["lib/features/install/new-step.ts", 'import { afterInstall } from "@/lib/orchestration";'],

@@ -11,7 +11,7 @@ import {
   type PreviousDealState,
   type SyncOperation,
 } from "@/lib/features/sync/mapping";
-import { syncSettingsSchema, type SyncSettings } from "@/lib/features/sync/settings";
+import { syncSettingsSchema, type SyncSettings } from "@/lib/features/settings/settings";
 import type { EventInput, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
 
 const PIPELINE = 7001;

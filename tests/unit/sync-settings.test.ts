@@ -6,7 +6,7 @@ import {
   readStoredSettings,
   settingsUpdateSchema,
   syncSettingsSchema,
-} from "@/lib/features/sync/settings";
+} from "@/lib/features/settings/settings";
 
 describe("sync settings", () => {
   it("defaults: SPEC event names, no lists, lists mirror stages, activity notes on", () => {

@@ -158,7 +158,7 @@ describe("widget.zip", () => {
     expect(used.length).toBeGreaterThan(50);
     for (const key of used) expect(translations.en![key], key).toBeDefined();
     // Keys built at run time from codes and kinds.
-    for (const kind of ["received", "opened", "clicked", "bounced", "unsubscribed", "other"]) expect(translations.en![`pane.kinds.${kind}`]).toBeDefined();
+    for (const kind of ["received", "opened", "clicked", "bounced", "spam", "unsubscribed", "other"]) expect(translations.en![`pane.kinds.${kind}`]).toBeDefined();
     for (const status of ["ok", "never", "pending", "skipped", "retrying", "failed"]) expect(translations.en![`pane.status.${status}`]).toBeDefined();
     for (const reason of ["no_contact", "no_email", "invalid_email", "deleted", "other", "temporary"]) expect(translations.en![`sync_problem.${reason}`]).toBeDefined();
   });

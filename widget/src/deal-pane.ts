@@ -15,7 +15,7 @@ const SYNC_POLL_MS = 1500;
 export const PANE_REFRESH_MS = 20_000;
 const SYNC_POLL_LIMIT_MS = 45_000;
 
-const KINDS: readonly EmailActivityKind[] = ["received", "opened", "clicked", "bounced", "unsubscribed", "other"];
+const KINDS: readonly EmailActivityKind[] = ["received", "opened", "clicked", "bounced", "spam", "unsubscribed", "other"];
 
 type Sync = DealActivity["sync"];
 type Activity = DealActivity["activity"][number];

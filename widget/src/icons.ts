@@ -7,6 +7,7 @@ const SHAPES = {
   opened: raw('<path d="M3 10l9-6 9 6v9H3z"/><path d="M3 10l9 6 9-6"/>'),
   clicked: raw('<path d="M6 3l12 7.5-5.2 1.3L10 17z"/><path d="M12.8 11.8L17 18"/>'),
   bounced: raw('<path d="M9 7L4 12l5 5"/><path d="M4 12h11a5 5 0 0 1 0 10h-2"/>'),
+  spam: raw('<path d="M5 21V4"/><path d="M5 4h11l-2 4 2 4H5"/>'),
   unsubscribed: raw('<circle cx="12" cy="12" r="8.5"/><path d="M8 12h8"/>'),
   other: raw('<circle cx="12" cy="12" r="3"/>'),
   sync: raw('<path d="M20 11a8 8 0 0 0-14.3-4.9L4 8"/><path d="M4 4v4h4"/><path d="M4 13a8 8 0 0 0 14.3 4.9L20 16"/><path d="M20 20v-4h-4"/>'),

@@ -1,5 +1,5 @@
 // Where the poller stands per email metric. Klaviyo's Events API filters by metric id, not by name,
-// so the five metric ids are looked up once (GET /api/metrics) and kept in ActivityCursor with the
+// so the six metric ids are looked up once (GET /api/metrics) and kept in ActivityCursor with the
 // position reached. A metric the Klaviyo account does not have yet (no bounce ever recorded) is
 // looked up again, but at most once an hour per worker: metrics cost 10 calls/s, 150/min.
 import type { Account, ActivityCursor } from "@/lib/db/client";

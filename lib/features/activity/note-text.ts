@@ -4,7 +4,7 @@
 import { z } from "zod";
 
 /** Klaviyo's built-in email metrics this product brings back to Kommo, by their Klaviyo names. */
-export const ACTIVITY_METRICS = ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Unsubscribed"] as const;
+export const ACTIVITY_METRICS = ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Marked Email as Spam", "Unsubscribed"] as const;
 export type ActivityMetric = (typeof ACTIVITY_METRICS)[number];
 
 /** Klaviyo's capitalisation of these names has varied; compare them without regard to case. */
@@ -56,6 +56,8 @@ type Phrases = {
   clicked: (subject: string | null) => string;
   /** The campaign goes between the email and the verb: `Email "X" (campaign "Y") bounced`. */
   bounced: (subject: string | null, campaign: string) => string;
+  /** The campaign goes after the email, as for a bounce: `Marked email "X" (campaign "Y") as spam`. */
+  markedSpam: (subject: string | null, campaign: string) => string;
   unsubscribed: (subject: string | null) => string;
 };
 
@@ -68,6 +70,7 @@ const PHRASES: Record<NoteLanguage, Phrases> = {
     opened: (subject) => `Opened ${subject ? `email ${quoted(subject)}` : "an email"}`,
     clicked: (subject) => `Clicked a link in ${subject ? `email ${quoted(subject)}` : "an email"}`,
     bounced: (subject, campaign) => `${subject ? `Email ${quoted(subject)}` : "An email"}${campaign} bounced`,
+    markedSpam: (subject, campaign) => `Marked ${subject ? `email ${quoted(subject)}` : "an email"}${campaign} as spam`,
     unsubscribed: (subject) => `Unsubscribed from email marketing${subject ? ` after email ${quoted(subject)}` : ""}`,
   },
   es: {
@@ -76,6 +79,7 @@ const PHRASES: Record<NoteLanguage, Phrases> = {
     opened: (subject) => `Abrió ${subject ? `el correo ${quoted(subject)}` : "un correo"}`,
     clicked: (subject) => `Hizo clic en un enlace ${subject ? `del correo ${quoted(subject)}` : "de un correo"}`,
     bounced: (subject, campaign) => `${subject ? `El correo ${quoted(subject)}` : "Un correo"}${campaign} rebotó`,
+    markedSpam: (subject, campaign) => `Marcó ${subject ? `el correo ${quoted(subject)}` : "un correo"}${campaign} como spam`,
     unsubscribed: (subject) => `Se dio de baja del email marketing${subject ? ` tras el correo ${quoted(subject)}` : ""}`,
   },
   pt: {
@@ -84,6 +88,7 @@ const PHRASES: Record<NoteLanguage, Phrases> = {
     opened: (subject) => `Abriu ${subject ? `o e-mail ${quoted(subject)}` : "um e-mail"}`,
     clicked: (subject) => `Clicou em um link ${subject ? `do e-mail ${quoted(subject)}` : "de um e-mail"}`,
     bounced: (subject, campaign) => `${subject ? `O e-mail ${quoted(subject)}` : "Um e-mail"}${campaign} foi devolvido`,
+    markedSpam: (subject, campaign) => `Marcou ${subject ? `o e-mail ${quoted(subject)}` : "um e-mail"}${campaign} como spam`,
     unsubscribed: (subject) => `Cancelou a inscrição no e-mail marketing${subject ? ` após o e-mail ${quoted(subject)}` : ""}`,
   },
 };
@@ -120,6 +125,8 @@ export function activityNoteText({ metric, subject, campaign, language, occurred
         return `${words.clicked(subject)}${from}`;
       case "Bounced Email":
         return words.bounced(subject, from);
+      case "Marked Email as Spam":
+        return words.markedSpam(subject, from);
       case "Unsubscribed":
         return `${words.unsubscribed(subject)}${from}`;
     }

@@ -1,7 +1,7 @@
 // The email-activity poll of one account (queue `activity-poll`, every KLAVIYO_ACTIVITY_POLL_SECONDS,
 // to the second): each poll, when done, queues the account's next one at its due time (a chain per
 // account, singletonKey = account id; the minute tick re-seeds a chain that broke). For each of the
-// five email metrics, Klaviyo events since the metric's position, 1000 a page,
+// six email metrics, Klaviyo events since the metric's position, 1000 a page,
 // oldest first; those of our deals' profiles are stored (the deal-card pane's cache), then noted
 // on the deals in Kommo.
 //
@@ -15,7 +15,7 @@ import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
 import { getEnv } from "@/lib/platform/env";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { advanceCursor, metricCursors, type MetricCursor } from "./cursors";
 import { writePendingNotes } from "./notes";

@@ -1,4 +1,4 @@
-// Registering the product's signed Klaviyo system webhook for the five email topics, for keys that
+// Registering the product's signed Klaviyo system webhook for the six email topics, for keys that
 // may (`webhooks:read`/`webhooks:write`; Klaviyo offers the Webhooks API to Advanced KDP accounts
 // and app partners only). Registered when a key is saved, removed with the old key when the key is
 // replaced and when the account uninstalls. Polling stays on either way: it is the safety net, and

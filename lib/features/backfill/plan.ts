@@ -10,7 +10,7 @@ import type { EventInput, ProfileAttributes } from "@/lib/integrations/klaviyo/t
 import { contactSnapshotOf } from "@/lib/features/sync/contact-cache";
 import { dealSnapshotOf } from "@/lib/features/sync/deal-reader";
 import { eventUniqueId, LOST_STATUS_ID, mapDealToKlaviyo, WON_STATUS_ID, type DealSnapshot, type KommoAccountInfo, type NextDealState } from "@/lib/features/sync/mapping";
-import type { SyncSettings } from "@/lib/features/sync/settings";
+import type { SyncSettings } from "@/lib/features/settings/settings";
 
 export type Directory = { pipelines: KommoPipeline[]; users: Map<number, string> };
 

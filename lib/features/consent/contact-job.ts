@@ -10,7 +10,7 @@ import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { contactEmails } from "@/lib/integrations/kommo/fields";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { observeOptInBox } from "./opt-in";
 import { recordStatus } from "./record-status";
 import { statusOfConsent } from "./status";

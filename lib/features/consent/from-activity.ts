@@ -2,7 +2,7 @@
 // and Marked Email as Spam update the status of the profile's Kommo contacts (and turn their
 // opt-in box off). Other events cost nothing here.
 import { db } from "@/lib/db/client";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { recordStatus } from "./record-status";
 import { canEmail, statusOfEmailEvent } from "./status";
 

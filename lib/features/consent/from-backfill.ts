@@ -5,7 +5,7 @@ import type { Account } from "@/lib/db/client";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import type { KommoContact } from "@/lib/integrations/kommo/api-schemas";
 import { contactEmails } from "@/lib/integrations/kommo/fields";
-import type { ConsentSettings } from "@/lib/features/sync/settings";
+import type { ConsentSettings } from "@/lib/features/settings/settings";
 import { observeOptInBox } from "./opt-in";
 import { recordStatus } from "./record-status";
 import { statusOfConsent } from "./status";

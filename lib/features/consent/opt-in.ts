@@ -7,7 +7,7 @@ import { recordSyncAttempt } from "@/lib/db/sync-log";
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import type { KommoContact } from "@/lib/integrations/kommo/api-schemas";
 import { contactEmails } from "@/lib/integrations/kommo/fields";
-import type { ConsentSettings } from "@/lib/features/sync/settings";
+import type { ConsentSettings } from "@/lib/features/settings/settings";
 
 /** How consent given in Kommo shows on the Klaviyo profile's consent record. */
 export const CUSTOM_SOURCE = "Kommo CRM";

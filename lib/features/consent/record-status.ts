@@ -2,7 +2,7 @@
 // (written by the consent-write job when it changed), and, when the person opted out or cannot be
 // emailed, the opt-in box turned off by the product (so a later tick is a new, explicit consent).
 import { db } from "@/lib/db/client";
-import type { ConsentSettings } from "@/lib/features/sync/settings";
+import type { ConsentSettings } from "@/lib/features/settings/settings";
 import { OPTED_OUT, canEmail, isConsentStatus, type ConsentStatus } from "./status";
 import { enqueueConsentWrite } from "./write-job";
 

@@ -3,7 +3,7 @@
 // (subscriptions:write) for opt-in to be turned on. Turning the status field on creates the field.
 import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import type { ConsentSettings } from "@/lib/features/sync/settings";
+import type { ConsentSettings } from "@/lib/features/settings/settings";
 import { OutcomeError } from "@/lib/outcomes";
 import { ensureStatusField } from "./status-field";
 

@@ -10,7 +10,7 @@ import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { ContactUpdate, KommoClient } from "@/lib/integrations/kommo/client";
 import { KommoApiError } from "@/lib/integrations/kommo/errors";
 import { outcomeOf } from "@/lib/outcomes";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { ensureStatusField, type StatusField } from "./status-field";
 import { isConsentStatus } from "./status";
 

@@ -2,7 +2,7 @@
 // Stage names come from the deals we synced (Kommo is not asked on every page view); list names
 // from Klaviyo through the deal pane's short-lived cache, which never waits long for Klaviyo.
 import { stageNamesOf } from "@/lib/db/deals";
-import { loadSettings, settingsView, type SettingsView } from "@/lib/features/sync/account-settings";
+import { loadSettings, settingsView, type SettingsView } from "@/lib/features/settings/account-settings";
 import { klaviyoListNames } from "@/lib/features/widget-api/list-names";
 import type { AuthorizedAccount } from "./access";
 

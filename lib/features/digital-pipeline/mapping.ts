@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { SkipReason } from "@/lib/outcomes";
 import { mapDealToKlaviyo, dealEventBase, dealStageLabel, type DealSnapshot, type KommoAccountInfo, type SyncOperation } from "@/lib/features/sync/mapping";
-import { DEFAULT_SETTINGS } from "@/lib/features/sync/settings";
+import { DEFAULT_SETTINGS } from "@/lib/features/settings/settings";
 
 export type DigitalPipelineActionInput = {
   leadId: number;

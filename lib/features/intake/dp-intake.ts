@@ -12,7 +12,7 @@ import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
 import { hookEncodingOf, parseDigitalPipelineBody, type DigitalPipelineHook } from "@/lib/integrations/kommo/dp-payload";
 import { digitalPipelineJob } from "@/lib/features/digital-pipeline/action-job";
 import { tokenMatches } from "@/lib/features/digital-pipeline/token";
-import { klaviyoListId } from "@/lib/features/sync/settings";
+import { klaviyoListId } from "@/lib/features/settings/settings";
 
 /** A real hook is well under a kilobyte. */
 const MAX_BODY_BYTES = 64_000;

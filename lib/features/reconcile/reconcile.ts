@@ -13,7 +13,7 @@ import { enqueueLeadSyncs } from "@/lib/features/sync/lead-jobs";
 import { inTransaction } from "@/lib/db/sql-pool";
 import { insertInboundEvents, recordedChanges } from "@/lib/db/inbound-events";
 import { dealSyncFacts } from "@/lib/db/deals";
-import { loadSettings } from "@/lib/features/sync/account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
 import { z } from "zod";
 import { readKommoEvents, kommoTarget, type KommoEvent, type KommoEventType } from "./kommo-events";
 import { deletePendingContacts } from "./contact-deletion";

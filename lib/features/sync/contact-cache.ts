@@ -25,15 +25,21 @@ export function contactSnapshotOf(contact: KommoContact): ContactSnapshot {
   return { id: contact.id, firstName: contact.first_name ?? null, lastName: contact.last_name ?? null, emails: contactEmails(contact), phones: contactPhones(contact) };
 }
 
+export type ContactRead = {
+  snapshot: ContactSnapshot;
+  /** The contact as Kommo answered, when it was read from Kommo (null when it came from the cache). */
+  fromKommo: KommoContact | null;
+};
+
 /**
  * The contact as the mapping needs it. `fresh`: read it from Kommo whatever the cache holds (the
  * sync carries a contact change, or a person asked for "Sync now").
  */
-export async function readContact(accountId: string, kommo: KommoClient, contactId: number, fresh: boolean): Promise<ContactSnapshot | null> {
+export async function readContact(accountId: string, kommo: KommoClient, contactId: number, fresh: boolean): Promise<ContactRead | null> {
   if (!fresh) {
     const cached = await db().kommoContactCache.findUnique({ where: { accountId_contactId: { accountId, contactId } } });
     const parsed = cached && Date.now() - cached.readAt.getTime() < CONTACT_CACHE_TTL_MS ? cachedSnapshot.safeParse(cached.snapshot) : null;
-    if (parsed?.success) return { id: contactId, ...parsed.data };
+    if (parsed?.success) return { snapshot: { id: contactId, ...parsed.data }, fromKommo: null };
   }
   const contact = await kommo.getContact(contactId);
   if (!contact) {
@@ -46,7 +52,7 @@ export async function readContact(accountId: string, kommo: KommoClient, contact
     create: { accountId, contactId, snapshot, readAt: new Date() },
     update: { snapshot, readAt: new Date() },
   });
-  return { id: contactId, ...snapshot };
+  return { snapshot: { id: contactId, ...snapshot }, fromKommo: contact };
 }
 
 /** Entries too old to be used: removed by the daily retention job. */

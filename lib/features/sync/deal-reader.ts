@@ -2,7 +2,7 @@
 // contact and its company, plus stage, pipeline and user names. Pipelines and users change rarely
 // and cost a call each, so each worker keeps them for a few minutes per account.
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import type { KommoLead, KommoPipeline, KommoUser } from "@/lib/integrations/kommo/api-schemas";
+import type { KommoContact, KommoLead, KommoPipeline, KommoUser } from "@/lib/integrations/kommo/api-schemas";
 import { mainContactId } from "@/lib/integrations/kommo/fields";
 import { KommoError } from "@/lib/integrations/kommo/errors";
 import { readContact } from "./contact-cache";
@@ -71,6 +71,8 @@ export type DealRead = {
   snapshot: DealSnapshot;
   /** Stage names of the account, to name the stages of past changes. */
   stageName: (pipelineId: number, statusId: number) => string | null;
+  /** The main contact as Kommo answered, when this read went to Kommo for it (not to the cache). */
+  mainContactFromKommo: KommoContact | null;
 };
 
 /**
@@ -88,7 +90,8 @@ export async function readDeal(accountId: string, kommo: KommoClient, leadId: nu
     directoryFor(accountId, kommo, { pipelineId: lead.pipeline_id, statusId: lead.status_id }),
   ]);
   return {
-    snapshot: dealSnapshotOf(lead, contact, company?.name ?? null, directory),
+    snapshot: dealSnapshotOf(lead, contact?.snapshot ?? null, company?.name ?? null, directory),
     stageName: (pipelineId, statusId) => stageNameIn(directory, pipelineId, statusId),
+    mainContactFromKommo: contact?.fromKommo ?? null,
   };
 }

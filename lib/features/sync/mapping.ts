@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { EventInput, JsonValue, ProfileAttributes } from "@/lib/integrations/klaviyo/types";
 import { KOMMO_LIMITS, truncate } from "@/lib/integrations/kommo/limits";
-import type { SyncSettings } from "./settings";
+import type { SyncSettings } from "@/lib/features/settings/settings";
 
 /** Kommo's fixed ids of the two closing stages, the same in every pipeline. */
 export const WON_STATUS_ID = 142;

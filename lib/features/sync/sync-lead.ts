@@ -14,10 +14,12 @@ import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
 import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
-import { loadSettings } from "./account-settings";
+import { loadSettings } from "@/lib/features/settings/account-settings";
+import type { ConsentSettings } from "@/lib/features/settings/settings";
+import { observeOptInBox } from "@/lib/features/consent/opt-in";
 import { applyOperations, type AppliedOperation } from "./apply";
 import { changesFromEvents } from "./changes";
-import { readDeal } from "./deal-reader";
+import { readDeal, type DealRead } from "./deal-reader";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { withDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
@@ -136,6 +138,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
         { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null } },
       );
       context.log.info({ leadId, reason: plan.skip }, "deal skipped");
+      await observeOptInOf(account, settings.consent, deal, context);
       return;
     }
 
@@ -149,6 +152,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     if (result.profileId && deal?.snapshot.mainContact && plan.nextState.email) {
       await rememberProfile(account.id, deal.snapshot.mainContact.id, plan.nextState.email, result.profileId);
     }
+    await observeOptInOf(account, settings.consent, deal, context);
   } catch (error) {
     // Errors a person must act on (bad key, missing scope, revoked access): retrying cannot help.
     const final = !isRetryable(error);
@@ -157,6 +161,23 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCodeOf(error) }, false);
     if (!final) throw error;
     context.log.warn({ leadId, err: error }, "deal sync failed; it needs a person");
+  }
+}
+
+/**
+ * The main contact's opt-in box, when this sync read the contact from Kommo (a cached contact says
+ * nothing of the box). Called after the deal's own sync is recorded, and a failure is logged rather
+ * than thrown: the deal's changes are already marked processed, so a retried job would find nothing
+ * to do. observeOptInBox gives its claim back when Klaviyo fails, so the next contact webhook or sync
+ * that reads the contact subscribes.
+ */
+async function observeOptInOf(account: Account, consent: ConsentSettings, deal: DealRead | null, context: JobContext): Promise<void> {
+  const contact = deal?.mainContactFromKommo;
+  if (!contact || contact.is_deleted || consent.optInFieldId === null) return;
+  try {
+    await observeOptInBox(account, consent, contact, () => klaviyoClientFor(account));
+  } catch (error) {
+    context.log.warn({ contactId: contact.id, err: error }, "opt-in box not acted on; the next read of the contact tries again");
   }
 }
 

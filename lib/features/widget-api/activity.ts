@@ -15,7 +15,7 @@ import { contactConsent, type ContactConsent } from "@/lib/features/consent/reco
 export const ACTIVITY_LIMIT = 20;
 const HISTORY_LIMIT = 5;
 
-export type EmailActivityKind = "received" | "opened" | "clicked" | "bounced" | "unsubscribed" | "other";
+export type EmailActivityKind = "received" | "opened" | "clicked" | "bounced" | "spam" | "unsubscribed" | "other";
 
 /** Klaviyo's built-in email metrics, by the name Klaviyo gives them. */
 const KIND_OF_METRIC: Record<string, EmailActivityKind> = {
@@ -23,6 +23,7 @@ const KIND_OF_METRIC: Record<string, EmailActivityKind> = {
   "Opened Email": "opened",
   "Clicked Email": "clicked",
   "Bounced Email": "bounced",
+  "Marked Email as Spam": "spam",
   "Unsubscribed": "unsubscribed",
   "Unsubscribed from List": "unsubscribed",
 };

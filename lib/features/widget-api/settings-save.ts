@@ -2,8 +2,8 @@
 // encrypted and shown only as a hint; the stage -> list mappings replace the old ones at once.
 import type { Account } from "@/lib/db/client";
 import { db } from "@/lib/db/client";
-import { loadSettings, settingsView, type SettingsView } from "@/lib/features/sync/account-settings";
-import { applySettingsUpdate, type SettingsUpdate } from "@/lib/features/sync/settings";
+import { loadSettings, settingsView, type SettingsView } from "@/lib/features/settings/account-settings";
+import { applySettingsUpdate, type SettingsUpdate } from "@/lib/features/settings/settings";
 import { KlaviyoClient, KlaviyoError, keyHint } from "@/lib/integrations/klaviyo";
 import { klaviyoClientFor, sealKlaviyoKey } from "@/lib/integrations/klaviyo/account-client";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";

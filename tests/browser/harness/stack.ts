@@ -181,7 +181,7 @@ export async function storeEmailActivity(tenant: Tenant, email: string): Promise
   const profile = account.profileByEmail(email);
   if (!profile) throw new Error(`Klaviyo has no profile for ${email}`);
   // Email activity only: the profile also has the deal events our own syncs (and backfill) sent.
-  const emailMetrics = new Set(["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Unsubscribed"]);
+  const emailMetrics = new Set(["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Marked Email as Spam", "Unsubscribed"]);
   const events = account.events.filter((event) => event.profileId === profile.id && emailMetrics.has(account.metrics.get(event.metricId)!.name));
   for (const event of events) {
     const metric = account.metrics.get(event.metricId)!;

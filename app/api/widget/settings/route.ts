@@ -3,9 +3,9 @@
 import { NextResponse } from "next/server";
 import { jsonError } from "@/lib/platform/http/errors";
 import { KlaviyoError } from "@/lib/integrations/klaviyo";
-import { loadSettings, settingsView } from "@/lib/features/sync/account-settings";
+import { loadSettings, settingsView } from "@/lib/features/settings/account-settings";
 import { updateSettings } from "@/lib/features/widget-api/settings-save";
-import { settingsUpdateSchema } from "@/lib/features/sync/settings";
+import { settingsUpdateSchema } from "@/lib/features/settings/settings";
 import { widgetPreflight, widgetRoute } from "@/lib/features/widget-api/route";
 import { zodMessage } from "@/lib/platform/http/zod";
 
