@@ -183,9 +183,9 @@ describe("deletion", () => {
     expect(found?.recorded).toBe(1);
     await drained(installed.accountId);
     expect(inList(store, scenario.lists.negotiation, dan.email)).toBe(false);
-    // Only the stage's list follows the deal (the mapping's rule): the all-deals list and the
-    // profile stay, and a deletion sends no event.
-    for (const deal of [cara, dan]) expect(inList(store, scenario.lists.all, deal.email)).toBe(true);
+    // Neither contact has another live deal, so both leave the all-deals list too (README, Lists
+    // and deleted deals); the profile stays, and a deletion sends no event.
+    for (const deal of [cara, dan]) expect(inList(store, scenario.lists.all, deal.email)).toBe(false);
     expect(store.profileByEmail(dan.email)).toBeDefined();
     expect(store.eventsNamed("Stage Changed", dan.email)).toEqual([]);
   });
