@@ -417,6 +417,15 @@ describe("rate limits, retries and failures", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it("counts writes that timed out (Klaviyo may still apply them), and not reads", async () => {
+    const { fetch } = scripted(["hang", { status: 202 }, "hang", "hang"]);
+    const { client: klaviyo } = client(fetch, { timeoutMs: 50, maxTransientRetries: 1 });
+    await klaviyo.createEvent({ metric: "Deal Won", profile: { email: "a@example.com" }, properties: {}, unique_id: "u1" });
+    expect(klaviyo.unansweredWrites).toBe(1);
+    await expect(klaviyo.getLists()).rejects.toMatchObject({ kind: "timeout" });
+    expect(klaviyo.unansweredWrites).toBe(1);
+  });
+
   it("maps a network failure", async () => {
     const { fetch } = scripted([new TypeError("fetch failed", { cause: { code: "ECONNRESET" } })]);
     await expect(client(fetch, { maxTransientRetries: 0 }).client.getLists()).rejects.toMatchObject({ kind: "network", retryable: true });

@@ -70,6 +70,7 @@ const TRIGGER_LABELS: Record<string, string> = {
   delete_lead: "Deal deleted",
   update_contact: "Contact updated",
   sync_now: "Sync now",
+  recheck: "Re-check after a Klaviyo timeout",
   reconcile: "Reconciliation",
   backfill: "Backfill",
   digital_pipeline: "Digital Pipeline",

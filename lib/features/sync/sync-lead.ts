@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { db, type Account, type SyncStatus } from "@/lib/db/client";
 import { dealState, listsOfOtherDeals, saveDealSync, type DealSyncRecord } from "@/lib/db/deals";
-import { markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
+import { insertInboundEvents, markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
+import { inTransaction } from "@/lib/db/sql-pool";
 import { recordSyncAttempt } from "@/lib/db/sync-log";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
@@ -24,7 +25,20 @@ import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { withDealLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
-export const syncLeadJobSchema = z.object({ accountId: z.uuid(), leadId: kommoIdSchema });
+export const syncLeadJobSchema = z.object({
+  accountId: z.uuid(),
+  leadId: kommoIdSchema,
+  /** A re-check after a Klaviyo write that timed out (see scheduleRecheck): re-send the deal as it is. */
+  recheck: z.literal(true).optional(),
+});
+
+/**
+ * A Klaviyo write that timed out may still be applied by Klaviyo afterwards, later than a newer
+ * write of the same profile, which it would then overwrite with an older stage. So the deal is
+ * re-sent, profile included, this long after such a sync: by then a late request has landed, and
+ * the last write Klaviyo applies is the current one.
+ */
+export const RECHECK_AFTER_SECONDS = 30;
 
 /**
  * One job per Kommo lead. Policy "short" keeps at most one queued job per lead (singletonKey), so a
@@ -57,7 +71,24 @@ function errorMessage(error: unknown): string {
 }
 
 function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
-  return withDealLease(job.accountId, job.leadId, context.id, (account) => syncLead(account, job.leadId, context));
+  return withDealLease(job.accountId, job.leadId, context.id, async (account) => {
+    if (job.recheck) await recordRecheck(account.id, job.leadId, context.id);
+    await syncLead(account, job.leadId, context);
+  });
+}
+
+/** The re-check is a change of its own (kind "recheck"), recorded once however often its job runs. */
+async function recordRecheck(accountId: string, leadId: number, jobId: string): Promise<void> {
+  await inTransaction((client) =>
+    insertInboundEvents(client, accountId, "reconciliation", [
+      { kind: "recheck", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `recheck:${leadId}:${jobId}` },
+    ]),
+  );
+}
+
+/** Queued beside the lead's ordinary sync (its own singleton key), so new changes do not wait for it. */
+async function scheduleRecheck(accountId: string, leadId: number): Promise<void> {
+  await syncLeadJob.send({ accountId, leadId, recheck: true }, { singletonKey: `${accountId}:${leadId}:recheck`, startAfter: RECHECK_AFTER_SECONDS });
 }
 
 async function syncLead(account: Account, leadId: number, context: JobContext): Promise<void> {
@@ -128,7 +159,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
       previous,
       settings,
       keepListIds,
-      options: { force: pending.some((event) => event.kind === "sync_now") },
+      options: { force: pending.some((event) => event.kind === "sync_now" || event.kind === "recheck") },
     });
 
     if ("skip" in plan) {
@@ -161,6 +192,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCodeOf(error) }, false);
     if (!final) throw error;
     context.log.warn({ leadId, err: error }, "deal sync failed; it needs a person");
+  } finally {
+    if (klaviyo && klaviyo.unansweredWrites > 0) {
+      context.log.info({ leadId, unansweredWrites: klaviyo.unansweredWrites }, "a Klaviyo write timed out; the deal is re-checked later");
+      await scheduleRecheck(account.id, leadId);
+    }
   }
 }
 

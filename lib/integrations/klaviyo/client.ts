@@ -155,6 +155,11 @@ export class KlaviyoClient {
     return this.transport.calls;
   }
 
+  /** Writes that timed out: Klaviyo may still apply them, late (see KlaviyoTransport). */
+  get unansweredWrites(): number {
+    return this.transport.unansweredWrites;
+  }
+
   /**
    * Create or update the profile with these attributes (upsert by email / phone). A 409
    * duplicate_profile (the email and the phone belong to two different profiles) is resolved, not

@@ -51,6 +51,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class KlaviyoTransport {
   private callCount = 0;
+  private unansweredWriteCount = 0;
   private readonly base: URL;
 
   constructor(private readonly options: TransportOptions) {
@@ -60,6 +61,14 @@ export class KlaviyoTransport {
   /** HTTP requests sent so far (each retry counts), for the sync log. */
   get calls(): number {
     return this.callCount;
+  }
+
+  /**
+   * Writes that got no answer within the timeout. Klaviyo may still apply such a request later,
+   * after a newer write of the same profile, so the caller re-checks what it wrote (sync-lead).
+   */
+  get unansweredWrites(): number {
+    return this.unansweredWriteCount;
   }
 
   async send(operation: KlaviyoOperation, request: TransportRequest = {}): Promise<TransportResponse> {
@@ -157,7 +166,9 @@ export class KlaviyoTransport {
       responseHeaders = response.headers;
       text = await response.text();
     } catch (cause) {
-      throw networkError(operation, cause, this.options.timeoutMs);
+      const error = networkError(operation, cause, this.options.timeoutMs);
+      if (error.kind === "timeout" && operation.method !== "GET") this.unansweredWriteCount++;
+      throw error;
     }
 
     if (status >= 200 && status < 300) {
