@@ -9,6 +9,7 @@
 //
 // Options: --latency=50 (ms per API answer) --duration=5 (s per rate) --tenants=100 --deals=10
 // (per tenant) --workers=2 --concurrency=15 (jobs per worker) --no-baseline --quick (a smaller run)
+// --profile (a V8 CPU profile of the web server and each worker, summarised in RESULTS.md)
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,8 @@ import { callMarks, countCalls } from "./changes";
 import { digitalPipelinePhase } from "./digital-pipeline";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
 import { ensureBuild, snapshotBuild } from "./harness/build";
+import { profilesByPid, profileTables, readProfile } from "./harness/cpu-profile";
+import { efficiencyFigures, readEfficiency, writeEfficiency } from "./efficiency";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
 import { projectRoot } from "./harness/paths";
 import { megabytes, peakRssBytes } from "./harness/process-stats";
@@ -59,8 +62,22 @@ function parseOptions(argv: string[]) {
     workers: number("workers", 2),
     concurrency: number("concurrency", 15),
     baseline: !flag("no-baseline"),
+    quick,
+    profile: flag("profile"),
     backfillSizes: quick ? [1_000] : BACKFILL_SIZES,
   };
+}
+
+/** Each process's profile (its whole life: start-up, the first syncs and every phase) as tables. */
+function profileSection(directory: string, names: Map<number, string>): string {
+  const sections: string[] = [
+    "V8's sampling profiler (`--cpu-prof`) over each process's whole life in this run: start-up, the first sync of every deal and every phase. Self time, grouped by where the code lives, then the top functions.",
+  ];
+  for (const [pid, file] of profilesByPid(directory)) {
+    const summary = readProfile(file);
+    sections.push(`### ${names.get(pid) ?? `process ${pid}`} (${(summary.totalMs / 1000).toFixed(1)} s of CPU sampled)\n\n${profileTables(summary)}`);
+  }
+  return sections.join("\n\n");
 }
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -107,6 +124,7 @@ async function main() {
   };
   const runDir = path.join(projectRoot, ".data", "bench", startedAt.toISOString().replace(/[:.]/g, "-"));
   const logDir = path.join(runDir, "logs");
+  const profileDir = path.join(runDir, "profiles");
   mkdirSync(logDir, { recursive: true });
   log(`logs in ${path.relative(projectRoot, logDir)}`);
 
@@ -140,6 +158,7 @@ async function main() {
       tenants: options.tenants,
       dealsPerTenant: options.dealsPerTenant,
       spareTenants: options.backfillSizes.length,
+      profileDir: options.profile ? profileDir : undefined,
       log,
     });
     log(`every deal synced once (${product.introduceSeconds.toFixed(0)} s)`);
@@ -176,7 +195,9 @@ async function main() {
       introduceSeconds: product.introduceSeconds,
       idleQueriesPerWorker: product.idleQueriesPerWorker,
     };
+    const processNames = new Map(product.processes().map((process) => [process.pid, process.name]));
     await product.stop();
+    const profiles = options.profile ? profileSection(profileDir, processNames) : null;
 
     let baselineResults: SystemResults | null = null;
     if (options.baseline) {
@@ -195,7 +216,10 @@ async function main() {
       product: productResults,
       baseline: baselineResults,
     };
-    writeFileSync(path.join(projectRoot, "bench", "RESULTS.md"), resultsMarkdown(results));
+    const efficiencyFile = path.join(projectRoot, "bench", "efficiency.json");
+    const efficiency = { current: { startedAt: startedAt.toISOString(), quick: options.quick, figures: efficiencyFigures(results) }, previous: readEfficiency(efficiencyFile) };
+    writeFileSync(path.join(projectRoot, "bench", "RESULTS.md"), resultsMarkdown(results, { efficiency, profiles }));
+    writeEfficiency(efficiencyFile, efficiency.current);
     writeFileSync(path.join(runDir, "results.json"), JSON.stringify(results, null, 2));
     console.log(`\n${consoleTable(results)}\n`);
     log(`written to bench/RESULTS.md (${Math.round(results.seconds)} s)`);

@@ -73,6 +73,8 @@ export type ProductOptions = Sizing & {
   concurrency: number;
   /** Extra tenants without deals, for the backfill figures. */
   spareTenants: number;
+  /** Write a V8 CPU profile of the web server and of each worker into this folder (--profile). */
+  profileDir?: string;
   log: (line: string) => void;
 };
 
@@ -109,6 +111,7 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
     logDir: options.logDir,
     buildDirectory: options.buildDirectory,
     env: { WORKER_CONCURRENCY: String(options.concurrency) },
+    nodeArgs: options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : undefined,
   };
   const observer = new Observer(options.databaseUrl);
   const web = await startWeb(config);

@@ -34,6 +34,8 @@ export type AppConfig = {
   buildDirectory?: string;
   /** Tuning for this run: WORKER_CONCURRENCY, SYNC_JOB_TIMEOUT_SECONDS, QUEUE_MAINTENANCE_SECONDS, LOG_LEVEL. */
   env?: Record<string, string>;
+  /** Options for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 };
 
 export const appUrl = (config: Pick<AppConfig, "port">) => `http://127.0.0.1:${config.port}`;
@@ -143,7 +145,7 @@ export function spawnLogged(name: string, args: string[], environment: NodeJS.Pr
 
 /** `next start` on the production build; resolves when /api/health answers 200. */
 export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_000): Promise<AppProcess> {
-  const args = [nextBin, "start", config.buildDirectory ?? projectRoot, "-p", String(config.port), "-H", "127.0.0.1"];
+  const args = [...(config.nodeArgs ?? []), nextBin, "start", config.buildDirectory ?? projectRoot, "-p", String(config.port), "-H", "127.0.0.1"];
   const web = spawnLogged(name, args, appEnvironment(config), config.logDir);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -164,7 +166,7 @@ export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_
 
 /** One worker process (lib/worker-main.ts); resolves when it has started fetching jobs. */
 export async function startWorker(config: AppConfig, name: string, timeoutMs = 90_000): Promise<AppProcess> {
-  const worker = spawnLogged(name, ["--import", "tsx", "lib/worker-main.ts"], appEnvironment(config), config.logDir);
+  const worker = spawnLogged(name, [...(config.nodeArgs ?? []), "--import", "tsx", "lib/worker-main.ts"], appEnvironment(config), config.logDir);
   // On one host with the web server, as `npm start` runs them: the worker yields the CPU to it.
   yieldToWebServer(worker.child.pid);
   try {

@@ -44,16 +44,22 @@ export const megabytes = (bytes: number | null) => (bytes === null ? null : Math
 /** USER_HZ: 100 on every Linux build that Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) a process has used so far, in seconds; null off Linux. */
-export function cpuSeconds(pid: number): number | null {
+/** CPU time a process has used so far in user and in kernel (system) mode, in seconds; null off Linux. */
+export function cpuTimes(pid: number): { user: number; system: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command name).
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return null;
   }
+}
+
+/** CPU time (user + system) a process has used so far, in seconds; null off Linux. */
+export function cpuSeconds(pid: number): number | null {
+  const times = cpuTimes(pid);
+  return times && times.user + times.system;
 }
 
 /** Time the host's CPUs spent so far: busy and total, in ms, summed over every core. */

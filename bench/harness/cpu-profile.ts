@@ -1,0 +1,69 @@
+// V8 CPU profiles (--cpu-prof) read back as tables: self time by where the code lives (a package,
+// Node itself, the app's bundle) and by function, for bench/RESULTS.md and the console.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
+type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+
+/** Where a frame's code lives: a package, Node itself, the app's own code, or V8's bookkeeping. */
+function placeOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith("(") ? functionName : "(native)";
+  const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (packageMatch) return packageMatch[1]!;
+  if (url.startsWith("node:")) return "node";
+  if (url.includes("/.next/server/")) return "app bundle (.next/server)";
+  return "other";
+}
+
+export function summariseProfile(profile: CpuProfile): { byPlace: [string, number][]; byFunction: [string, number][]; totalMs: number } {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfMs = new Map<number, number>();
+  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000));
+  const byPlace = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let totalMs = 0;
+  for (const [id, ms] of selfMs) {
+    const frame = nodes.get(id)!.callFrame;
+    if (frame.functionName === "(idle)") continue;
+    totalMs += ms;
+    const place = placeOf(frame.url, frame.functionName);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + ms);
+    const name = `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.replace(/^.*node_modules\//, "").replace(/^.*\/\.next\//, ".next/")}:${frame.lineNumber + 1}` : ""}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+  }
+  const sorted = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]);
+  return { byPlace: sorted(byPlace), byFunction: sorted(byFunction), totalMs };
+}
+
+export type ProfileSummary = ReturnType<typeof summariseProfile>;
+
+/** The .cpuprofile files in a folder, by the pid that wrote them (Node names them CPU.<date>.<time>.<pid>.<n>). */
+export function profilesByPid(directory: string): Map<number, string> {
+  const files = new Map<number, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return files;
+  }
+  for (const name of names) {
+    const pid = Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(name)?.[1]);
+    if (Number.isFinite(pid)) files.set(pid, path.join(directory, name));
+  }
+  return files;
+}
+
+export function readProfile(file: string): ProfileSummary {
+  return summariseProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
+}
+
+/** Markdown tables of a summary: the top places and the top functions by self time. */
+export function profileTables(summary: ProfileSummary, places = 10, functions = 15): string {
+  const share = (ms: number) => `${((100 * ms) / summary.totalMs).toFixed(1)}%`;
+  const lines = ["| where | self time | share |", "|---|---|---|"];
+  for (const [place, ms] of summary.byPlace.slice(0, places)) lines.push(`| ${place} | ${ms.toFixed(0)} ms | ${share(ms)} |`);
+  lines.push("", "| function | self time | share |", "|---|---|---|");
+  for (const [name, ms] of summary.byFunction.slice(0, functions)) lines.push(`| ${name.replace(/\|/g, "\\|")} | ${ms.toFixed(0)} ms | ${share(ms)} |`);
+  return lines.join("\n");
+}
