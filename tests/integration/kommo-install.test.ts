@@ -116,7 +116,7 @@ describe("install by the widget's server-to-server call", () => {
     expect(webhooks).toHaveLength(1);
     expect(webhooks[0]).toMatchObject({
       destination: `${APP_URL}/api/kommo/webhooks/${row!.hookKey}`,
-      settings: ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact"],
+      settings: ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact", "update_company"],
       disabled: false,
     });
     expect(row!.kommoWebhookId).toBe(webhooks[0]!.id);

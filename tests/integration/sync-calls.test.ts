@@ -58,6 +58,7 @@ async function syncAndCount(leadId: number) {
   return {
     leads: kommo.count("GET /api/v4/leads/:id"),
     contacts: kommo.count("GET /api/v4/contacts/:id"),
+    companies: kommo.count("GET /api/v4/companies/:id"),
     klaviyo: klaviyo.requests.slice(klaviyoBefore).map((request) => request.operation),
   };
 }
@@ -71,7 +72,7 @@ describe("API calls per deal change", () => {
     // First sight: lead and contact from Kommo, the profile created, its lists, the creation event.
     await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "add"));
     const first = await syncAndCount(lead.id);
-    expect(first).toMatchObject({ leads: 1, contacts: 1 });
+    expect(first).toMatchObject({ leads: 1, contacts: 1, companies: 0 });
     expect(first.klaviyo).toEqual(["create_or_update_profile", "add_profiles_to_list", "add_profiles_to_list", "create_event"]);
 
     // A move: the lead only; the list moves and one event, which updates the profile too.
@@ -79,7 +80,7 @@ describe("API calls per deal change", () => {
     kommo.updateLead(installed.kommoAccountId, lead.id, { status_id: stage("Negotiation") });
     await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "status", { oldStatusId: stage("Qualified") }));
     const move = await syncAndCount(lead.id);
-    expect(move).toEqual({ leads: 1, contacts: 0, klaviyo: ["add_profiles_to_list", "remove_profiles_from_list", "create_event"] });
+    expect(move).toEqual({ leads: 1, contacts: 0, companies: 0, klaviyo: ["add_profiles_to_list", "remove_profiles_from_list", "create_event"] });
     const profile = store.profileByEmail("ada@example.com")!;
     expect(profile.properties).toMatchObject({ crm_stage: "Negotiation", deal_amount: 5000, kommo_deal_id: lead.id });
     expect(profile.first_name).toBe("Ada");
@@ -99,9 +100,41 @@ describe("API calls per deal change", () => {
     kommo.updateLead(installed.kommoAccountId, lead.id, { status_id: WON });
     await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "status", { oldStatusId: stage("Negotiation") }));
     const won = await syncAndCount(lead.id);
-    expect(won).toEqual({ leads: 1, contacts: 0, klaviyo: ["add_profiles_to_list", "remove_profiles_from_list", "create_event", "create_event"] });
+    expect(won).toEqual({ leads: 1, contacts: 0, companies: 0, klaviyo: ["add_profiles_to_list", "remove_profiles_from_list", "create_event", "create_event"] });
     expect(store.profileByEmail("ada@example.com")!).toMatchObject({ first_name: "Augusta Ada", properties: expect.objectContaining({ crm_stage: "Won" }) });
     expect(store.eventsNamed("Deal Won")).toHaveLength(1);
+    expect(klaviyo.invalidRequests()).toEqual([]);
+  });
+
+  it("a deal's company is read once, then from the cache until Kommo reports the company changed", async () => {
+    const stage = (name: string) => pipeline.statuses.find((status) => status.name === name)!.id;
+    const company = kommo.seedCompany(installed.kommoAccountId, { name: "Analytical Engines Ltd" });
+    const contact = kommo.seedContact(installed.kommoAccountId, { firstName: "Charles", lastName: "Babbage", emails: ["charles@example.com"] });
+    const lead = kommo.seedLead(installed.kommoAccountId, {
+      name: "Difference engine",
+      pipelineId: pipeline.id,
+      statusId: stage("Qualified"),
+      contactIds: [contact.id],
+      companyId: company.id,
+    });
+    await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "add"));
+    expect(await syncAndCount(lead.id)).toMatchObject({ leads: 1, contacts: 1, companies: 1 });
+    expect(store.profileByEmail("charles@example.com")!.organization).toBe("Analytical Engines Ltd");
+
+    // A stage change: the company's name comes from the cache.
+    kommo.advanceTime(1000);
+    kommo.updateLead(installed.kommoAccountId, lead.id, { status_id: stage("Negotiation") });
+    await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "status", { oldStatusId: stage("Qualified") }));
+    expect(await syncAndCount(lead.id)).toMatchObject({ leads: 1, contacts: 0, companies: 0 });
+
+    // The company is renamed: its webhook forgets the cached name, and the next sync reads it again.
+    kommo.account(installed.kommoAccountId).companies.get(company.id)!.name = "Babbage & Co";
+    await deliver(kommo.companyWebhookBody(installed.kommoAccountId, company.id));
+    kommo.advanceTime(1000);
+    kommo.updateLead(installed.kommoAccountId, lead.id, { status_id: WON });
+    await deliver(kommo.leadWebhookBody(installed.kommoAccountId, lead.id, "status", { oldStatusId: stage("Negotiation") }));
+    expect(await syncAndCount(lead.id)).toMatchObject({ leads: 1, contacts: 0, companies: 1 });
+    expect(store.profileByEmail("charles@example.com")!.organization).toBe("Babbage & Co");
     expect(klaviyo.invalidRequests()).toEqual([]);
   });
 });

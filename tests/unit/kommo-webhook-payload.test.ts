@@ -71,7 +71,7 @@ describe("Kommo webhook body", () => {
     expect(delivery.leads.map((change) => change.leadId)).toEqual(Array.from({ length: 30 }, (_, n) => 100 + n));
   });
 
-  it("records contact updates and skips companies, which share the contacts section", () => {
+  it("records contact updates and tells companies apart, which share the contacts section", () => {
     const body = encodeKommoForm({
       contacts: {
         update: [
@@ -85,12 +85,13 @@ describe("Kommo webhook body", () => {
     expect(delivery.contacts).toEqual([
       { kind: "update_contact", contactId: 11, changedAt: new Date(1700000000 * 1000), payload: expect.objectContaining({ id: "11" }), dedupeBase: expect.any(String) },
     ]);
+    expect(delivery.companies).toEqual([12]);
     expect(delivery.leads).toEqual([]);
   });
 
   it("ignores sections we do not record", () => {
     const delivery = parsed("task[add][0][id]=1&unsorted[add][0][uid]=x&account[id]=5");
-    expect(delivery).toEqual({ kommoAccountId: 5, leads: [], contacts: [] });
+    expect(delivery).toEqual({ kommoAccountId: 5, leads: [], contacts: [], companies: [] });
   });
 
   it("rejects bodies that are not Kommo deliveries", () => {

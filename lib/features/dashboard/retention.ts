@@ -7,6 +7,7 @@ import { getEnv } from "@/lib/platform/env";
 import { z } from "zod";
 import { defineJob } from "@/lib/jobs/define-job";
 import { pruneContactCache } from "@/lib/features/sync/contact-cache";
+import { pruneCompanyNames } from "@/lib/features/sync/company-cache";
 
 export const PRUNE_BATCH_SIZE = 5_000;
 
@@ -38,6 +39,7 @@ export const pruneSyncLogJob = defineJob({
   const days = getEnv().SYNC_LOG_RETENTION_DAYS;
   const result = await pruneSyncLog({ olderThanDays: days });
   const contactCache = await pruneContactCache();
-  context.log.info({ ...result, retentionDays: days, expiredContacts: contactCache.count }, "sync log pruned");
+  const companyCache = await pruneCompanyNames();
+  context.log.info({ ...result, retentionDays: days, expiredContacts: contactCache.count, expiredCompanies: companyCache.count }, "sync log pruned");
   },
 });

@@ -20,7 +20,7 @@ import { sealTokenPair } from "@/lib/integrations/kommo/tokens";
 import { readAccountLocale, type AccountLocale } from "./account-locale";
 
 /** The CRM events the integration subscribes to. */
-export const CRM_WEBHOOK_EVENTS = ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact"] as const;
+export const CRM_WEBHOOK_EVENTS = ["add_lead", "update_lead", "status_lead", "delete_lead", "update_contact", "update_company"] as const;
 
 const host = z.string().min(1);
 export const installProgressSchema = z.discriminatedUnion("step", [

@@ -14,6 +14,7 @@ import { answeringErrors } from "@/lib/platform/http/answering-errors";
 import { inTransaction, sqlPool } from "@/lib/db/sql-pool";
 import { insertInboundEvents, type NewInboundEvent } from "@/lib/db/inbound-events";
 import { liveDealsOfContacts } from "@/lib/db/deals";
+import { forgetCompanies } from "@/lib/db/company-cache";
 import { parseWebhookBody, type ParsedDelivery } from "@/lib/integrations/kommo/webhook-payload";
 
 const HOOK_KEY = /^[A-Za-z0-9_-]{20,128}$/;
@@ -44,6 +45,7 @@ export async function recordDelivery(accountId: string, delivery: ParsedDelivery
       if (leadIds.length === 0) events.push({ ...base, leadId: null, dedupeKey: change.dedupeBase, processed: true });
       for (const leadId of leadIds) events.push({ ...base, leadId, dedupeKey: `${change.dedupeBase}:${leadId}`, processed: false });
     }
+    await forgetCompanies(client, accountId, delivery.companies);
     if (events.length === 0) return { stored: 0 };
 
     const rows = await insertInboundEvents(client, accountId, "kommo_webhook", events);

@@ -5,6 +5,7 @@ import type { KommoClient } from "@/lib/integrations/kommo/client";
 import type { KommoContact, KommoLead, KommoPipeline, KommoUser } from "@/lib/integrations/kommo/api-schemas";
 import { mainContactId } from "@/lib/integrations/kommo/fields";
 import { KommoError } from "@/lib/integrations/kommo/errors";
+import { readCompanyName } from "./company-cache";
 import { readContact } from "./contact-cache";
 import type { DealSnapshot } from "./mapping";
 
@@ -76,21 +77,27 @@ export type DealRead = {
 };
 
 /**
- * The deal as Kommo has it now; null when the lead no longer exists. The main contact may come
- * from our cache (contact-cache.ts) unless `freshContact`.
+ * The deal as Kommo has it now; null when the lead no longer exists. The main contact and the
+ * company's name may come from our caches (contact-cache.ts, company-cache.ts) unless
+ * `freshContact` / `freshCompany`.
  */
-export async function readDeal(accountId: string, kommo: KommoClient, leadId: number, options: { freshContact?: boolean } = {}): Promise<DealRead | null> {
+export async function readDeal(
+  accountId: string,
+  kommo: KommoClient,
+  leadId: number,
+  options: { freshContact?: boolean; freshCompany?: boolean } = {},
+): Promise<DealRead | null> {
   const lead = await kommo.getLead(leadId, { with: ["contacts", "loss_reason"] });
   if (!lead || lead.is_deleted) return null;
   const contactId = mainContactId(lead);
   const companyId = lead._embedded?.companies?.[0]?.id;
-  const [contact, company, directory] = await Promise.all([
+  const [contact, companyName, directory] = await Promise.all([
     contactId === null ? null : readContact(accountId, kommo, contactId, options.freshContact ?? false),
-    companyId === undefined ? null : kommo.getCompany(companyId),
+    companyId === undefined ? null : readCompanyName(accountId, kommo, companyId, options.freshCompany ?? false),
     directoryFor(accountId, kommo, { pipelineId: lead.pipeline_id, statusId: lead.status_id }),
   ]);
   return {
-    snapshot: dealSnapshotOf(lead, contact?.snapshot ?? null, company?.name ?? null, directory),
+    snapshot: dealSnapshotOf(lead, contact?.snapshot ?? null, companyName, directory),
     stageName: (pipelineId, statusId) => stageNameIn(directory, pipelineId, statusId),
     mainContactFromKommo: contact?.fromKommo ?? null,
   };

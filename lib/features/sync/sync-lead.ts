@@ -136,7 +136,8 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
     kommo = await kommoClientFor(account.id);
     // A contact change, or a person's "Sync now", reads the contact from Kommo rather than our cache.
     const freshContact = pending.some((event) => event.kind === "update_contact" || event.kind === "sync_now");
-    const deal = await readDeal(account.id, kommo, leadId, { freshContact });
+    const freshCompany = pending.some((event) => event.kind === "sync_now");
+    const deal = await readDeal(account.id, kommo, leadId, { freshContact, freshCompany });
     const stored = await dealState(account.id, leadId);
     const previous: PreviousDealState | null =
       stored && stored.lastSyncedAt

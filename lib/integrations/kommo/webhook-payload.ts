@@ -81,7 +81,13 @@ export type ContactChange = {
   dedupeBase: string;
 };
 
-export type ParsedDelivery = { kommoAccountId: number; leads: LeadChange[]; contacts: ContactChange[] };
+export type ParsedDelivery = {
+  kommoAccountId: number;
+  leads: LeadChange[];
+  contacts: ContactChange[];
+  /** Companies the delivery reports changed (update_company): their cached names are stale. */
+  companies: number[];
+};
 
 export type DeliveryParseResult = { ok: true; delivery: ParsedDelivery } | { ok: false; message: string };
 
@@ -137,9 +143,13 @@ export function parseWebhookBody(body: string): DeliveryParseResult {
   }
   const rawContacts = rawItems((raw.contacts as Record<string, unknown> | undefined)?.update);
   const contacts: ContactChange[] = [];
+  const companies: number[] = [];
   (parsed.data.contacts?.update ?? []).forEach((item, index) => {
-    // Company changes share this section; the sync reads the company with the lead anyway.
-    if (item.type === "company") return;
+    // Company changes share this section: they only make the next sync read the company again.
+    if (item.type === "company") {
+      companies.push(item.id);
+      return;
+    }
     const payload = rawContacts[index] ?? {};
     contacts.push({
       kind: "update_contact",
@@ -149,5 +159,5 @@ export function parseWebhookBody(body: string): DeliveryParseResult {
       dedupeBase: contentKey("update_contact", payload),
     });
   });
-  return { ok: true, delivery: { kommoAccountId: parsed.data.account.id, leads, contacts } };
+  return { ok: true, delivery: { kommoAccountId: parsed.data.account.id, leads, contacts, companies } };
 }

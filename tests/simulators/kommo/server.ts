@@ -14,6 +14,7 @@ import { consentRoute, type KommoLogin } from "./consent";
 import { blockPage, problem, write, type SimResponse } from "./respond";
 import { secretToken, SimStore, type SimAccount } from "./store";
 import {
+  companyUpdateDelivery,
   contactUpdateDelivery,
   digitalPipelineHook,
   encodeDigitalPipelineHook,
@@ -228,6 +229,13 @@ export class KommoSimulator {
     const lead = account.leads.get(leadId);
     if (!lead) throw new Error(`simulator: no lead ${leadId}`);
     return encodeDigitalPipelineHook(digitalPipelineHook(account, lead, options), options.encoding);
+  }
+
+  companyWebhookBody(accountId: number, companyId: number): string {
+    const account = this.store.account(accountId);
+    const company = account.companies.get(companyId);
+    if (!company) throw new Error(`simulator: no company ${companyId}`);
+    return encodeKommoForm(companyUpdateDelivery(account, company));
   }
 
   contactWebhookBody(accountId: number, contactId: number): string {

@@ -1,7 +1,7 @@
 // Kommo CRM webhook deliveries, encoded exactly as Kommo sends them: a form body with nested keys
 // (`leads[status][0][id]=...&account[id]=...`, brackets percent-encoded as PHP's http_build_query
 // does), every value a string.
-import { WON, LOST, type SimAccount, type SimContact, type SimLead } from "./store";
+import { WON, LOST, type SimAccount, type SimCompany, type SimContact, type SimLead } from "./store";
 
 type Nested = { [key: string]: Nested | Nested[] | string | number | boolean | null | undefined } | Nested[];
 
@@ -78,6 +78,28 @@ export function contactUpdateDelivery(account: SimAccount, contact: SimContact):
             // Kommo's webhooks carry a checkbox as "1" / "0".
             values: field.values.map((entry) => ({ value: typeof entry.value === "boolean" ? (entry.value ? "1" : "0") : entry.value, enum: entry.enum_id })),
           })),
+        },
+      ],
+    },
+    account: accountSection(account),
+  };
+}
+
+/** A company update delivery: Kommo sends companies in the contacts section, with type "company". */
+export function companyUpdateDelivery(account: SimAccount, company: SimCompany): Nested {
+  return {
+    contacts: {
+      update: [
+        {
+          id: company.id,
+          name: company.name,
+          responsible_user_id: company.responsible_user_id,
+          date_create: company.created_at,
+          last_modified: company.updated_at,
+          account_id: account.id,
+          created_at: company.created_at,
+          updated_at: company.updated_at,
+          type: "company",
         },
       ],
     },
