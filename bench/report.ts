@@ -54,6 +54,8 @@ export type ProductResults = SystemResults & {
 
 export type BenchResults = {
   machine: Machine;
+  /** The run took CPU profiles of the app's processes (--profile). */
+  profiled?: boolean;
   config: RunConfig;
   startedAt: Date;
   seconds: number;
@@ -260,11 +262,13 @@ function explanations(results: BenchResults): string[] {
         (timing
           ? `From the webhook to the start of the sync that applied it: p50 ${ms(timing.wait.p50)}, p95 ${ms(timing.wait.p95)} (waiting for a free worker slot and the deal's lease); the sync itself: p50 ${ms(timing.sync.p50)}, p95 ${ms(timing.sync.p95)}. `
           : "") +
-        `A sync reads the lead, then its company (and its contact when the cache cannot answer), all paced by Kommo's per-account budget (burst 1, then 5/s), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and two Postgres round trips per call for the shared rate limiter. ` +
+        `A sync reads the lead, then its company (and its contact when the cache cannot answer), all paced by Kommo's per-account budget (burst 1, then 5/s), then makes ${fixed(perChange(change.calls.klaviyo, change.sent))} Klaviyo calls per change one after another with ${results.config.latencyMs} ms latency each, and one Postgres statement per call for the shared rate limiter. ` +
         (change.cpu.othersMs !== null
           ? `The workers used ${fixed(change.cpu.othersMs, 0)} ms of CPU per change (the web server ${fixed(change.cpu.receiverMs, 0)} ms): ${change.rate} changes/s need ${fixed((change.cpu.othersMs + (change.cpu.receiverMs ?? 0)) * change.rate / 1000, 1)} cores for the app alone, and the host's CPUs were ${(change.hostBusy * 100).toFixed(0)}% busy${baselineCpu(results, change.rate)}. `
           : "") +
-        "A CPU profile of the workers under this load puts about 40% of their CPU in Prisma's query compiler (WebAssembly, one compilation per query, about 15 queries per sync): moving the sync's hot queries to plain SQL, as the webhook intake already does, is the next saving. " +
+        (results.profiled
+          ? "Where the workers' CPU goes is in the profiles below (\"Where the CPU goes\"). "
+          : "Run with --profile for where the workers' CPU goes. ") +
         contention,
     );
   }

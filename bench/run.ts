@@ -210,6 +210,7 @@ async function main() {
     machine.loadAfter = os.loadavg()[0]!;
     const results: BenchResults = {
       machine,
+      profiled: options.profile,
       config: { latencyMs: options.latencyMs, durationSeconds: options.durationSeconds, tenants: options.tenants, dealsPerTenant: options.dealsPerTenant, workers: options.workers, concurrency: options.concurrency },
       startedAt,
       seconds: (Date.now() - startedAt.getTime()) / 1000,

@@ -12,6 +12,8 @@ function placeOf(url: string, functionName: string): string {
   const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (packageMatch) return packageMatch[1]!;
   if (url.startsWith("node:")) return "node";
+  // The only WebAssembly the app loads is Prisma's query compiler.
+  if (url.startsWith("wasm://")) return "WebAssembly (Prisma's query compiler)";
   if (url.includes("/.next/server/")) return "app bundle (.next/server)";
   return "other";
 }
@@ -38,7 +40,10 @@ export function summariseProfile(profile: CpuProfile): { byPlace: [string, numbe
 
 export type ProfileSummary = ReturnType<typeof summariseProfile>;
 
-/** The .cpuprofile files in a folder, by the pid that wrote them (Node names them CPU.<date>.<time>.<pid>.<n>). */
+/**
+ * The main thread's .cpuprofile of each process in a folder, by pid (Node names them
+ * CPU.<date>.<time>.<pid>.<thread>.<n>; thread 0 is the main one, others are e.g. a loader's).
+ */
 export function profilesByPid(directory: string): Map<number, string> {
   const files = new Map<number, string>();
   let names: string[] = [];
@@ -48,7 +53,7 @@ export function profilesByPid(directory: string): Map<number, string> {
     return files;
   }
   for (const name of names) {
-    const pid = Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(name)?.[1]);
+    const pid = Number(/^CPU\.\d+\.\d+\.(\d+)\.0\./.exec(name)?.[1]);
     if (Number.isFinite(pid)) files.set(pid, path.join(directory, name));
   }
   return files;
