@@ -1,9 +1,10 @@
 // Deal: what we last told Klaviyo about a Kommo deal (the state the next sync compares against),
 // and the lease that keeps two syncs of one deal apart. Every statement on the table is in this
-// module.
-import { db, type Deal, type Prisma, type SyncStatus } from "./client";
+// module; the sync outcome statement also writes its sync-log row and marks its changes processed.
+import { db, type Deal, type Prisma } from "./client";
 import { idNumber, numberIds, type NumberIds } from "./kommo-ids";
-import type { SqlClient } from "./sql-pool";
+import { sqlPool, type SqlClient } from "./sql-pool";
+import type { SyncAttempt } from "./sync-log";
 
 type Tx = Prisma.TransactionClient;
 
@@ -52,18 +53,17 @@ export async function dealState(accountId: string, leadId: number): Promise<Deal
 
 /** Klaviyo lists that the contact's other live deals (same e-mail, any case) put it in. */
 export async function listsOfOtherDeals(accountId: string, leadId: number, email: string): Promise<string[]> {
-  const others = await db().deal.findMany({
-    where: { accountId, email: { equals: email, mode: "insensitive" }, leadId: { not: leadId }, deletedAt: null },
-    select: { listIds: true },
-  });
-  return [...new Set(others.flatMap((deal) => deal.listIds))];
+  // Raw SQL on the small pool: a read of every sync.
+  const { rows } = await sqlPool().query<{ listId: string }>(
+    `SELECT DISTINCT unnest("listIds") AS "listId" FROM "Deal"
+     WHERE "accountId" = $1::uuid AND lower("email") = lower($2) AND "leadId" <> $3 AND "deletedAt" IS NULL`,
+    [accountId, email, leadId],
+  );
+  return rows.map((row) => row.listId);
 }
 
+/** What a sync attempt learnt of the deal, recorded on its row (which the deal's lease created). */
 export type DealSyncRecord = {
-  status: SyncStatus;
-  /** The attempt's message; kept on the deal unless it ended ok. */
-  error: string | null;
-  at: Date;
   /** What Kommo said of the deal, when the attempt got that far. */
   seen?: { deleted: boolean; contactId: number | null };
   /** What Klaviyo now holds for the deal (a sync that applied its operations). */
@@ -79,53 +79,104 @@ export type DealSyncRecord = {
   };
 };
 
-/** The outcome of a sync attempt on the deal's row (which its lease created). */
-export async function saveDealSync(accountId: string, leadId: number, record: DealSyncRecord, tx: Tx = db()): Promise<void> {
-  const { seen, applied } = record;
-  await tx.deal.update({
-    where: { accountId_leadId: { accountId, leadId } },
-    data: {
-      lastSyncStatus: record.status,
-      lastError: record.status === "ok" ? null : record.error,
-      ...(seen && {
-        deletedAt: seen.deleted ? record.at : null,
-        ...(seen.contactId !== null && { mainContactId: seen.contactId }),
-      }),
-      ...(applied && {
-        pipelineId: applied.pipelineId,
-        statusId: applied.statusId,
-        stageName: applied.stageName,
-        email: applied.email,
-        listIds: applied.listIds,
-        profileFingerprint: applied.profileFingerprint,
-        klaviyoProfileId: applied.profileId ?? undefined,
-        lastSyncedAt: record.at,
-      }),
-    },
-  });
-}
-
 // ---- The lease: one sync at a time per deal
+
+/** The state columns as SQL, for statements that return the deal's state (RETURNING). */
+const STATE_COLUMNS = Object.keys(STATE)
+  .map((column) => `"${column}"`)
+  .join(", ");
+
+// Raw SQL on the small pool (lib/db/sql-pool.ts): the sync's hot path, a statement per step. The
+// lease: an upsert whose update applies only under a condition on the existing row (Prisma's upsert
+// cannot say that), as one atomic statement that also returns what the sync compares against.
+const TAKE_LEASE = `
+  INSERT INTO "Deal" ("id", "accountId", "leadId", "syncLeaseOwner", "syncLeaseUntil", "createdAt", "updatedAt")
+  VALUES (gen_random_uuid(), $1::uuid, $2, $3, now() + make_interval(secs => $4::int), now(), now())
+  ON CONFLICT ("accountId", "leadId") DO UPDATE
+    SET "syncLeaseOwner" = EXCLUDED."syncLeaseOwner", "syncLeaseUntil" = EXCLUDED."syncLeaseUntil"
+    WHERE "Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < now() OR "Deal"."syncLeaseOwner" = $3
+  RETURNING ${STATE_COLUMNS}`;
 
 /**
  * Take the deal's lease for `seconds` when it is free, expired or already ours; creates the deal's
- * row on its first sync. Returns whether we hold it now.
+ * row on its first sync. Returns the deal's state when we hold the lease now, null when another does.
  */
-export async function takeDealLease(accountId: string, leadId: number, owner: string, seconds: number): Promise<boolean> {
-  // Raw SQL: an upsert whose update applies only under a condition on the existing row (Prisma's
-  // upsert cannot say that), as one atomic statement.
-  const rows = await db().$queryRaw<{ id: string }[]>`
-    INSERT INTO "Deal" ("id", "accountId", "leadId", "syncLeaseOwner", "syncLeaseUntil", "createdAt", "updatedAt")
-    VALUES (gen_random_uuid(), ${accountId}::uuid, ${leadId}, ${owner}, now() + make_interval(secs => ${seconds}), now(), now())
-    ON CONFLICT ("accountId", "leadId") DO UPDATE
-      SET "syncLeaseOwner" = EXCLUDED."syncLeaseOwner", "syncLeaseUntil" = EXCLUDED."syncLeaseUntil"
-      WHERE "Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < now() OR "Deal"."syncLeaseOwner" = ${owner}
-    RETURNING "id"`;
-  return rows.length > 0;
+export async function takeDealLease(accountId: string, leadId: number, owner: string, seconds: number): Promise<DealState | null> {
+  const { rows } = await sqlPool().query<DealState>(TAKE_LEASE, [accountId, leadId, owner, Math.ceil(seconds)]);
+  return rows[0] ?? null;
 }
 
 export async function releaseDealLease(accountId: string, leadId: number, owner: string): Promise<void> {
-  await db().deal.updateMany({ where: { accountId, leadId, syncLeaseOwner: owner }, data: { syncLeaseOwner: null, syncLeaseUntil: null } });
+  await sqlPool().query(
+    `UPDATE "Deal" SET "syncLeaseOwner" = NULL, "syncLeaseUntil" = NULL WHERE "accountId" = $1::uuid AND "leadId" = $2 AND "syncLeaseOwner" = $3`,
+    [accountId, leadId, owner],
+  );
+}
+
+// The outcome of a sync attempt, as one statement (one round trip, atomic as a whole): its row in
+// the sync log, its changes marked processed (when it applied them), and the deal's row, on which
+// an attempt that got as far as reading Kommo records what it saw ($seen) and one that applied its
+// operations records what Klaviyo now holds ($applied).
+const SAVE_SYNC_OUTCOME = `
+  WITH log AS (
+    INSERT INTO "SyncLog" ("id", "accountId", "leadId", "trigger", "status", "operations", "error", "errorCode", "attempt", "jobId",
+                           "kommoCalls", "klaviyoCalls", "startedAt", "finishedAt", "durationMs", "createdAt")
+    VALUES (gen_random_uuid(), $1::uuid, $2, $3, $4::"SyncStatus", $5::jsonb, $6, $7, $8, $9, $10, $11, $12::timestamptz, $13::timestamptz,
+            $14, now())
+  ), processed AS (
+    UPDATE "InboundEvent" SET "processedAt" = $13::timestamptz WHERE "id" = ANY($15::uuid[]) AND "accountId" = $1::uuid
+  )
+  UPDATE "Deal" SET
+    "lastSyncStatus" = $4::"SyncStatus",
+    "lastError" = CASE WHEN $4 = 'ok' THEN NULL ELSE $6 END,
+    "deletedAt" = CASE WHEN $16::boolean THEN (CASE WHEN $17::boolean THEN $13::timestamptz END) ELSE "deletedAt" END,
+    "mainContactId" = CASE WHEN $16::boolean AND $18::bigint IS NOT NULL THEN $18::bigint ELSE "mainContactId" END,
+    "pipelineId" = CASE WHEN $19::boolean THEN $20::bigint ELSE "pipelineId" END,
+    "statusId" = CASE WHEN $19::boolean THEN $21::bigint ELSE "statusId" END,
+    "stageName" = CASE WHEN $19::boolean THEN $22 ELSE "stageName" END,
+    "email" = CASE WHEN $19::boolean THEN $23 ELSE "email" END,
+    "listIds" = CASE WHEN $19::boolean THEN $24::text[] ELSE "listIds" END,
+    "profileFingerprint" = CASE WHEN $19::boolean THEN $25 ELSE "profileFingerprint" END,
+    "klaviyoProfileId" = CASE WHEN $19::boolean AND $26::text IS NOT NULL THEN $26 ELSE "klaviyoProfileId" END,
+    "lastSyncedAt" = CASE WHEN $19::boolean THEN $13::timestamptz ELSE "lastSyncedAt" END,
+    "updatedAt" = now()
+  WHERE "accountId" = $1::uuid AND "leadId" = $2`;
+
+/**
+ * A finished sync attempt: its log row (the SyncLog row lib/db/sync-log.ts describes), the changes it
+ * applied marked processed, and what it learnt of the deal. The deal keeps the attempt's error unless
+ * it ended ok.
+ */
+export async function saveSyncOutcome(attempt: SyncAttempt, processedEventIds: string[], record: DealSyncRecord): Promise<void> {
+  const { seen, applied } = record;
+  await sqlPool().query(SAVE_SYNC_OUTCOME, [
+    attempt.accountId,
+    attempt.leadId,
+    attempt.trigger,
+    attempt.status,
+    JSON.stringify(attempt.operations),
+    attempt.error,
+    attempt.errorCode,
+    attempt.attempt,
+    attempt.jobId,
+    attempt.kommoCalls,
+    attempt.klaviyoCalls,
+    attempt.startedAt,
+    attempt.finishedAt,
+    attempt.finishedAt.getTime() - attempt.startedAt.getTime(),
+    processedEventIds,
+    seen !== undefined,
+    seen?.deleted ?? false,
+    seen?.contactId ?? null,
+    applied !== undefined,
+    applied?.pipelineId ?? null,
+    applied?.statusId ?? null,
+    applied?.stageName ?? null,
+    applied?.email ?? null,
+    applied?.listIds ?? [],
+    applied?.profileFingerprint ?? null,
+    applied?.profileId ?? null,
+  ]);
 }
 
 // ---- Reads for intake, reconciliation, email activity and the dashboard

@@ -2,7 +2,7 @@
 // pending until a sync of its lead has applied it. Every statement on the table is in this module.
 import { db, type InboundSource, type Prisma } from "./client";
 import { idNumber } from "./kommo-ids";
-import type { SqlClient } from "./sql-pool";
+import { sqlPool, type SqlClient } from "./sql-pool";
 
 type Tx = Prisma.TransactionClient;
 
@@ -47,13 +47,18 @@ export async function insertInboundEvents(
 
 export type PendingEvent = { id: string; kind: string; changedAt: Date | null; receivedAt: Date; payload: Prisma.JsonValue };
 
-/** The changes of a lead that no sync has applied yet, in the order they happened. */
-export function pendingEventsOfLead(accountId: string, leadId: number): Promise<PendingEvent[]> {
-  return db().inboundEvent.findMany({
-    where: { accountId, leadId, processedAt: null },
-    orderBy: [{ changedAt: "asc" }, { receivedAt: "asc" }],
-    select: { id: true, kind: true, changedAt: true, receivedAt: true, payload: true },
-  });
+/**
+ * The changes of a lead that no sync has applied yet, in the order they happened. Raw SQL on the
+ * small pool: the first read of every sync.
+ */
+export async function pendingEventsOfLead(accountId: string, leadId: number): Promise<PendingEvent[]> {
+  const { rows } = await sqlPool().query<PendingEvent>(
+    `SELECT "id", "kind", "changedAt", "receivedAt", "payload" FROM "InboundEvent"
+     WHERE "accountId" = $1::uuid AND "leadId" = $2 AND "processedAt" IS NULL
+     ORDER BY "changedAt" ASC NULLS LAST, "receivedAt" ASC`,
+    [accountId, leadId],
+  );
+  return rows;
 }
 
 /** Mark changes as applied (or as needing nothing more). */

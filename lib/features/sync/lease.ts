@@ -2,8 +2,9 @@
 // holding it loses it when it expires, as long as its job takes to be presumed dead
 // (SYNC_JOB_TIMEOUT_SECONDS); a live one renews nothing because a sync takes seconds.
 import { randomUUID } from "node:crypto";
-import { db, numberIds, type Account } from "@/lib/db/client";
-import { releaseDealLease, takeDealLease } from "@/lib/db/deals";
+import { accountById } from "@/lib/db/accounts";
+import type { Account } from "@/lib/db/client";
+import { releaseDealLease, takeDealLease, type DealState } from "@/lib/db/deals";
 import { getEnv } from "@/lib/platform/env";
 
 const WAIT_STEP_MS = 200;
@@ -16,10 +17,15 @@ export class LeaseBusyError extends Error {
   }
 }
 
-/** Wait (up to `waitMs`) for the deal's lease; throws LeaseBusyError (retryable) when it stays taken. */
-export async function acquireDealLease(accountId: string, leadId: number, owner: string, waitMs = 30_000): Promise<void> {
+/**
+ * Wait (up to `waitMs`) for the deal's lease; throws LeaseBusyError (retryable) when it stays taken.
+ * Resolves to the deal's state as the lease found it.
+ */
+export async function acquireDealLease(accountId: string, leadId: number, owner: string, waitMs = 30_000): Promise<DealState> {
   const deadline = Date.now() + waitMs;
-  while (!(await takeDealLease(accountId, leadId, owner, getEnv().SYNC_JOB_TIMEOUT_SECONDS))) {
+  for (;;) {
+    const deal = await takeDealLease(accountId, leadId, owner, getEnv().SYNC_JOB_TIMEOUT_SECONDS);
+    if (deal) return deal;
     if (Date.now() > deadline) throw new LeaseBusyError(leadId);
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
   }
@@ -30,14 +36,18 @@ export async function acquireDealLease(accountId: string, leadId: number, owner:
  * profile write of one deal never interleaves with another). Nothing runs for an account that is
  * gone, disconnected (its data is deleted) or paused (its work waits for the resume).
  */
-export async function withDealLease(accountId: string, leadId: number, jobId: string, work: (account: Account) => Promise<void>): Promise<void> {
-  const row = await db().account.findUnique({ where: { id: accountId } });
-  const account = row && numberIds(row);
+export async function withDealLease(
+  accountId: string,
+  leadId: number,
+  jobId: string,
+  work: (account: Account, deal: DealState) => Promise<void>,
+): Promise<void> {
+  const account = await accountById(accountId);
   if (!account || account.status === "disconnected" || account.paused) return;
   const owner = `${jobId}:${randomUUID()}`;
-  await acquireDealLease(account.id, leadId, owner);
+  const deal = await acquireDealLease(account.id, leadId, owner);
   try {
-    await work(account);
+    await work(account, deal);
   } finally {
     await releaseDealLease(account.id, leadId, owner);
   }

@@ -3,10 +3,9 @@
 // lead becomes one job (the queue keeps one queued job per lead) and one pass here.
 import { z } from "zod";
 import { db, type Account, type SyncStatus } from "@/lib/db/client";
-import { dealState, listsOfOtherDeals, saveDealSync, type DealSyncRecord } from "@/lib/db/deals";
-import { insertInboundEvents, markEventsProcessed, pendingEventsOfLead } from "@/lib/db/inbound-events";
+import { listsOfOtherDeals, saveSyncOutcome, type DealState, type DealSyncRecord } from "@/lib/db/deals";
+import { insertInboundEvents, pendingEventsOfLead } from "@/lib/db/inbound-events";
 import { inTransaction } from "@/lib/db/sql-pool";
-import { recordSyncAttempt } from "@/lib/db/sync-log";
 import { defineJob, type JobContext } from "@/lib/jobs/define-job";
 import { DEAD_LETTER_QUEUE } from "@/lib/jobs/queues";
 import { syncJobTimeoutSeconds } from "@/lib/platform/env";
@@ -71,9 +70,9 @@ function errorMessage(error: unknown): string {
 }
 
 function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
-  return withDealLease(job.accountId, job.leadId, context.id, async (account) => {
+  return withDealLease(job.accountId, job.leadId, context.id, async (account, stored) => {
     if (job.recheck) await recordRecheck(account.id, job.leadId, context.id);
-    await syncLead(account, job.leadId, context);
+    await syncLead(account, job.leadId, stored, context);
   });
 }
 
@@ -91,7 +90,8 @@ async function scheduleRecheck(accountId: string, leadId: number): Promise<void>
   await syncLeadJob.send({ accountId, leadId, recheck: true }, { singletonKey: `${accountId}:${leadId}:recheck`, startAfter: RECHECK_AFTER_SECONDS });
 }
 
-async function syncLead(account: Account, leadId: number, context: JobContext): Promise<void> {
+/** `stored`: the deal as we last synced it (its lease read it). */
+async function syncLead(account: Account, leadId: number, stored: DealState, context: JobContext): Promise<void> {
   const startedAt = new Date();
   const pending = await pendingEventsOfLead(account.id, leadId);
   // Already covered by an earlier job of this lead (coalesced burst).
@@ -105,42 +105,36 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
   let kommo: KommoClient | undefined;
   let klaviyo: KlaviyoClient | undefined;
   const calls = () => ({ kommoCalls: kommo?.requestCount ?? 0, klaviyoCalls: klaviyo?.calls ?? 0 });
-  const record = async (outcome: Outcome, processed: boolean, deal?: Pick<DealSyncRecord, "seen" | "applied">) => {
-    const finishedAt = new Date();
-    await db().$transaction(async (tx) => {
-      await recordSyncAttempt(
-        {
-          accountId: account.id,
-          leadId,
-          trigger: outcome.trigger,
-          status: outcome.status,
-          operations: outcome.operations,
-          error: outcome.error ?? null,
-          errorCode: outcome.errorCode ?? null,
-          attempt,
-          jobId: context.id,
-          ...calls(),
-          startedAt,
-          finishedAt,
-        },
-        tx,
-      );
-      if (processed) await markEventsProcessed(pending.map((event) => event.id), finishedAt, tx);
-      await saveDealSync(account.id, leadId, { status: outcome.status, error: outcome.error ?? null, at: finishedAt, ...deal }, tx);
-    });
-  };
+  const record = (outcome: Outcome, processed: boolean, deal: DealSyncRecord = {}) =>
+    saveSyncOutcome(
+      {
+        accountId: account.id,
+        leadId,
+        trigger: outcome.trigger,
+        status: outcome.status,
+        operations: outcome.operations,
+        error: outcome.error ?? null,
+        errorCode: outcome.errorCode ?? null,
+        attempt,
+        jobId: context.id,
+        ...calls(),
+        startedAt,
+        finishedAt: new Date(),
+      },
+      processed ? pending.map((event) => event.id) : [],
+      deal,
+    );
 
   try {
     const settings = await loadSettings(account);
     klaviyo = klaviyoClientFor(account);
-    kommo = await kommoClientFor(account.id);
+    kommo = await kommoClientFor(account.id, undefined, { account });
     // A contact change, or a person's "Sync now", reads the contact from Kommo rather than our cache.
     const freshContact = pending.some((event) => event.kind === "update_contact" || event.kind === "sync_now");
     const freshCompany = pending.some((event) => event.kind === "sync_now");
     const deal = await readDeal(account.id, kommo, leadId, { freshContact, freshCompany });
-    const stored = await dealState(account.id, leadId);
     const previous: PreviousDealState | null =
-      stored && stored.lastSyncedAt
+      stored.lastSyncedAt
         ? {
             pipelineId: stored.pipelineId,
             statusId: stored.statusId,
@@ -151,7 +145,7 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
             profileFingerprint: stored.profileFingerprint,
           }
         : null;
-    const email = deal?.snapshot.mainContact?.emails[0] ?? stored?.email ?? null;
+    const email = deal?.snapshot.mainContact?.emails[0] ?? stored.email ?? null;
     const keepListIds = email ? await listsOfOtherDeals(account.id, leadId, email) : [];
     const plan: MappingResult = mapDealToKlaviyo({
       account: { kommoAccountId: account.kommoAccountId, host: account.host, currency: account.currency, country: account.country },
@@ -181,8 +175,11 @@ async function syncLead(account: Account, leadId: number, context: JobContext): 
       true,
       { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null }, applied: { ...plan.nextState, profileId: result.profileId } },
     );
-    if (result.profileId && deal?.snapshot.mainContact && plan.nextState.email) {
-      await rememberProfile(account.id, deal.snapshot.mainContact.id, plan.nextState.email, result.profileId);
+    const contactId = deal?.snapshot.mainContact?.id;
+    // The contact's link to its profile, unless the last sync of this deal wrote the same one.
+    const linkedBefore = stored.lastSyncedAt && stored.mainContactId === contactId && stored.email === plan.nextState.email && stored.klaviyoProfileId === result.profileId;
+    if (result.profileId && contactId !== undefined && plan.nextState.email && !linkedBefore) {
+      await rememberProfile(account.id, contactId, plan.nextState.email, result.profileId);
     }
     await observeOptInOf(account, settings.consent, deal, context);
   } catch (error) {
