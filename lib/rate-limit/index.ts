@@ -6,6 +6,7 @@
 // without polling. A 429 puts the bucket into
 // debt for Retry-After seconds, which every process then honours.
 import { db } from "@/lib/db/client";
+import { sqlPool } from "@/lib/db/sql-pool";
 
 export type BucketLimit = {
   /** Tokens added per second (the steady rate). */
@@ -16,19 +17,28 @@ export type BucketLimit = {
 
 type Reservation = { tokens: number };
 
+// The reservations are plain SQL on the small pool (lib/db/sql-pool.ts): one runs before every API
+// call, the hottest statement of a sync.
+const RESERVE = `
+  INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt")
+  VALUES ($1, $2::float8 - 1, clock_timestamp())
+  ON CONFLICT ("key") DO UPDATE SET
+    "tokens" = LEAST($2::float8,
+      "RateLimitBucket"."tokens"
+      + EXTRACT(EPOCH FROM (clock_timestamp() - "RateLimitBucket"."refilledAt")) * $3::float8) - 1,
+    "refilledAt" = clock_timestamp()
+  RETURNING "tokens"`;
+
 async function reserve(key: string, limit: BucketLimit): Promise<number> {
   // One statement: refill by elapsed time (capped at burst), take one token, return the balance.
-  const rows = await db().$queryRaw<Reservation[]>`
-    INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt")
-    VALUES (${key}, ${limit.burst - 1}::float8, clock_timestamp())
-    ON CONFLICT ("key") DO UPDATE SET
-      "tokens" = LEAST(${limit.burst}::float8,
-        "RateLimitBucket"."tokens"
-        + EXTRACT(EPOCH FROM (clock_timestamp() - "RateLimitBucket"."refilledAt")) * ${limit.ratePerSecond}::float8) - 1,
-      "refilledAt" = clock_timestamp()
-    RETURNING "tokens"`;
+  const { rows } = await sqlPool().query<Reservation>(RESERVE, [key, limit.burst, limit.ratePerSecond]);
   const tokens = rows[0]?.tokens ?? 0;
   return tokens >= 0 ? 0 : Math.ceil((-tokens / limit.ratePerSecond) * 1000);
+}
+
+/** Give back a reservation that will not be used. */
+async function giveBack(key: string): Promise<void> {
+  await sqlPool().query(`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = $1`, [key]);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,19 +49,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * so that two processes reserving the same windows cannot deadlock.
  */
 async function reserveAll(keys: string[], limits: BucketLimit[]): Promise<number> {
-  const rows = await db().$queryRaw<{ key: string; tokens: number }[]>`
-    INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt")
-    SELECT window_key, burst - 1, clock_timestamp()
-    FROM unnest(${keys}::text[], ${limits.map((limit) => limit.burst)}::float8[]) AS w(window_key, burst)
-    ORDER BY window_key
-    ON CONFLICT ("key") DO UPDATE SET
-      "tokens" = LEAST(EXCLUDED."tokens" + 1,
-        "RateLimitBucket"."tokens"
-        + EXTRACT(EPOCH FROM (clock_timestamp() - "RateLimitBucket"."refilledAt"))
-          * (SELECT rate FROM unnest(${keys}::text[], ${limits.map((limit) => limit.ratePerSecond)}::float8[]) AS r(window_key, rate)
-             WHERE r.window_key = "RateLimitBucket"."key")) - 1,
-      "refilledAt" = clock_timestamp()
-    RETURNING "key", "tokens"`;
+  const { rows } = await sqlPool().query<{ key: string; tokens: number }>(
+    `INSERT INTO "RateLimitBucket" ("key", "tokens", "refilledAt")
+     SELECT window_key, burst - 1, clock_timestamp()
+     FROM unnest($1::text[], $2::float8[]) AS w(window_key, burst)
+     ORDER BY window_key
+     ON CONFLICT ("key") DO UPDATE SET
+       "tokens" = LEAST(EXCLUDED."tokens" + 1,
+         "RateLimitBucket"."tokens"
+         + EXTRACT(EPOCH FROM (clock_timestamp() - "RateLimitBucket"."refilledAt"))
+           * (SELECT rate FROM unnest($1::text[], $3::float8[]) AS r(window_key, rate) WHERE r.window_key = "RateLimitBucket"."key")) - 1,
+       "refilledAt" = clock_timestamp()
+     RETURNING "key", "tokens"`,
+    [keys, limits.map((limit) => limit.burst), limits.map((limit) => limit.ratePerSecond)],
+  );
   const rateOf = new Map(keys.map((key, index) => [key, limits[index]!.ratePerSecond]));
   return rows.reduce((wait, row) => (row.tokens >= 0 ? wait : Math.max(wait, Math.ceil((-row.tokens / rateOf.get(row.key)!) * 1000))), 0);
 }
@@ -74,7 +85,7 @@ export async function acquire(key: string, limits: BucketLimit | BucketLimit[]):
 export async function acquireWithin(key: string, limit: BucketLimit, maxWaitMs: number): Promise<number> {
   const waitMs = await reserve(key, limit);
   if (waitMs > maxWaitMs) {
-    await db().$executeRaw`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = ${key}`;
+    await giveBack(key);
     return waitMs;
   }
   if (waitMs > 0) await sleep(waitMs);
@@ -103,7 +114,7 @@ export async function pauseBucket(key: string, limits: BucketLimit | BucketLimit
 export async function tryTake(key: string, limit: BucketLimit): Promise<number> {
   const waitMs = await reserve(key, limit);
   if (waitMs === 0) return 0;
-  await db().$executeRaw`UPDATE "RateLimitBucket" SET "tokens" = "tokens" + 1 WHERE "key" = ${key}`;
+  await giveBack(key);
   return waitMs;
 }
 
