@@ -55,11 +55,11 @@ export const tokenColumns = {
   accessTokenExpiresAt: true,
 } as const;
 
-/** The token columns as Prisma reads them (the Kommo id a bigint). */
-type StoredTokenRow = Omit<TokenRow, "kommoAccountId"> & { kommoAccountId: bigint };
+/** The token columns as read (the Kommo id a bigint through Prisma, a number through the small pool). */
+export type StoredTokens = Omit<TokenRow, "kommoAccountId"> & { kommoAccountId: bigint | number };
 
 /** Throws the reason an account cannot be called; returns its sealed tokens otherwise. */
-export function usableTokens(stored: StoredTokenRow | null, accountId: string): TokenRow & { accessTokenEnc: string; refreshTokenEnc: string } {
+export function usableTokens(stored: StoredTokens | null, accountId: string): TokenRow & { accessTokenEnc: string; refreshTokenEnc: string } {
   const row = stored && numberIds(stored);
   if (!row) throw new KommoAccountUnavailableError("kommo_account_not_found", `No Kommo account with id ${accountId} is installed`);
   if (row.status === "disconnected") {
@@ -76,6 +76,11 @@ export function usableTokens(stored: StoredTokenRow | null, accountId: string): 
 
 const isFresh = (row: TokenRow, now = Date.now()) =>
   row.accessTokenExpiresAt !== null && row.accessTokenExpiresAt.getTime() - REFRESH_MARGIN_MS > now;
+
+/** The row's access token when it is not about to expire; null when it must be renewed first. */
+export function freshAccessToken(row: TokenRow): string | null {
+  return isFresh(row) && row.accessTokenEnc ? decryptSecret(row.accessTokenEnc, tokenContext(row.id, "access_token")) : null;
+}
 
 /** A valid access token for the account, refreshed first when it is about to expire. */
 export async function accessTokenFor(accountId: string, signal?: AbortSignal): Promise<string> {
