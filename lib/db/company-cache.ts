@@ -1,12 +1,19 @@
 // KommoCompanyCache: a company's name as a sync last read it from Kommo. The webhook intake removes
 // the rows of the companies a delivery reports changed; the sync reads and writes the rest.
 import { db } from "./client";
-import type { SqlClient } from "./sql-pool";
+import { sqlPool, type SqlClient } from "./sql-pool";
 
-/** The cached name, when read within `maxAgeMs`; undefined when there is no fresh entry. */
+/**
+ * The cached name, when read within `maxAgeMs`; undefined when there is no fresh entry. Raw SQL on
+ * the small pool: a read of most syncs.
+ */
 export async function cachedCompanyName(accountId: string, companyId: number, maxAgeMs: number): Promise<{ name: string | null } | undefined> {
-  const row = await db().kommoCompanyCache.findUnique({ where: { accountId_companyId: { accountId, companyId } }, select: { name: true, readAt: true } });
-  return row && Date.now() - row.readAt.getTime() < maxAgeMs ? { name: row.name } : undefined;
+  const { rows } = await sqlPool().query<{ name: string | null }>(
+    `SELECT "name" FROM "KommoCompanyCache"
+     WHERE "accountId" = $1::uuid AND "companyId" = $2 AND "readAt" > now() - make_interval(secs => $3::float8)`,
+    [accountId, companyId, maxAgeMs / 1000],
+  );
+  return rows[0];
 }
 
 export async function cacheCompanyName(accountId: string, companyId: number, name: string | null): Promise<void> {

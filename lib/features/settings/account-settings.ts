@@ -2,7 +2,7 @@
 // table (one list per stage, enforced by the database), the rest as validated JSON. Saving them is
 // the settings panel's (lib/features/widget-api/settings-save.ts).
 import type { Account } from "@/lib/db/client";
-import { db, numberIds } from "@/lib/db/client";
+import { stageListsOf } from "@/lib/db/stage-list-mappings";
 import { readStoredSettings, type SyncSettings } from "./settings";
 
 export type SettingsView = SyncSettings & {
@@ -16,12 +16,7 @@ export type SettingsView = SyncSettings & {
 };
 
 export async function loadSettings(account: Pick<Account, "id" | "settings">): Promise<SyncSettings> {
-  const mappings = await db().stageListMapping.findMany({
-    where: { accountId: account.id },
-    orderBy: [{ pipelineId: "asc" }, { statusId: "asc" }],
-    select: { pipelineId: true, statusId: true, listId: true },
-  });
-  return { ...readStoredSettings(account.settings), stageLists: mappings.map(numberIds) };
+  return { ...readStoredSettings(account.settings), stageLists: await stageListsOf(account.id) };
 }
 
 export function settingsView(

@@ -4,6 +4,7 @@
 // webhook leaves the cache behind Kommo for at most CONTACT_CACHE_TTL_MS.
 import { z } from "zod";
 import { db } from "@/lib/db/client";
+import { cachedContactSnapshot } from "@/lib/db/contact-cache";
 import type { KommoContact } from "@/lib/integrations/kommo/api-schemas";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { contactEmails, contactPhones } from "@/lib/integrations/kommo/fields";
@@ -37,8 +38,8 @@ export type ContactRead = {
  */
 export async function readContact(accountId: string, kommo: KommoClient, contactId: number, fresh: boolean): Promise<ContactRead | null> {
   if (!fresh) {
-    const cached = await db().kommoContactCache.findUnique({ where: { accountId_contactId: { accountId, contactId } } });
-    const parsed = cached && Date.now() - cached.readAt.getTime() < CONTACT_CACHE_TTL_MS ? cachedSnapshot.safeParse(cached.snapshot) : null;
+    const cached = await cachedContactSnapshot(accountId, contactId, CONTACT_CACHE_TTL_MS);
+    const parsed = cached === undefined ? null : cachedSnapshot.safeParse(cached);
     if (parsed?.success) return { snapshot: { id: contactId, ...parsed.data }, fromKommo: null };
   }
   const contact = await kommo.getContact(contactId);
