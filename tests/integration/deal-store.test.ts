@@ -1,0 +1,110 @@
+// The sync's own statements on the deal (lib/db/deals.ts, plain SQL): the lease that returns the
+// stored state, and the outcome statement that writes the sync-log row, marks the changes processed
+// and records the deal, all or nothing.
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { accountById } from "@/lib/db/accounts";
+import { db, idNumber } from "@/lib/db/client";
+import { releaseDealLease, saveSyncOutcome, takeDealLease } from "@/lib/db/deals";
+import { insertInboundEvents, pendingEventsOfLead } from "@/lib/db/inbound-events";
+import { closeSqlPool, inTransaction } from "@/lib/db/sql-pool";
+import type { SyncAttempt } from "@/lib/db/sync-log";
+
+afterAll(async () => {
+  await closeSqlPool();
+  await db().$disconnect();
+});
+
+let nextKommoId = 3_000_000_000;
+async function newAccount() {
+  nextKommoId += 1;
+  const row = await db().account.create({
+    data: { kommoAccountId: nextKommoId, subdomain: `store${nextKommoId}`, host: `store${nextKommoId}.kommo.com`, hookKey: randomBytes(24).toString("base64url") },
+  });
+  return row.id;
+}
+
+function attempt(accountId: string, leadId: number, overrides: Partial<SyncAttempt> = {}): SyncAttempt {
+  const startedAt = new Date(Date.now() - 250);
+  return {
+    accountId,
+    leadId,
+    trigger: "status_lead",
+    status: "ok",
+    operations: [{ type: "createEvent", target: "Stage Changed" }],
+    error: null,
+    errorCode: null,
+    attempt: 1,
+    jobId: randomUUID(),
+    kommoCalls: 1,
+    klaviyoCalls: 1,
+    startedAt,
+    finishedAt: new Date(),
+    ...overrides,
+  };
+}
+
+describe("the deal's lease and the sync's outcome", () => {
+  it("reads the account with its Kommo id as a number, past 2^31", async () => {
+    const accountId = await newAccount();
+    expect(await accountById(accountId)).toMatchObject({ id: accountId, kommoAccountId: nextKommoId, status: "installed", paused: false, settings: {} });
+    expect(await accountById(randomUUID())).toBeNull();
+  });
+
+  it("gives the lease to one owner at a time, with the deal's stored state, and again once released", async () => {
+    const accountId = await newAccount();
+    const leadId = 4_000_000_001;
+    const first = await takeDealLease(accountId, leadId, "job-a", 60);
+    expect(first).toMatchObject({ leadId, lastSyncedAt: null, listIds: [], email: null });
+    expect(await takeDealLease(accountId, leadId, "job-b", 60)).toBeNull();
+    // The owner may take it again (a retried step of the same job).
+    expect(await takeDealLease(accountId, leadId, "job-a", 60)).not.toBeNull();
+    await releaseDealLease(accountId, leadId, "job-b");
+    expect(await takeDealLease(accountId, leadId, "job-b", 60)).toBeNull();
+    await releaseDealLease(accountId, leadId, "job-a");
+    expect(await takeDealLease(accountId, leadId, "job-b", 60)).not.toBeNull();
+    await releaseDealLease(accountId, leadId, "job-b");
+  });
+
+  it("writes the log row, marks the changes processed and records what Klaviyo holds, in one statement", async () => {
+    const accountId = await newAccount();
+    const leadId = 4_000_000_002;
+    const rows = await inTransaction((client) =>
+      insertInboundEvents(client, accountId, "kommo_webhook", [
+        { kind: "status_lead", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `a:${leadId}` },
+        { kind: "update_lead", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `b:${leadId}` },
+      ]),
+    );
+    await takeDealLease(accountId, leadId, "job", 60);
+    const applied = { pipelineId: 3_000_000_007, statusId: 3_000_000_008, stageName: "Contract", email: "a@example.com", listIds: ["L1", "L2"], profileFingerprint: "f".repeat(32) };
+    await saveSyncOutcome(attempt(accountId, leadId), rows.map((row) => row.id), {
+      seen: { deleted: false, contactId: 3_000_000_009 },
+      applied: { ...applied, profileId: "01PROFILE" },
+    });
+
+    expect(await pendingEventsOfLead(accountId, leadId)).toEqual([]);
+    const leased = await takeDealLease(accountId, leadId, "job", 60);
+    expect(leased).toMatchObject({ ...applied, klaviyoProfileId: "01PROFILE", mainContactId: 3_000_000_009, lastSyncStatus: "ok", lastError: null, deletedAt: null });
+    expect(leased!.lastSyncedAt).toBeInstanceOf(Date);
+    const log = await db().syncLog.findMany({ where: { accountId } });
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ status: "ok", trigger: "status_lead", kommoCalls: 1, klaviyoCalls: 1, operations: [{ type: "createEvent", target: "Stage Changed" }] });
+    expect(idNumber(log[0]!.leadId)).toBe(leadId);
+    expect(log[0]!.durationMs).toBeGreaterThanOrEqual(250);
+
+    // A failed attempt keeps the changes pending and what Klaviyo holds; the deal shows the error.
+    const [later] = await inTransaction((client) =>
+      insertInboundEvents(client, accountId, "kommo_webhook", [{ kind: "status_lead", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `c:${leadId}` }]),
+    );
+    await saveSyncOutcome(attempt(accountId, leadId, { status: "retrying", error: "Klaviyo did not answer", errorCode: "klaviyo_timeout", klaviyoCalls: 3 }), [], {});
+    expect((await pendingEventsOfLead(accountId, leadId)).map((event) => event.id)).toEqual([later!.id]);
+    expect(await takeDealLease(accountId, leadId, "job", 60)).toMatchObject({ ...applied, klaviyoProfileId: "01PROFILE", lastSyncStatus: "retrying", lastError: "Klaviyo did not answer" });
+
+    // Kommo no longer has the deal: marked deleted, the rest left as it was.
+    await saveSyncOutcome(attempt(accountId, leadId, { status: "skipped", error: "deleted in Kommo" }), [later!.id], { seen: { deleted: true, contactId: null } });
+    const deleted = await takeDealLease(accountId, leadId, "job", 60);
+    expect(deleted).toMatchObject({ mainContactId: 3_000_000_009, stageName: "Contract", lastSyncStatus: "skipped" });
+    expect(deleted!.deletedAt).toBeInstanceOf(Date);
+    await releaseDealLease(accountId, leadId, "job");
+  });
+});
