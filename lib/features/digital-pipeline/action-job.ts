@@ -13,9 +13,10 @@ import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
-import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
+import { errorCodeOf, isRetryable, SKIP_REASONS } from "@/lib/outcomes";
 import { applyOperations, type AppliedOperation } from "@/lib/features/sync/apply";
 import { readDeal } from "@/lib/features/sync/deal-reader";
+import { finishedAttempt, type AttemptOutcome } from "@/lib/features/sync/attempt";
 import { withDealLease } from "@/lib/features/sync/lease";
 import { LOST_STATUS_ID, WON_STATUS_ID } from "@/lib/features/sync/mapping";
 import { mapDigitalPipelineAction } from "./mapping";
@@ -34,7 +35,7 @@ export const digitalPipelineJob = defineJob({
   run: (payload, context) => runDigitalPipelineJob(payload, context),
 });
 
-type Outcome = { status: SyncStatus; operations: AppliedOperation[]; error?: string; errorCode?: ErrorCode | SkipReason };
+type Outcome = AttemptOutcome;
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -61,33 +62,17 @@ async function act(account: Account, action: NumberIds<DigitalPipelineAction>, c
   let kommo: KommoClient | undefined;
   let klaviyo: KlaviyoClient | undefined;
   const record = async (outcome: Outcome, processed: boolean) => {
-    const finishedAt = new Date();
+    const trigger = digitalPipelineTrigger(action.eventName);
+    const row = finishedAttempt({ accountId: account.id, leadId: action.leadId, trigger, attempt, jobId: context.id, startedAt, kommo, klaviyo }, outcome);
     await db().$transaction(async (tx) => {
-      await recordSyncAttempt(
-        {
-          accountId: account.id,
-          leadId: action.leadId,
-          trigger: digitalPipelineTrigger(action.eventName),
-          status: outcome.status,
-          operations: outcome.operations,
-          error: outcome.error ?? null,
-          errorCode: outcome.errorCode ?? null,
-          attempt,
-          jobId: context.id,
-          kommoCalls: kommo?.requestCount ?? 0,
-          klaviyoCalls: klaviyo?.calls ?? 0,
-          startedAt,
-          finishedAt,
-        },
-        tx,
-      );
-      if (processed) await tx.digitalPipelineAction.update({ where: { id: action.id }, data: { processedAt: finishedAt } });
+      await recordSyncAttempt(row, tx);
+      if (processed) await tx.digitalPipelineAction.update({ where: { id: action.id }, data: { processedAt: row.finishedAt } });
     });
   };
 
   try {
     klaviyo = klaviyoClientFor(account);
-    kommo = await kommoClientFor(account.id);
+    kommo = await kommoClientFor(account.id, undefined, { account });
     const deal = await readDeal(account.id, kommo, action.leadId);
     const stageName =
       action.statusId === null

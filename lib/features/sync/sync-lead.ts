@@ -13,11 +13,12 @@ import type { KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import type { KommoClient } from "@/lib/integrations/kommo/client";
 import { kommoIdSchema } from "@/lib/integrations/kommo/ids";
-import { errorCodeOf, isRetryable, SKIP_REASONS, type ErrorCode, type SkipReason } from "@/lib/outcomes";
+import { errorCodeOf, isRetryable, SKIP_REASONS, type SkipReason } from "@/lib/outcomes";
 import { loadSettings } from "@/lib/features/settings/account-settings";
 import type { ConsentSettings } from "@/lib/features/settings/settings";
 import { observeOptInBox } from "@/lib/features/consent/opt-in";
-import { applyOperations, type AppliedOperation } from "./apply";
+import { applyOperations } from "./apply";
+import { finishedAttempt, type AttemptOutcome } from "./attempt";
 import { changesFromEvents } from "./changes";
 import { readDeal, type DealRead } from "./deal-reader";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
@@ -54,14 +55,7 @@ export const syncLeadJob = defineJob({
   run: (payload, context) => runSyncLeadJob(payload, context),
 });
 
-type Outcome = {
-  status: SyncStatus;
-  trigger: string;
-  operations: AppliedOperation[];
-  error?: string;
-  /** An error code for a failed attempt, the skip reason for a skipped one. */
-  errorCode?: ErrorCode | SkipReason;
-};
+type Outcome = AttemptOutcome & { trigger: string };
 
 const skipSentence = (reason: SkipReason, detail?: string) => (detail ? `${SKIP_REASONS[reason]}: ${detail}` : SKIP_REASONS[reason]);
 
@@ -104,23 +98,9 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
   // call counts are read whenever a row is written, so a failed attempt shows what it cost too.
   let kommo: KommoClient | undefined;
   let klaviyo: KlaviyoClient | undefined;
-  const calls = () => ({ kommoCalls: kommo?.requestCount ?? 0, klaviyoCalls: klaviyo?.calls ?? 0 });
   const record = (outcome: Outcome, processed: boolean, deal: DealSyncRecord = {}) =>
     saveSyncOutcome(
-      {
-        accountId: account.id,
-        leadId,
-        trigger: outcome.trigger,
-        status: outcome.status,
-        operations: outcome.operations,
-        error: outcome.error ?? null,
-        errorCode: outcome.errorCode ?? null,
-        attempt,
-        jobId: context.id,
-        ...calls(),
-        startedAt,
-        finishedAt: new Date(),
-      },
+      finishedAttempt({ accountId: account.id, leadId, trigger: outcome.trigger, attempt, jobId: context.id, startedAt, kommo, klaviyo }, outcome),
       processed ? pending.map((event) => event.id) : [],
       deal,
     );
