@@ -6,6 +6,7 @@ import type { BackfillResult } from "./backfill";
 import type { CallCount } from "./changes";
 import type { DigitalPipelineResult } from "./digital-pipeline";
 import { efficiencyTable, type EfficiencyRecord } from "./efficiency";
+import { profileTables, type ProfileSummary } from "./harness/cpu-profile";
 import type { Distribution } from "./load";
 import type { AckResult, BurstResult, ChangeResult } from "./phases";
 
@@ -289,6 +290,15 @@ function explanations(results: BenchResults): string[] {
       );
     }
   }
+  {
+    const { activity } = product;
+    const p95 = activity.latency.p95;
+    if (p95 === null || activity.noted < activity.events || p95 >= ACTIVITY_TARGET_SECONDS * 1000) {
+      notes.push(
+        `**Klaviyo email event -> Kommo note: p95 ${p95 === null ? "none" : `${(p95 / 1000).toFixed(1)} s`} (target < ${ACTIVITY_TARGET_SECONDS} s), ${activity.noted} of ${activity.events} noted.** Notes come from each account's poll, every ${ACTIVITY_TARGET_SECONDS} s by default: an event waits for the next poll (up to one interval; the events are spread over more than one so that they fall at every point of it), then for the poll's reads and the note's write. So the p95 sits just under the interval plus a poll's duration, and a busy host pushes it over; the deal-card pane does not wait for the poll (it reads Klaviyo live), and a shorter KLAVIYO_ACTIVITY_POLL_SECONDS or Klaviyo's webhooks (registered when the key allows) bring notes sooner.`,
+      );
+    }
+  }
   if (product.throttled.kommo + product.throttled.klaviyo > 0) {
     notes.push(
       `**429 answers: ${product.throttled.kommo} from Kommo, ${product.throttled.klaviyo} from Klaviyo over the whole run.** Each one paused that account's calls to that endpoint for the Retry-After given, for every worker (no storm followed: see the fault suite's storm scenario); a few come from the shared token bucket's refill racing the simulators' fixed one-second windows.`,
@@ -350,12 +360,60 @@ export function consoleTable(results: BenchResults): string {
   return table(results);
 }
 
+export type ProcessProfile = { name: string; summary: ProfileSummary };
+
 /** The cost targets beside the previous run's figures, and CPU profiles of this run when it took them. */
-export type RunExtras = { efficiency: { current: EfficiencyRecord; previous: EfficiencyRecord | null }; profiles: string | null };
+export type RunExtras = { efficiency: { current: EfficiencyRecord; previous: EfficiencyRecord | null }; profiles: ProcessProfile[] | null };
+
+const SOCKET_WRITES = new Set(["writev", "writeBuffer", "writeUtf8String", "writeLatin1String"]);
+
+/** "next 16%, node 27%, …; socket writes 20%": the top places of a profile and its share in socket writes. */
+function profileGist(summary: ProfileSummary, places = 5): string {
+  const share = (ms: number) => `${((100 * ms) / summary.totalMs).toFixed(0)}%`;
+  const writes = summary.byFunction.filter(([name]) => SOCKET_WRITES.has(name.trim())).reduce((total, [, ms]) => total + ms, 0);
+  return `${summary.byPlace
+    .slice(0, places)
+    .map(([place, ms]) => `${place} ${share(ms)}`)
+    .join(", ")}; of all of it, writes to sockets (Postgres, HTTP) ${share(writes)}`;
+}
+
+/** The cost targets missed, each with what this run's profiles say of it. */
+function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
+  const { figures } = extras.efficiency.current;
+  const notes: string[] = [];
+  const profileOf = (name: string) => extras.profiles?.find((profile) => profile.name === name)?.summary;
+  const web = profileOf("web");
+  const worker = profileOf("worker-1");
+  if (figures.cpuPerWebhookMs && figures.cpuPerWebhookMs.max > 1) {
+    notes.push(
+      `**CPU per webhook: ${figures.cpuPerWebhookMs.min.toFixed(1)}–${figures.cpuPerWebhookMs.max.toFixed(1)} ms (target ≤ 1 ms).** The handler is one hook-key lookup and one transaction (BEGIN, the events, the jobs, COMMIT); the rest is Next.js routing the request and Node's HTTP. The low-rate phases cost the most per webhook, since the process's fixed work (timers, its pool's keep-alive) is shared by fewer webhooks. ` +
+        (web ? `The web server's profile (whole run): ${profileGist(web)}.` : "Run with --profile for where it goes."),
+    );
+  }
+  if (figures.cpuPerChangeMs && figures.cpuPerChangeMs.max > 4) {
+    notes.push(
+      `**CPU per change synced: ${figures.cpuPerChangeMs.min.toFixed(1)}–${figures.cpuPerChangeMs.max.toFixed(1)} ms (target ≤ 4 ms).** The lowest figure is at the highest rate: at 10 changes/s most of the workers' CPU is their fixed cost (the due check, the email-activity polls, pg-boss's maintenance) divided by few changes. A sync is now about a dozen Postgres statements (pg-boss's fetch and completion included) and its API calls. ` +
+        (worker ? `A worker's profile (whole run): ${profileGist(worker)}.` : "Run with --profile for where it goes."),
+    );
+  }
+  if (figures.peakRssWebAndWorkerMb !== null && figures.peakRssWebAndWorkerMb >= 400) {
+    notes.push(
+      `**Peak RSS, web + one worker: ${figures.peakRssWebAndWorkerMb.toFixed(0)} MB (target < 400 MB).** Not worked on yet: the Next.js server holds its route bundles and Prisma's query compiler (WebAssembly) is loaded in every process.${results.profiled ? " This run also held CPU profiles in memory (--profile), which adds to every process's peak." : ""}`,
+    );
+  }
+  return notes;
+}
+
+function profileSection(profiles: ProcessProfile[]): string {
+  return [
+    "V8's sampling profiler (`--cpu-prof`) over each process's whole life in this run: start-up, the first sync of every deal and every phase. Self time, grouped by where the code lives, then the top functions.",
+    ...profiles.map((profile) => `### ${profile.name} (${(profile.summary.totalMs / 1000).toFixed(1)} s of CPU sampled)\n\n${profileTables(profile.summary)}`),
+  ].join("\n\n");
+}
 
 export function resultsMarkdown(results: BenchResults, extras: RunExtras): string {
   const { machine, config } = results;
-  const notes = explanations(results);
+  const notes = [...explanations(results), ...efficiencyNotes(results, extras)];
   return `# Benchmark results
 
 Written by \`npm run bench\` on ${results.startedAt.toISOString()} (${Math.round(results.seconds)} s run). Every figure of the product is
@@ -413,7 +471,7 @@ acknowledgement phase; CPU per change and API calls: the change phases); a targe
 ## Phases
 
 ${phaseDetails(results)}
-${extras.profiles ? `\n## Where the CPU goes\n\n${extras.profiles}\n` : ""}
+${extras.profiles ? `\n## Where the CPU goes\n\n${profileSection(extras.profiles)}\n` : ""}
 ## Targets missed, and why
 
 ${notes.length ? notes.map((note) => `- ${note}`).join("\n") : "None."}

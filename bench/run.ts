@@ -21,7 +21,7 @@ import { callMarks, countCalls } from "./changes";
 import { digitalPipelinePhase } from "./digital-pipeline";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
 import { ensureBuild, snapshotBuild } from "./harness/build";
-import { profilesByPid, profileTables, readProfile } from "./harness/cpu-profile";
+import { profilesByPid, readProfile } from "./harness/cpu-profile";
 import { efficiencyFigures, readEfficiency, writeEfficiency } from "./efficiency";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
 import { projectRoot } from "./harness/paths";
@@ -29,7 +29,7 @@ import { megabytes, peakRssBytes } from "./harness/process-stats";
 import { startSimulators, type Simulators } from "./harness/simulators";
 import { distribution } from "./load";
 import { ackPhase, burstPhase, changePhase } from "./phases";
-import { consoleTable, resultsMarkdown, type BenchResults, type ProductResults, type SystemResults } from "./report";
+import { consoleTable, resultsMarkdown, type BenchResults, type ProcessProfile, type ProductResults, type SystemResults } from "./report";
 import { startBaseline, startProduct, type System } from "./systems";
 
 const RUN_LIMIT_MS = 60 * 60_000;
@@ -68,16 +68,9 @@ function parseOptions(argv: string[]) {
   };
 }
 
-/** Each process's profile (its whole life: start-up, the first syncs and every phase) as tables. */
-function profileSection(directory: string, names: Map<number, string>): string {
-  const sections: string[] = [
-    "V8's sampling profiler (`--cpu-prof`) over each process's whole life in this run: start-up, the first sync of every deal and every phase. Self time, grouped by where the code lives, then the top functions.",
-  ];
-  for (const [pid, file] of profilesByPid(directory)) {
-    const summary = readProfile(file);
-    sections.push(`### ${names.get(pid) ?? `process ${pid}`} (${(summary.totalMs / 1000).toFixed(1)} s of CPU sampled)\n\n${profileTables(summary)}`);
-  }
-  return sections.join("\n\n");
+/** Each process's profile (its whole life: start-up, the first syncs and every phase), by process name. */
+function readProfiles(directory: string, names: Map<number, string>): ProcessProfile[] {
+  return [...profilesByPid(directory)].map(([pid, file]) => ({ name: names.get(pid) ?? `process ${pid}`, summary: readProfile(file) }));
 }
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -197,7 +190,7 @@ async function main() {
     };
     const processNames = new Map(product.processes().map((process) => [process.pid, process.name]));
     await product.stop();
-    const profiles = options.profile ? profileSection(profileDir, processNames) : null;
+    const profiles = options.profile ? readProfiles(profileDir, processNames) : null;
 
     let baselineResults: SystemResults | null = null;
     if (options.baseline) {
