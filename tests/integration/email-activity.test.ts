@@ -164,6 +164,12 @@ describe("email activity to Kommo notes", () => {
     resetEnvForTests();
     const setup = await setUp("pk_activity_chain_01234567ch");
     const worker = await startWorker({ databaseUrl: process.env.DATABASE_URL!, jobs: [activityPollJob], log: pino({ level: "silent" }), concurrency: 1 });
+    let running = true;
+    const stopWorker = async () => {
+      if (!running) return;
+      running = false;
+      await worker.stop({ timeoutMs: 5000 });
+    };
     try {
       await enqueueActivityPoll(setup.installed.accountId);
       const pollStarts = () => {
@@ -192,11 +198,13 @@ describe("email activity to Kommo notes", () => {
       const seededAt = Date.now();
       await waitFor(() => notesOf(setup).some((note) => note.text === 'Opened email "Chained"'), 15_000);
       expect(Date.now() - seededAt).toBeLessThan(4 * 2000 + 3000);
-      // One waiting job per account, however many polls ran.
+      // One waiting job per account, however many polls ran: counted once the worker has stopped (a
+      // running poll finishes first), so that no poll is caught between starting and chaining the next.
+      await stopWorker();
       const waiting = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state = 'created'`, [activityPollJob.name, setup.installed.accountId]);
       expect(waiting[0]!.n).toBe(1);
     } finally {
-      await worker.stop({ timeoutMs: 2000 });
+      await stopWorker();
       delete process.env.KLAVIYO_ACTIVITY_POLL_SECONDS;
       resetEnvForTests();
     }
