@@ -32,7 +32,14 @@ export function sqlPool(): pg.Pool {
 export async function inTransaction<T>(work: (client: pg.PoolClient, asBossDb: PgBoss.Db) => Promise<T>): Promise<T> {
   const client = await sqlPool().connect();
   const asBossDb: PgBoss.Db = { executeSql: (text, values) => client.query(text, values) };
+  // A checked-out client has no listener of the pool's: a connection that drops between two
+  // statements (a database restart) would emit 'error' to nobody, which ends the process. Heard
+  // here, the transaction's next statement fails instead, and the connection is not reused.
   let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on("error", onError);
   try {
     await client.query("BEGIN");
     const result = await work(client, asBossDb);
@@ -43,6 +50,7 @@ export async function inTransaction<T>(work: (client: pg.PoolClient, asBossDb: P
     await client.query("ROLLBACK").catch(() => (broken = true));
     throw error;
   } finally {
+    client.removeListener("error", onError);
     client.release(broken);
   }
 }
