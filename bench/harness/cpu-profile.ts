@@ -2,6 +2,8 @@
 // Node itself, the app's bundle) and by function, for bench/RESULTS.md and the console.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { projectRoot } from "./paths";
 
 type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
 type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
@@ -15,7 +17,16 @@ function placeOf(url: string, functionName: string): string {
   // The only WebAssembly the app loads is Prisma's query compiler.
   if (url.startsWith("wasm://")) return "WebAssembly (Prisma's query compiler)";
   if (url.includes("/.next/server/")) return "app bundle (.next/server)";
+  if (url.startsWith(projectUrl)) return "app code (lib/, run through tsx)";
   return "other";
+}
+
+/** The project's files as V8 names them (file:///…/), shortened to project paths in the tables. */
+const projectUrl = pathToFileURL(projectRoot).href + "/";
+
+/** Where a frame's code is, without this machine's folders: a package path, a project path, or a Node module. */
+function shortUrl(url: string): string {
+  return url.replace(/^.*node_modules\//, "").replace(/^.*\/\.next\//, ".next/").replace(projectUrl, "");
 }
 
 export function summariseProfile(profile: CpuProfile): { byPlace: [string, number][]; byFunction: [string, number][]; totalMs: number } {
@@ -31,7 +42,7 @@ export function summariseProfile(profile: CpuProfile): { byPlace: [string, numbe
     totalMs += ms;
     const place = placeOf(frame.url, frame.functionName);
     byPlace.set(place, (byPlace.get(place) ?? 0) + ms);
-    const name = `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.replace(/^.*node_modules\//, "").replace(/^.*\/\.next\//, ".next/")}:${frame.lineNumber + 1}` : ""}`;
+    const name = `${frame.functionName || "(anonymous)"} ${frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : ""}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
   const sorted = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]);
