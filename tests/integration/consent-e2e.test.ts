@@ -58,6 +58,12 @@ async function settled(accountId: string) {
 
 type Scenario = { installed: InstalledAccount; store: SimAccount; optInFieldId: number; textFieldId: number; listId: string; pipelineId: number; stageId: number };
 
+/** Save the account's settings as the admin's panel does; the save must be accepted. */
+async function saveSettings(installed: InstalledAccount, settings: Record<string, unknown>): Promise<void> {
+  const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", settings);
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+}
+
 async function setUp(key: string, scopes: readonly string[] = ALL_SCOPES): Promise<Scenario> {
   const installed = await installAccount(kommo);
   const store = klaviyo.createAccount(`Store of ${installed.subdomain}`);
@@ -65,8 +71,7 @@ async function setUp(key: string, scopes: readonly string[] = ALL_SCOPES): Promi
   const optIn = kommo.addContactField(installed.kommoAccountId, { name: "Newsletter opt-in", type: "checkbox" });
   const text = kommo.addContactField(installed.kommoAccountId, { name: "Nickname", type: "text" });
   const pipeline = kommo.seedPipeline(installed.kommoAccountId, { name: "Sales", stages: ["Qualified"], isMain: true });
-  const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", { klaviyoApiKey: key });
-  expect(saved.status).toBe(200);
+  await saveSettings(installed, { klaviyoApiKey: key });
   return {
     installed,
     store,
@@ -108,13 +113,12 @@ describe("consent both ways", () => {
     const scenario = await setUp("pk_consent_flow_0123456789ab");
     const { installed, store } = scenario;
     const accountId = installed.kommoAccountId;
-    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+    await saveSettings(installed, {
       consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
     });
-    expect(saved.status).toBe(200);
     // Turning the status field on twice (or a reinstall) never makes a second field.
-    expect((await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", { consent: { statusField: false } })).status).toBe(200);
-    expect((await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", { consent: { statusField: true } })).status).toBe(200);
+    await saveSettings(installed, { consent: { statusField: false } });
+    await saveSettings(installed, { consent: { statusField: true } });
     const statusFields = kommo.contactFields(accountId).filter((field) => field.code === "KLAVIYO_EMAIL_STATUS");
     expect(statusFields).toHaveLength(1);
     expect(statusFields[0]).toMatchObject({ type: "select", is_api_only: true });
@@ -199,11 +203,10 @@ describe("consent both ways", () => {
     // Saving the key started the import of the (empty) account.
     await until("the first import", lastImportDone, 60_000);
     const mapped = store.createList("Qualified leads").id;
-    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+    await saveSettings(installed, {
       stageLists: [{ pipelineId: scenario.pipelineId, statusId: scenario.stageId, listId: mapped }],
       consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
     });
-    expect(saved.status).toBe(200);
     // Cleo's box was ticked before the product was installed; Dan unsubscribed in Klaviyo long ago.
     const cleo = kommo.seedContact(accountId, { firstName: "Cleo", lastName: "Park", emails: ["cleo@example.com"] });
     kommo.setContactCheckbox(accountId, cleo.id, scenario.optInFieldId, true);
@@ -238,10 +241,9 @@ describe("consent both ways", () => {
     const scenario = await setUp("pk_consent_dealsync_01234567");
     const { installed, store } = scenario;
     const accountId = installed.kommoAccountId;
-    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+    await saveSettings(installed, {
       consent: { optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
     });
-    expect(saved.status).toBe(200);
     // Gil unsubscribed in Klaviyo; his box stays off.
     const eve = kommo.seedContact(accountId, { firstName: "Eve", lastName: "Moss", emails: ["eve@example.com"] });
     const gil = kommo.seedContact(accountId, { firstName: "Gil", lastName: "Hart", emails: ["gil@example.com"] });
@@ -290,10 +292,9 @@ describe("consent both ways", () => {
     const scenario = await setUp("pk_consent_spam_0123456789ab");
     const { installed, store } = scenario;
     const accountId = installed.kommoAccountId;
-    const saved = await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", {
+    await saveSettings(installed, {
       consent: { statusField: true, optInFieldId: scenario.optInFieldId, optInListId: scenario.listId },
     });
-    expect(saved.status).toBe(200);
     const hal = kommo.seedContact(accountId, { firstName: "Hal", lastName: "Quinn", emails: ["hal@example.com"] });
     kommo.setContactCheckbox(accountId, hal.id, scenario.optInFieldId, true);
     const halDeal = kommo.seedLead(accountId, { name: "Hal", pipelineId: scenario.pipelineId, statusId: scenario.stageId, contactIds: [hal.id] });
@@ -322,7 +323,7 @@ describe("consent both ways", () => {
     const scenario = await setUp("pk_consent_refusals_012345678");
     const { installed } = scenario;
     const accountId = installed.kommoAccountId;
-    expect((await callWidget(kommo, installed, putSettings as RouteHandler, "PUT", { consent: { statusField: true } })).status).toBe(200);
+    await saveSettings(installed, { consent: { statusField: true } });
     const fields = kommo.contactFields(accountId);
     const first = fields.find((field) => field.code === "KLAVIYO_EMAIL_STATUS")!;
     const eve = kommo.seedContact(accountId, { firstName: "Eve", lastName: "Moss", emails: ["eve@example.com"] });
