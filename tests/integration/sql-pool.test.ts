@@ -14,9 +14,10 @@ describe("the small pool", () => {
     await expect(
       inTransaction(async (client) => {
         const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        const ended = new Promise((resolve) => client.once("end", resolve));
         await db().$queryRaw`SELECT pg_terminate_backend(${rows[0]!.pid}::int)`;
-        // The connection's end arrives now, with no statement in flight on it.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The connection ends with no statement in flight on it.
+        await ended;
         await client.query("SELECT 1");
       }),
     ).rejects.toThrow();

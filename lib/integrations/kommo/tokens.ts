@@ -85,8 +85,7 @@ export function freshAccessToken(row: TokenRow): string | null {
 /** A valid access token for the account, refreshed first when it is about to expire. */
 export async function accessTokenFor(accountId: string, signal?: AbortSignal): Promise<string> {
   const row = usableTokens(await db().account.findUnique({ where: { id: accountId }, select: tokenColumns }), accountId);
-  if (isFresh(row)) return decryptSecret(row.accessTokenEnc, tokenContext(accountId, "access_token"));
-  return renewAccessToken(accountId, undefined, signal);
+  return freshAccessToken(row) ?? renewAccessToken(accountId, undefined, signal);
 }
 
 export function reauthReason(error: KommoTokenRevokedError): string {
