@@ -372,6 +372,25 @@ describe("historical backfill", () => {
     expect(store.events.length).toBe(store.eventsNamed("Deal Created").length + store.eventsNamed("Deal Won").length + store.eventsNamed("Deal Lost").length);
   }, 180_000);
 
+  it("reads the stages again when a deal is in one created after the run read them, so its profile keeps its stage's name", async () => {
+    const count = 12;
+    const scenario_ = await scenario("pk_backfill_late_stage_0123456789", count);
+    const { installed, store } = scenario_;
+    const moved = scenario_.deals.find((deal) => deal.email !== null && deal.statusId !== WON && deal.statusId !== LOST)!;
+    // Right after the run reads the pipelines, a new pipeline appears and a deal moves into it.
+    kommo.afterAnswer("GET /api/v4/leads/pipelines", () => {
+      const partners = kommo.seedPipeline(installed.kommoAccountId, { name: "Partners", stages: ["Onboarding"] });
+      const onboarding = partners.statuses.find((status) => status.name === "Onboarding")!.id;
+      kommo.updateLead(installed.kommoAccountId, moved.leadId, { pipeline_id: partners.id, status_id: onboarding });
+    });
+
+    await startInProcessWorker();
+    expect(await waitForRun(scenario_, 60_000)).toMatchObject({ status: "completed", done: count, errors: 0 });
+    expect(store.profileByEmail(moved.email!)!.properties).toMatchObject({ crm_stage: "Onboarding", kommo_pipeline: "Partners", kommo_deal_id: moved.leadId });
+    const pipelineReads = kommo.requests.filter((request) => request.accountId === installed.kommoAccountId && request.route === "GET /api/v4/leads/pipelines" && request.status === 200);
+    expect(pipelineReads).toHaveLength(2);
+  }, 120_000);
+
   it("imports a deal whose Kommo ids are past 2^31 (lead 3000000000), and live syncs continue from it", async () => {
     // Every id the simulator gives out from here on (users, pipeline, stages, contacts, leads) is past 2^31.
     kommo.continueIdsFrom(3_000_000_001);

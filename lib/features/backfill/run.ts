@@ -26,6 +26,7 @@ import type { SyncSettings } from "@/lib/features/settings/settings";
 import { addListMembers, importProfiles, sendHistoricalEvents, type PendingLists } from "./klaviyo-writes";
 import { readChunk, readDirectory, type Chunk } from "./kommo-reads";
 import { planHistoricalDeal, type DealPlan, type Directory } from "./plan";
+import { knowsStage } from "@/lib/features/sync/deal-reader";
 import { readCursor, storedScope, type BackfillCursor, type BackfillScope } from "./scope";
 
 
@@ -138,16 +139,27 @@ async function liveDeals(accountId: string, leadIds: number[]): Promise<Set<numb
   return new Set([...synced, ...recorded]);
 }
 
+/**
+ * The run's pipelines and stages, read again when a deal of the chunk is in a stage created since
+ * they were read: its profile would otherwise go to Klaviyo without its stage and pipeline names.
+ */
+async function directoryFor(context: Context, chunk: Chunk): Promise<Directory> {
+  const known = chunk.deals.every(({ lead }) => knowsStage(context.directory, lead.pipeline_id, lead.status_id));
+  if (!known) context.directory = await readDirectory(context.kommo);
+  return context.directory;
+}
+
 async function writeChunk(context: Context, chunk: Chunk): Promise<void> {
   const { account, settings, klaviyo } = context;
   await heartbeat(context);
+  const directory = await directoryFor(context, chunk);
   const info = { kommoAccountId: account.kommoAccountId, host: account.host, currency: account.currency, country: account.country };
   const live = await liveDeals(account.id, chunk.deals.map((deal) => deal.lead.id));
   for (const deal of chunk.deals) if (deal.lead.created_at * 1000 >= context.runStartedAt.getTime()) live.add(deal.lead.id);
   const plans: DealPlan[] = [];
   let skipped = 0;
   for (const deal of chunk.deals) {
-    const outcome = planHistoricalDeal(deal, context.directory, info, settings);
+    const outcome = planHistoricalDeal(deal, directory, info, settings);
     if ("skip" in outcome) skipped++;
     else plans.push(outcome.plan);
   }

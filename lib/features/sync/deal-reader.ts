@@ -28,14 +28,16 @@ async function directoryFor(accountId: string, kommo: KommoClient, needStage?: {
   const cached = directories.get(accountId);
   const fresh = cached && Date.now() - cached.loadedAt < DIRECTORY_TTL_MS;
   // A stage created since we cached the pipelines: read them again.
-  const knowsStage =
-    !needStage ||
-    cached?.pipelines.some((pipeline) => pipeline.id === needStage.pipelineId && pipeline._embedded.statuses.some((status) => status.id === needStage.statusId));
-  if (cached && fresh && knowsStage) return cached;
+  if (cached && fresh && (!needStage || knowsStage(cached, needStage.pipelineId, needStage.statusId))) return cached;
   const [pipelines, users] = await Promise.all([kommo.getPipelines(), loadUsers(kommo)]);
   const directory = { pipelines, users: new Map(users.map((user) => [user.id, user.name ?? ""])), loadedAt: Date.now() };
   directories.set(accountId, directory);
   return directory;
+}
+
+/** Whether the directory has this stage (one created since it was read does not). */
+export function knowsStage(directory: Pick<Directory, "pipelines">, pipelineId: number, statusId: number): boolean {
+  return directory.pipelines.some((pipeline) => pipeline.id === pipelineId && pipeline._embedded.statuses.some((status) => status.id === statusId));
 }
 
 export function stageNameIn(directory: Pick<Directory, "pipelines">, pipelineId: number, statusId: number): string | null {

@@ -63,6 +63,7 @@ export class KommoSimulator {
   private offsetMs = 0;
   private readonly admitted = new Map<number, number[]>();
   private faults: Fault[] = [];
+  private afterAnswers: { route: string; listener: () => void }[] = [];
   /** The Kommo user the browser is logged in as, for the consent page (see consent.ts). */
   private login: KommoLogin | null = null;
   private blocked = false;
@@ -260,6 +261,14 @@ export class KommoSimulator {
   }
 
   /**
+   * Run `listener` once, right after the next successful answer of `route` (e.g. "GET
+   * /api/v4/leads/pipelines"): for a test that changes the account between two calls of a client.
+   */
+  afterAnswer(route: string, listener: () => void): void {
+    this.afterAnswers.push({ route, listener });
+  }
+
+  /**
    * The next `times` API calls (optionally only of `route`, of one account, or made with one access
    * token) fail with `status`.
    */
@@ -375,7 +384,12 @@ export class KommoSimulator {
       { method, path: url.pathname, query, contentType, body, account: this.store.account(accountId), userId: token.userId, baseUrl: this.url, store: this.store },
       route.pattern.exec(url.pathname)!,
     );
-    if (response.status < 300) token.answered = (token.answered ?? 0) + 1;
+    if (response.status < 300) {
+      token.answered = (token.answered ?? 0) + 1;
+      const due = this.afterAnswers.filter((entry) => entry.route === routeKey);
+      this.afterAnswers = this.afterAnswers.filter((entry) => entry.route !== routeKey);
+      for (const entry of due) entry.listener();
+    }
     return record(routeKey, accountId, response);
   }
 }
