@@ -1,7 +1,7 @@
 // Deal: what we last told Klaviyo about a Kommo deal (the state the next sync compares against),
 // and the lease that keeps two syncs of one deal apart. Every statement on the table is in this
 // module; the sync outcome statement also writes its sync-log row and marks its changes processed.
-import { db, type Deal, type Prisma } from "./client";
+import { db, type Account, type Deal, type Prisma } from "./client";
 import { idNumber, numberIds, type NumberIds } from "./kommo-ids";
 import { sqlPool, type SqlClient } from "./sql-pool";
 import type { SyncAttempt } from "./sync-log";
@@ -88,22 +88,46 @@ const STATE_COLUMNS = Object.keys(STATE)
 
 // Raw SQL on the small pool (lib/db/sql-pool.ts): the sync's hot path, a statement per step. The
 // lease: an upsert whose update applies only under a condition on the existing row (Prisma's upsert
-// cannot say that), as one atomic statement that also returns what the sync compares against.
+// cannot say that), as one atomic statement that also returns what the sync compares against, and
+// the account's row with it (one round trip instead of two). An account that is disconnected (its
+// data is deleted) or paused gets no lease, and no deal row.
+const DEAL_COLUMN_PREFIX = "deal.";
 const TAKE_LEASE = `
-  INSERT INTO "Deal" ("id", "accountId", "leadId", "syncLeaseOwner", "syncLeaseUntil", "createdAt", "updatedAt")
-  VALUES (gen_random_uuid(), $1::uuid, $2, $3, now() + make_interval(secs => $4::int), now(), now())
-  ON CONFLICT ("accountId", "leadId") DO UPDATE
-    SET "syncLeaseOwner" = EXCLUDED."syncLeaseOwner", "syncLeaseUntil" = EXCLUDED."syncLeaseUntil"
-    WHERE "Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < now() OR "Deal"."syncLeaseOwner" = $3
-  RETURNING ${STATE_COLUMNS}`;
+  WITH account AS (SELECT * FROM "Account" WHERE "id" = $1::uuid),
+  lease AS (
+    INSERT INTO "Deal" ("id", "accountId", "leadId", "syncLeaseOwner", "syncLeaseUntil", "createdAt", "updatedAt")
+    SELECT gen_random_uuid(), account."id", $2, $3, now() + make_interval(secs => $4::int), now(), now()
+    FROM account WHERE account."status" <> 'disconnected' AND NOT account."paused"
+    ON CONFLICT ("accountId", "leadId") DO UPDATE
+      SET "syncLeaseOwner" = EXCLUDED."syncLeaseOwner", "syncLeaseUntil" = EXCLUDED."syncLeaseUntil"
+      WHERE "Deal"."syncLeaseUntil" IS NULL OR "Deal"."syncLeaseUntil" < now() OR "Deal"."syncLeaseOwner" = $3
+    RETURNING ${STATE_COLUMNS})
+  SELECT account.*, ${Object.keys(STATE)
+    .map((column) => `lease."${column}" AS "${DEAL_COLUMN_PREFIX}${column}"`)
+    .join(", ")}
+  FROM account LEFT JOIN lease ON true`;
+
+export type LeaseAttempt =
+  /** No such account. */
+  | { account: null; deal: null }
+  /** The account, and the deal's state when we hold its lease now (null: another holds it, or the account is disconnected or paused). */
+  | { account: Account; deal: DealState | null };
 
 /**
- * Take the deal's lease for `seconds` when it is free, expired or already ours; creates the deal's
- * row on its first sync. Returns the deal's state when we hold the lease now, null when another does.
+ * Read the account and, unless it is disconnected or paused, take the deal's lease for `seconds`
+ * when it is free, expired or already ours (creating the deal's row on its first sync).
  */
-export async function takeDealLease(accountId: string, leadId: number, owner: string, seconds: number): Promise<DealState | null> {
-  const { rows } = await sqlPool().query<DealState>(TAKE_LEASE, [accountId, leadId, owner, Math.ceil(seconds)]);
-  return rows[0] ?? null;
+export async function takeDealLease(accountId: string, leadId: number, owner: string, seconds: number): Promise<LeaseAttempt> {
+  const { rows } = await sqlPool().query<Record<string, unknown>>(TAKE_LEASE, [accountId, leadId, owner, Math.ceil(seconds)]);
+  const row = rows[0];
+  if (!row) return { account: null, deal: null };
+  const account: Record<string, unknown> = {};
+  const deal: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    if (column.startsWith(DEAL_COLUMN_PREFIX)) deal[column.slice(DEAL_COLUMN_PREFIX.length)] = value;
+    else account[column] = value;
+  }
+  return { account: account as Account, deal: deal.leadId === null ? null : (deal as DealState) };
 }
 
 export async function releaseDealLease(accountId: string, leadId: number, owner: string): Promise<void> {
@@ -116,7 +140,8 @@ export async function releaseDealLease(accountId: string, leadId: number, owner:
 // The outcome of a sync attempt, as one statement (one round trip, atomic as a whole): its row in
 // the sync log, its changes marked processed (when it applied them), and the deal's row, on which
 // an attempt that got as far as reading Kommo records what it saw ($seen) and one that applied its
-// operations records what Klaviyo now holds ($applied).
+// operations records what Klaviyo now holds ($applied); when it is the sync's last write, it also
+// releases the deal's lease ($27, the owner), which saves the release its own round trip.
 const SAVE_SYNC_OUTCOME = `
   WITH log AS (
     INSERT INTO "SyncLog" ("id", "accountId", "leadId", "trigger", "status", "operations", "error", "errorCode", "attempt", "jobId",
@@ -139,15 +164,17 @@ const SAVE_SYNC_OUTCOME = `
     "profileFingerprint" = CASE WHEN $19::boolean THEN $25 ELSE "profileFingerprint" END,
     "klaviyoProfileId" = CASE WHEN $19::boolean AND $26::text IS NOT NULL THEN $26 ELSE "klaviyoProfileId" END,
     "lastSyncedAt" = CASE WHEN $19::boolean THEN $13::timestamptz ELSE "lastSyncedAt" END,
+    "syncLeaseOwner" = CASE WHEN "syncLeaseOwner" = $27::text THEN NULL ELSE "syncLeaseOwner" END,
+    "syncLeaseUntil" = CASE WHEN "syncLeaseOwner" = $27::text THEN NULL ELSE "syncLeaseUntil" END,
     "updatedAt" = now()
   WHERE "accountId" = $1::uuid AND "leadId" = $2`;
 
 /**
  * A finished sync attempt: its log row (the SyncLog row lib/db/sync-log.ts describes), the changes it
  * applied marked processed, and what it learnt of the deal. The deal keeps the attempt's error unless
- * it ended ok.
+ * it ended ok. `releaseLeaseOf`: the lease owner whose lease this statement ends (when it holds it).
  */
-export async function saveSyncOutcome(attempt: SyncAttempt, processedEventIds: string[], record: DealSyncRecord): Promise<void> {
+export async function saveSyncOutcome(attempt: SyncAttempt, processedEventIds: string[], record: DealSyncRecord, releaseLeaseOf: string | null = null): Promise<void> {
   const { seen, applied } = record;
   await sqlPool().query(SAVE_SYNC_OUTCOME, [
     attempt.accountId,
@@ -176,6 +203,7 @@ export async function saveSyncOutcome(attempt: SyncAttempt, processedEventIds: s
     applied?.listIds ?? [],
     applied?.profileFingerprint ?? null,
     applied?.profileId ?? null,
+    releaseLeaseOf,
   ]);
 }
 

@@ -1,9 +1,8 @@
 // The sync's own statements on the deal (lib/db/deals.ts, plain SQL): the lease that returns the
-// stored state, and the outcome statement that writes the sync-log row, marks the changes processed
-// and records the deal, all or nothing.
+// account and the stored state, and the outcome statement that writes the sync-log row, marks the
+// changes processed and records the deal, all or nothing, and may release the lease.
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { accountById } from "@/lib/db/accounts";
 import { db, idNumber } from "@/lib/db/client";
 import { releaseDealLease, saveSyncOutcome, takeDealLease } from "@/lib/db/deals";
 import { insertInboundEvents, pendingEventsOfLead } from "@/lib/db/inbound-events";
@@ -22,6 +21,11 @@ async function newAccount() {
     data: { kommoAccountId: nextKommoId, subdomain: `store${nextKommoId}`, host: `store${nextKommoId}.kommo.com`, hookKey: randomBytes(24).toString("base64url") },
   });
   return row.id;
+}
+
+/** The deal's state when `owner` gets the lease now, null when it does not. */
+async function leaseDeal(accountId: string, leadId: number, owner: string) {
+  return (await takeDealLease(accountId, leadId, owner, 60)).deal;
 }
 
 function attempt(accountId: string, leadId: number, overrides: Partial<SyncAttempt> = {}): SyncAttempt {
@@ -45,24 +49,37 @@ function attempt(accountId: string, leadId: number, overrides: Partial<SyncAttem
 }
 
 describe("the deal's lease and the sync's outcome", () => {
-  it("reads the account with its Kommo id as a number, past 2^31", async () => {
+  it("reads the account with the lease, its Kommo id as a number past 2^31, and leases nothing of a paused or disconnected account", async () => {
     const accountId = await newAccount();
-    expect(await accountById(accountId)).toMatchObject({ id: accountId, kommoAccountId: nextKommoId, status: "installed", paused: false, settings: {} });
-    expect(await accountById(randomUUID())).toBeNull();
+    const taken = await takeDealLease(accountId, 4_000_000_000, "job", 60);
+    expect(taken.account).toMatchObject({ id: accountId, kommoAccountId: nextKommoId, status: "installed", paused: false, settings: {}, kommoWebhookId: null });
+    expect(taken.account!.installedAt).toBeInstanceOf(Date);
+    expect(Object.keys(taken.account!).sort()).toEqual(Object.keys(await db().account.findUniqueOrThrow({ where: { id: accountId } })).sort());
+    expect(taken.deal).toMatchObject({ leadId: 4_000_000_000 });
+    expect(await takeDealLease(randomUUID(), 4_000_000_000, "job", 60)).toEqual({ account: null, deal: null });
+
+    for (const state of [{ paused: true }, { status: "disconnected" as const }]) {
+      const other = await newAccount();
+      await db().account.update({ where: { id: other }, data: state });
+      const refused = await takeDealLease(other, 4_000_000_000, "job", 60);
+      expect(refused.account).toMatchObject({ id: other, ...state });
+      expect(refused.deal).toBeNull();
+      expect(await db().deal.count({ where: { accountId: other } })).toBe(0);
+    }
   });
 
   it("gives the lease to one owner at a time, with the deal's stored state, and again once released", async () => {
     const accountId = await newAccount();
     const leadId = 4_000_000_001;
-    const first = await takeDealLease(accountId, leadId, "job-a", 60);
+    const first = await leaseDeal(accountId, leadId, "job-a");
     expect(first).toMatchObject({ leadId, lastSyncedAt: null, listIds: [], email: null });
-    expect(await takeDealLease(accountId, leadId, "job-b", 60)).toBeNull();
+    expect(await leaseDeal(accountId, leadId, "job-b")).toBeNull();
     // The owner may take it again (a retried step of the same job).
-    expect(await takeDealLease(accountId, leadId, "job-a", 60)).not.toBeNull();
+    expect(await leaseDeal(accountId, leadId, "job-a")).not.toBeNull();
     await releaseDealLease(accountId, leadId, "job-b");
-    expect(await takeDealLease(accountId, leadId, "job-b", 60)).toBeNull();
+    expect(await leaseDeal(accountId, leadId, "job-b")).toBeNull();
     await releaseDealLease(accountId, leadId, "job-a");
-    expect(await takeDealLease(accountId, leadId, "job-b", 60)).not.toBeNull();
+    expect(await leaseDeal(accountId, leadId, "job-b")).not.toBeNull();
     await releaseDealLease(accountId, leadId, "job-b");
   });
 
@@ -75,7 +92,7 @@ describe("the deal's lease and the sync's outcome", () => {
         { kind: "update_lead", leadId, contactId: null, changedAt: null, payload: {}, dedupeKey: `b:${leadId}` },
       ]),
     );
-    await takeDealLease(accountId, leadId, "job", 60);
+    await leaseDeal(accountId, leadId, "job");
     const applied = { pipelineId: 3_000_000_007, statusId: 3_000_000_008, stageName: "Contract", email: "a@example.com", listIds: ["L1", "L2"], profileFingerprint: "f".repeat(32) };
     await saveSyncOutcome(attempt(accountId, leadId), rows.map((row) => row.id), {
       seen: { deleted: false, contactId: 3_000_000_009 },
@@ -83,7 +100,7 @@ describe("the deal's lease and the sync's outcome", () => {
     });
 
     expect(await pendingEventsOfLead(accountId, leadId)).toEqual([]);
-    const leased = await takeDealLease(accountId, leadId, "job", 60);
+    const leased = await leaseDeal(accountId, leadId, "job");
     expect(leased).toMatchObject({ ...applied, klaviyoProfileId: "01PROFILE", mainContactId: 3_000_000_009, lastSyncStatus: "ok", lastError: null, deletedAt: null });
     expect(leased!.lastSyncedAt).toBeInstanceOf(Date);
     const log = await db().syncLog.findMany({ where: { accountId } });
@@ -98,13 +115,30 @@ describe("the deal's lease and the sync's outcome", () => {
     );
     await saveSyncOutcome(attempt(accountId, leadId, { status: "retrying", error: "Klaviyo did not answer", errorCode: "klaviyo_timeout", klaviyoCalls: 3 }), [], {});
     expect((await pendingEventsOfLead(accountId, leadId)).map((event) => event.id)).toEqual([later!.id]);
-    expect(await takeDealLease(accountId, leadId, "job", 60)).toMatchObject({ ...applied, klaviyoProfileId: "01PROFILE", lastSyncStatus: "retrying", lastError: "Klaviyo did not answer" });
+    expect(await leaseDeal(accountId, leadId, "job")).toMatchObject({ ...applied, klaviyoProfileId: "01PROFILE", lastSyncStatus: "retrying", lastError: "Klaviyo did not answer" });
 
     // Kommo no longer has the deal: marked deleted, the rest left as it was.
     await saveSyncOutcome(attempt(accountId, leadId, { status: "skipped", error: "deleted in Kommo" }), [later!.id], { seen: { deleted: true, contactId: null } });
-    const deleted = await takeDealLease(accountId, leadId, "job", 60);
+    const deleted = await leaseDeal(accountId, leadId, "job");
     expect(deleted).toMatchObject({ mainContactId: 3_000_000_009, stageName: "Contract", lastSyncStatus: "skipped" });
     expect(deleted!.deletedAt).toBeInstanceOf(Date);
     await releaseDealLease(accountId, leadId, "job");
+  });
+
+  it("releases the lease with the outcome when asked by its owner, and leaves another owner's lease alone", async () => {
+    const accountId = await newAccount();
+    const leadId = 4_000_000_003;
+    expect(await leaseDeal(accountId, leadId, "job-a")).not.toBeNull();
+    // Not the owner: the outcome is written, the lease stays with job-a.
+    await saveSyncOutcome(attempt(accountId, leadId), [], {}, "job-b");
+    expect(await leaseDeal(accountId, leadId, "job-c")).toBeNull();
+    // Written without a release: still held.
+    await saveSyncOutcome(attempt(accountId, leadId), [], {});
+    expect(await leaseDeal(accountId, leadId, "job-c")).toBeNull();
+    // The owner's last write ends it.
+    await saveSyncOutcome(attempt(accountId, leadId, { status: "failed", error: "no key" }), [], {}, "job-a");
+    expect(await leaseDeal(accountId, leadId, "job-c")).toMatchObject({ lastSyncStatus: "failed", lastError: "no key" });
+    await releaseDealLease(accountId, leadId, "job-c");
+    expect(await db().syncLog.count({ where: { accountId } })).toBe(3);
   });
 });

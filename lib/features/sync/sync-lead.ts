@@ -22,7 +22,7 @@ import { finishedAttempt, type AttemptOutcome } from "./attempt";
 import { changesFromEvents } from "./changes";
 import { readDeal, type DealRead } from "./deal-reader";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
-import { withDealLease } from "./lease";
+import { withDealLease, type HeldLease } from "./lease";
 import { mapDealToKlaviyo, type MappingResult, type PreviousDealState } from "./mapping";
 
 export const syncLeadJobSchema = z.object({
@@ -64,9 +64,9 @@ function errorMessage(error: unknown): string {
 }
 
 function runSyncLeadJob(job: z.infer<typeof syncLeadJobSchema>, context: JobContext): Promise<void> {
-  return withDealLease(job.accountId, job.leadId, context.id, async (account, stored) => {
+  return withDealLease(job.accountId, job.leadId, context.id, async (account, stored, lease) => {
     if (job.recheck) await recordRecheck(account.id, job.leadId, context.id);
-    await syncLead(account, job.leadId, stored, context);
+    await syncLead(account, job.leadId, stored, lease, context);
   });
 }
 
@@ -84,8 +84,11 @@ async function scheduleRecheck(accountId: string, leadId: number): Promise<void>
   await syncLeadJob.send({ accountId, leadId, recheck: true }, { singletonKey: `${accountId}:${leadId}:recheck`, startAfter: RECHECK_AFTER_SECONDS });
 }
 
-/** `stored`: the deal as we last synced it (its lease read it). */
-async function syncLead(account: Account, leadId: number, stored: DealState, context: JobContext): Promise<void> {
+/**
+ * `stored`: the deal as we last synced it (its lease read it). The outcome's statement releases the
+ * lease too when nothing after it writes for the deal (the profile link, the opt-in box).
+ */
+async function syncLead(account: Account, leadId: number, stored: DealState, lease: HeldLease, context: JobContext): Promise<void> {
   const startedAt = new Date();
   const pending = await pendingEventsOfLead(account.id, leadId);
   // Already covered by an earlier job of this lead (coalesced burst).
@@ -98,12 +101,15 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
   // call counts are read whenever a row is written, so a failed attempt shows what it cost too.
   let kommo: KommoClient | undefined;
   let klaviyo: KlaviyoClient | undefined;
-  const record = (outcome: Outcome, processed: boolean, deal: DealSyncRecord = {}) =>
-    saveSyncOutcome(
+  const record = async (outcome: Outcome, processed: boolean, deal: DealSyncRecord, lastWrite: boolean) => {
+    await saveSyncOutcome(
       finishedAttempt({ accountId: account.id, leadId, trigger: outcome.trigger, attempt, jobId: context.id, startedAt, kommo, klaviyo }, outcome),
       processed ? pending.map((event) => event.id) : [],
       deal,
+      lastWrite ? lease.owner : null,
     );
+    if (lastWrite) lease.released = true;
+  };
 
   try {
     const settings = await loadSettings(account);
@@ -142,6 +148,7 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
         { status: "skipped", trigger, operations: [], error: [skipSentence(plan.skip, plan.detail), ...plan.warnings].join("; "), errorCode: plan.skip },
         true,
         { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null } },
+        !observesOptIn(settings.consent, deal),
       );
       context.log.info({ leadId, reason: plan.skip }, "deal skipped");
       await observeOptInOf(account, settings.consent, deal, context);
@@ -150,24 +157,24 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
 
     const result = await applyOperations(klaviyo, plan.operations, previous?.profileId ?? null);
     const warnings = [...plan.warnings, ...result.ignoredIdentifiers.map((identifier) => `Klaviyo kept the profile without its ${identifier}`)];
-    await record(
-      { status: "ok", trigger, operations: result.applied, error: warnings.length > 0 ? warnings.join("; ") : undefined },
-      true,
-      { seen: { deleted: deal === null, contactId: deal?.snapshot.mainContact?.id ?? null }, applied: { ...plan.nextState, profileId: result.profileId } },
-    );
     const contactId = deal?.snapshot.mainContact?.id;
     // The contact's link to its profile, unless the last sync of this deal wrote the same one.
     const linkedBefore = stored.lastSyncedAt && stored.mainContactId === contactId && stored.email === plan.nextState.email && stored.klaviyoProfileId === result.profileId;
-    if (result.profileId && contactId !== undefined && plan.nextState.email && !linkedBefore) {
-      await rememberProfile(account.id, contactId, plan.nextState.email, result.profileId);
-    }
+    const link = result.profileId && contactId !== undefined && plan.nextState.email && !linkedBefore ? { contactId, email: plan.nextState.email, profileId: result.profileId } : null;
+    await record(
+      { status: "ok", trigger, operations: result.applied, error: warnings.length > 0 ? warnings.join("; ") : undefined },
+      true,
+      { seen: { deleted: deal === null, contactId: contactId ?? null }, applied: { ...plan.nextState, profileId: result.profileId } },
+      !link && !observesOptIn(settings.consent, deal),
+    );
+    if (link) await rememberProfile(account.id, link.contactId, link.email, link.profileId);
     await observeOptInOf(account, settings.consent, deal, context);
   } catch (error) {
     // Errors a person must act on (bad key, missing scope, revoked access): retrying cannot help.
     const final = !isRetryable(error);
     const status: SyncStatus = final || finalAttempt ? "failed" : "retrying";
     // A final error leaves the changes pending: fixing the cause and replaying the deal applies them.
-    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCodeOf(error) }, false);
+    await record({ status, trigger, operations: [], error: errorMessage(error), errorCode: errorCodeOf(error) }, false, {}, true);
     if (!final) throw error;
     context.log.warn({ leadId, err: error }, "deal sync failed; it needs a person");
   } finally {
@@ -176,6 +183,12 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
       await scheduleRecheck(account.id, leadId);
     }
   }
+}
+
+/** Whether observeOptInOf has work for this read of the deal (so the sync's outcome is not its last write). */
+function observesOptIn(consent: ConsentSettings, deal: DealRead | null): boolean {
+  const contact = deal?.mainContactFromKommo;
+  return Boolean(contact && !contact.is_deleted && consent.optInFieldId !== null);
 }
 
 /**
@@ -187,7 +200,7 @@ async function syncLead(account: Account, leadId: number, stored: DealState, con
  */
 async function observeOptInOf(account: Account, consent: ConsentSettings, deal: DealRead | null, context: JobContext): Promise<void> {
   const contact = deal?.mainContactFromKommo;
-  if (!contact || contact.is_deleted || consent.optInFieldId === null) return;
+  if (!contact || !observesOptIn(consent, deal)) return;
   try {
     await observeOptInBox(account, consent, contact, () => klaviyoClientFor(account));
   } catch (error) {
