@@ -91,8 +91,9 @@ export async function writePendingNotes(
   const now = options.now ?? new Date();
   const result: NotesResult = { notes: 0, requests: 0, refusedBatches: 0 };
   let client: KommoClient | undefined;
-  // Notes speak the account's language and give times in its time zone (both read from Kommo).
-  const locale = await db().account.findUnique({ where: { id: accountId }, select: { language: true, timezone: true } });
+  // Notes speak the account's language and give times in its time zone (both read from Kommo);
+  // read once there is a note to write (most polls have none).
+  let locale: { language: string | null; timezone: string | null } | null | undefined;
   for (;;) {
     const pending = await db().emailActivity.findMany({
       where: { accountId, notedAt: null, createdAt: { gte: new Date(now.getTime() - NOTE_BACKLOG_MS) } },
@@ -100,6 +101,7 @@ export async function writePendingNotes(
       take: BATCH,
     });
     if (pending.length === 0) return result;
+    locale ??= await db().account.findUnique({ where: { id: accountId }, select: { language: true, timezone: true } });
 
     const claimed = await claim(pending.map((activity) => activity.id));
     const mine = pending.filter((activity) => claimed.has(activity.id));

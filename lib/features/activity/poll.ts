@@ -15,7 +15,7 @@ import { KlaviyoError, type KlaviyoClient } from "@/lib/integrations/klaviyo";
 import { kommoClientFor } from "@/lib/integrations/kommo/account-client";
 import { logger } from "@/lib/platform/log";
 import { getEnv } from "@/lib/platform/env";
-import { loadSettings } from "@/lib/features/settings/account-settings";
+import { readStoredSettings } from "@/lib/features/settings/settings";
 import { klaviyoClientFor } from "@/lib/integrations/klaviyo/account-client";
 import { advanceCursor, metricCursors, type MetricCursor } from "./cursors";
 import { writePendingNotes } from "./notes";
@@ -90,8 +90,8 @@ export async function pollAccountActivity(accountId: string): Promise<PollResult
   const result: PollResult = { pages: 0, events: 0, stored: 0, notes: 0, noteRequests: 0 };
   for (const cursor of await metricCursors(account, klaviyo)) await pollMetric(account.id, klaviyo, cursor, result);
 
-  const settings = await loadSettings(account);
-  if (settings.activityNotes) {
+  // The stored settings alone: the poll needs no stage mapping.
+  if (readStoredSettings(account.settings).activityNotes) {
     const notes = await writePendingNotes(account.id, () => kommoClientFor(account.id), {
       onRefused: (error) => logger().warn({ accountId, err: error }, "Kommo refused a batch of activity notes; they are not retried"),
     });
