@@ -80,7 +80,7 @@ test("the settings panel shows every string from the backend as text", async ({ 
         activityNotes: true,
         deleteProfileOnContactDelete: false,
         consent: { statusField: true, optInFieldId: 583921, optInListId: hostile("opt-in list id") },
-        klaviyo: { connected: true, keyHint: hostile("key hint"), accountName: hostile("account name"), activityMode: "polling" },
+        klaviyo: { connected: true, keyHint: hostile("key hint"), accountName: hostile("account name"), activityMode: "polling", activityPollSeconds: 60 },
       },
     },
     "GET /api/widget/kommo/contact-fields": { body: { checkboxes: [{ id: 583921, name: hostile("checkbox field") }] } },

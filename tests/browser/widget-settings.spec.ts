@@ -112,7 +112,7 @@ test("map every stage to a list, pick events and notes, save, and find it all ag
       removeFromPreviousList: false,
       activityNotes: false,
       events: { dealCreated: "Deal Created", stageChanged: "Kommo Stage Changed", dealWon: "Deal Won", dealLost: null },
-      klaviyo: { connected: true, keyHint: `pk_…${tenant.klaviyoKey.slice(-4)}`, accountName: "Acme Outdoor Store", activityMode: "polling" },
+      klaviyo: { connected: true, keyHint: `pk_…${tenant.klaviyoKey.slice(-4)}`, accountName: "Acme Outdoor Store", activityMode: "polling", activityPollSeconds: 60 },
     },
   });
   expect((saved.body as { stageLists: unknown[] }).stageLists).toEqual(
@@ -131,6 +131,8 @@ test("map every stage to a list, pick events and notes, save, and find it all ag
   await expect(panel.locator("[data-kvsync-remove-previous]")).not.toBeChecked();
   await expect(panel.locator('[data-kvsync-event="dealLost"] [data-kvsync-event-on]')).not.toBeChecked();
   await expect(panel.locator('[data-kvsync-event="stageChanged"] [data-kvsync-event-name]')).toHaveValue("Kommo Stage Changed");
+  // The poll interval as the server runs it (KLAVIYO_ACTIVITY_POLL_SECONDS, 60 by default).
+  await expect(panel.locator("[data-kvsync-activity-mode]")).toContainText("read from Klaviyo every 1 minute");
   await screenshot(page, "settings-connected-en-light", { fullPage: true });
 });
 

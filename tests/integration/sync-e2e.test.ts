@@ -81,7 +81,7 @@ async function setUpAccount(klaviyoKey: string, options: { kommoAccountId?: numb
   );
   expect(response.status).toBe(200);
   const saved = await response.json();
-  expect(saved.klaviyo).toEqual({ connected: true, keyHint: `pk_…${klaviyoKey.slice(-4)}`, accountName: store.organizationName, activityMode: "polling" });
+  expect(saved.klaviyo).toEqual({ connected: true, keyHint: `pk_…${klaviyoKey.slice(-4)}`, accountName: store.organizationName, activityMode: "polling", activityPollSeconds: 60 });
   expect(JSON.stringify(saved)).not.toContain(klaviyoKey);
   expect(response.headers.get("access-control-allow-origin")).toBe(`https://${installed.subdomain}.kommo.com`);
   await finishInitialBackfill(installed.accountId);

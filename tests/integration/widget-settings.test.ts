@@ -61,7 +61,7 @@ describe("widget settings API", () => {
       activityNotes: true,
       deleteProfileOnContactDelete: false,
       consent: { statusField: false, optInFieldId: null, optInListId: null },
-      klaviyo: { connected: false, keyHint: null, accountName: null, activityMode: "polling" },
+      klaviyo: { connected: false, keyHint: null, accountName: null, activityMode: "polling", activityPollSeconds: 60 },
     });
     expect(headers.get("access-control-allow-origin")).toBe(origin());
   });

@@ -54,6 +54,12 @@ export class Texts {
     }
   }
 
+  /** "1 minute", "5 minutes", "30 seconds" in the user's language: an interval given in seconds. */
+  interval(seconds: number): string {
+    const [value, unit] = seconds % 60 === 0 ? [seconds / 60, "minute"] : [seconds, "second"];
+    return new Intl.NumberFormat(this.locale(), { style: "unit", unit, unitDisplay: "long" }).format(value);
+  }
+
   /** "5 minutes ago", "yesterday" in the user's language. */
   relativeTime(iso: string): string {
     const steps: [Intl.RelativeTimeFormatUnit, number][] = [

@@ -203,7 +203,7 @@ export class SettingsPanel {
           <div class="${ROOT}__connection-text">
             <strong>${title}</strong>
             <span class="${ROOT}__muted">${this.t("panel.key.key_hint", { hint: klaviyo.keyHint ?? "" })}</span>
-            <span class="${ROOT}__muted" data-kvsync-activity-mode="${klaviyo.activityMode}">${this.t(`panel.key.mode_${klaviyo.activityMode}`)}</span>
+            <span class="${ROOT}__muted" data-kvsync-activity-mode="${klaviyo.activityMode}">${this.t(`panel.key.mode_${klaviyo.activityMode}`, { interval: this.texts.interval(klaviyo.activityPollSeconds) })}</span>
           </div>
           <button type="button" class="${ROOT}__button ${ROOT}__button--ghost" data-kvsync-action="replace-key">${this.t("panel.key.replace")}</button>
         </div>`,

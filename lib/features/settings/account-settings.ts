@@ -3,6 +3,7 @@
 // the settings panel's (lib/features/widget-api/settings-save.ts).
 import type { Account } from "@/lib/db/client";
 import { stageListsOf } from "@/lib/db/stage-list-mappings";
+import { getEnv } from "@/lib/platform/env";
 import { readStoredSettings, type SyncSettings } from "./settings";
 
 export type SettingsView = SyncSettings & {
@@ -12,6 +13,8 @@ export type SettingsView = SyncSettings & {
     accountName: string | null;
     /** How email activity arrives: Klaviyo system webhooks (with the poll as safety net), or the poll alone. */
     activityMode: "webhooks" | "polling";
+    /** How often the poll reads Klaviyo (KLAVIYO_ACTIVITY_POLL_SECONDS). */
+    activityPollSeconds: number;
   };
 };
 
@@ -30,6 +33,7 @@ export function settingsView(
       keyHint: account.klaviyoApiKeyEnc ? account.klaviyoKeyHint : null,
       accountName: account.klaviyoApiKeyEnc ? account.klaviyoAccountName : null,
       activityMode: account.klaviyoApiKeyEnc && account.klaviyoWebhookId ? "webhooks" : "polling",
+      activityPollSeconds: getEnv().KLAVIYO_ACTIVITY_POLL_SECONDS,
     },
   };
 }
