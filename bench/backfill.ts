@@ -6,7 +6,18 @@ import { seedDeal, widgetHeaders, type HarnessContext, type Tenant } from "./har
 
 export type BackfillResult =
   | { available: false; reason: string; deals: number }
-  | { available: true; deals: number; seconds: number | null; status: string; done: number; total: number | null; errors: number; calls: CallCount };
+  | {
+      available: true;
+      deals: number;
+      seconds: number | null;
+      status: string;
+      done: number;
+      total: number | null;
+      errors: number;
+      calls: CallCount;
+      /** Every Kommo request of the account during the run (the import's pages count as background calls in `calls`). */
+      kommoRequests: number;
+    };
 
 type RunView = { status: string; done: number; total: number | null; errors: number; lastError: string | null };
 
@@ -38,5 +49,6 @@ export async function backfillPhase(context: HarnessContext, tenant: Tenant, dea
     total: view.total,
     errors: view.errors,
     calls: countCalls(context.sims, [tenant], marks),
+    kommoRequests: context.sims.kommo.requests.slice(marks.kommo).filter((request) => request.accountId === tenant.kommoAccountId).length,
   };
 }

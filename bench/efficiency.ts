@@ -20,7 +20,14 @@ export type EfficiencyFigures = {
   peakRssWebAndWorkerMb: number | null;
 };
 
-export type EfficiencyRecord = { startedAt: string; quick: boolean; figures: EfficiencyFigures };
+/**
+ * How fast the machine was during the run, for comparing runs: on a virtual machine the same code's
+ * CPU figures move with the host's load (steal), and what Next.js alone costs per request moves
+ * with them while the product's code has nothing to do with it.
+ */
+export type RunSpeed = { stolenShare: number | null; nextJsMsPerRequest: number | null };
+
+export type EfficiencyRecord = { startedAt: string; quick: boolean; figures: EfficiencyFigures; speed?: RunSpeed };
 
 type Target = { key: keyof EfficiencyFigures; measure: string; target: string; met: (value: number) => boolean; format: (value: number) => string };
 
@@ -58,6 +65,26 @@ export function efficiencyFigures(results: BenchResults): EfficiencyFigures {
     idleStatementsPerWorker: product.idleQueriesPerWorker,
     peakRssWebAndWorkerMb: typeof web === "number" && workers.length > 0 ? web + Math.max(...workers) : null,
   };
+}
+
+export function runSpeed(results: BenchResults): RunSpeed {
+  const floor = results.product.webCost?.nextOnly;
+  return {
+    stolenShare: results.machine.stolenShare ?? null,
+    nextJsMsPerRequest: floor ? floor.userMsPerRequest + floor.kernelMsPerRequest : null,
+  };
+}
+
+/** The two runs' machine speed, in a sentence under the table. */
+export function speedComparison(current: EfficiencyRecord, previous: EfficiencyRecord | null): string {
+  const describe = (speed: RunSpeed | undefined) =>
+    !speed
+      ? "not measured"
+      : `steal ${speed.stolenShare === null ? "–" : `${(speed.stolenShare * 100).toFixed(1)}%`}, Next.js alone ${speed.nextJsMsPerRequest === null ? "–" : `${speed.nextJsMsPerRequest.toFixed(2)} ms`} per request`;
+  return (
+    `CPU figures move with the machine's speed, which on this virtual machine varies from run to run: this run ${describe(current.speed)}` +
+    `${previous ? `; the previous run ${describe(previous.speed)}` : ""} (steal: CPU time the hypervisor gave to other machines; Next.js alone: the cost of a request the product's code does not touch, see below).`
+  );
 }
 
 export function readEfficiency(file: string): EfficiencyRecord | null {

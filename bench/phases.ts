@@ -1,6 +1,6 @@
 // The measured phases, each run the same way against the product and the naive baseline.
 import { acceptedStageChanges, callMarks, countCalls, nextMove, type CallCount, type SentChange, type Target } from "./changes";
-import { cpuSeconds, hostBusyMeter } from "./harness/process-stats";
+import { cpuSeconds, cpuTimes, hostBusyMeter, hostStealMeter } from "./harness/process-stats";
 import type { Simulators } from "./harness/simulators";
 import type { AppProcess } from "./harness/app";
 import { deliverLikeKommo, KOMMO_ANSWER_LIMIT_MS, postForm } from "./harness/webhooks";
@@ -27,6 +27,58 @@ function cpuMeter(processes: AppProcess[]): (per: number) => CpuUse {
   };
 }
 
+export type ClosedLoopCost = {
+  requests: number;
+  /** Answers other than the expected status. */
+  unexpected: number;
+  wallMs: number;
+  /** The receiving process's CPU per request, in user and kernel mode (ms). */
+  userMsPerRequest: number;
+  kernelMsPerRequest: number;
+};
+
+/**
+ * CPU a process spends per request when `requests` arrive back to back, `inFlight` at a time (no
+ * idle gaps between them, so no wake-up of an idle process is counted): its cost per request once
+ * warm, for comparing two kinds of request to the same server.
+ */
+export async function closedLoopCost(pid: number, requests: { url: string; body: string }[], expectedStatus: number, inFlight = 4): Promise<ClosedLoopCost> {
+  const before = cpuTimes(pid);
+  const started = Date.now();
+  let next = 0;
+  let unexpected = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < requests.length) {
+        const { url, body } = requests[next++]!;
+        const delivery = await postForm(url, body);
+        if (delivery.status !== expectedStatus) unexpected++;
+      }
+    }),
+  );
+  const after = cpuTimes(pid);
+  const per = (seconds: number) => (seconds * 1000) / Math.max(1, requests.length);
+  return {
+    requests: requests.length,
+    unexpected,
+    wallMs: Date.now() - started,
+    userMsPerRequest: before && after ? per(after.user - before.user) : NaN,
+    kernelMsPerRequest: before && after ? per(after.system - before.system) : NaN,
+  };
+}
+
+/** Several measurements of the same kind of request as one (each of the same size). */
+export function mergedCosts(costs: ClosedLoopCost[]): ClosedLoopCost {
+  const mean = (pick: (cost: ClosedLoopCost) => number) => costs.reduce((total, cost) => total + pick(cost), 0) / Math.max(1, costs.length);
+  return {
+    requests: costs.reduce((total, cost) => total + cost.requests, 0),
+    unexpected: costs.reduce((total, cost) => total + cost.unexpected, 0),
+    wallMs: costs.reduce((total, cost) => total + cost.wallMs, 0),
+    userMsPerRequest: mean((cost) => cost.userMsPerRequest),
+    kernelMsPerRequest: mean((cost) => cost.kernelMsPerRequest),
+  };
+}
+
 export type AckResult = {
   rate: number;
   sent: number;
@@ -40,6 +92,8 @@ export type AckResult = {
   cpuMsPerWebhook: number | null;
   /** Share of the host's CPU time that was busy while the webhooks were sent (every process on it). */
   hostBusy: number;
+  /** Share of it the hypervisor gave to other machines (steal); null off Linux. */
+  hostStolen: number | null;
   /** Time after the last webhook until everything was applied; null: not within the timeout. */
   drainMs: number | null;
 };
@@ -52,12 +106,14 @@ export async function ackPhase(system: System, sims: Simulators, rate: number, d
   const { targets } = system;
   const cpu = cpuMeter(system.processes().slice(0, 1));
   const hostBusy = hostBusyMeter();
+  const hostStolen = hostStealMeter();
   const run = await openLoop(rate, durationMs, (index) => {
     const target = targets[(offset + index) % targets.length]!;
     return postForm(target.tenant.hookUrl, nextMove(sims, target).body);
   });
   const cpuUse = cpu(run.results.length);
   const busy = hostBusy();
+  const stolen = hostStolen();
   const ok = run.results.filter(({ result }) => result.status === 200);
   return {
     rate,
@@ -68,6 +124,7 @@ export async function ackPhase(system: System, sims: Simulators, rate: number, d
     loopDelayP99Ms: run.loopDelayP99Ms,
     cpuMsPerWebhook: cpuUse.receiverMs,
     hostBusy: busy,
+    hostStolen: stolen,
     drainMs: options.drain === false ? null : await system.drained(DRAIN_TIMEOUT_MS),
   };
 }
@@ -84,7 +141,10 @@ export type ChangeResult = {
   calls: CallCount;
   /** CPU per change, from the first webhook until everything was applied. */
   cpu: CpuUse;
+  /** How long that CPU was measured over (ms). */
+  cpuWindowMs: number;
   hostBusy: number;
+  hostStolen: number | null;
   drainMs: number | null;
   startedAt: Date;
 };
@@ -100,6 +160,7 @@ export async function changePhase(system: System, sims: Simulators, rate: number
   const marks = callMarks(sims);
   const cpu = cpuMeter(system.processes());
   const hostBusy = hostBusyMeter();
+  const hostStolen = hostStealMeter();
   const startedAt = new Date();
   const sent: SentChange[] = [];
   const run = await openLoop(rate, durationMs, (index) => {
@@ -119,7 +180,9 @@ export async function changePhase(system: System, sims: Simulators, rate: number
     retriedDeliveries: run.results.filter(({ result }) => result.attempts > 1 || result.status !== 200).length,
     calls: countCalls(sims, system.tenants, marks),
     cpu: cpu(sent.length),
+    cpuWindowMs: Date.now() - startedAt.getTime(),
     hostBusy: hostBusy(),
+    hostStolen: hostStolen(),
     drainMs,
     startedAt,
   };

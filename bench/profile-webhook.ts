@@ -1,8 +1,9 @@
 // `npm run bench:profile-webhook`: where the web server's CPU goes per CRM webhook. The production
 // build alone (no worker once the account is installed) takes N stage-change webhooks, a few in
 // flight at a time, under V8's sampling profiler (--cpu-prof). Prints the CPU time per webhook from
-// Linux's accounting and the profile's self time grouped by where the code lives, then its top
-// functions; the .cpuprofile stays in the run's folder for Chrome's DevTools.
+// Linux's accounting, beside the same requests at a malformed hook key (what Next.js costs before
+// the handler does anything), and the profile's self time grouped by where the code lives, then its
+// top functions; the .cpuprofile stays in the run's folder for Chrome's DevTools.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,14 +13,14 @@ import { ensureBuild } from "./harness/build";
 import { createRunDatabase, migrate } from "./harness/database";
 import { Observer } from "./harness/observer";
 import { profilesByPid, profileTables, readProfile } from "./harness/cpu-profile";
-import { cpuTimes } from "./harness/process-stats";
 import { startSimulators } from "./harness/simulators";
-import { postForm } from "./harness/webhooks";
+import { closedLoopCost, mergedCosts, type ClosedLoopCost } from "./phases";
 import { freePort } from "../tests/helpers/processes";
 
 const WEBHOOKS = Number(process.env.PROFILE_WEBHOOKS ?? 3000);
 const IN_FLIGHT = Number(process.env.PROFILE_IN_FLIGHT ?? 4);
 const DEALS = 50;
+const ROUNDS = 4;
 
 async function main() {
   await ensureBuild();
@@ -45,27 +46,28 @@ async function main() {
       return moveDeal(context, tenant, deal, stages[Math.floor(index / DEALS) % 2]!).body;
     });
 
-    const before = cpuTimes(web.pid)!;
-    const started = Date.now();
-    let next = 0;
-    let failed = 0;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (next < bodies.length) {
-          const delivery = await postForm(tenant.hookUrl, bodies[next++]!);
-          if (delivery.status !== 200) failed++;
-        }
-      }),
-    );
-    const wallMs = Date.now() - started;
-    const after = cpuTimes(web.pid)!;
-    const userMs = (after.user - before.user) * 1000;
-    const systemMs = (after.system - before.system) * 1000;
+    // Next.js's own share: the same route and bodies at an address whose hook key is malformed,
+    // which the handler answers 404 before reading the body or the database.
+    const malformedHookUrl = tenant.hookUrl.replace(/[^/]+$/, "not-a-hook-key");
+    // In rounds that alternate the two kinds, so that the machine's speed drifting weighs on both alike.
+    const floors: ClosedLoopCost[] = [];
+    const webhooks: ClosedLoopCost[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const slice = bodies.slice((round * WEBHOOKS) / ROUNDS, ((round + 1) * WEBHOOKS) / ROUNDS);
+      floors.push(await closedLoopCost(web.pid, slice.map((body) => ({ url: malformedHookUrl, body })), 404, IN_FLIGHT));
+      webhooks.push(await closedLoopCost(web.pid, slice.map((body) => ({ url: tenant.hookUrl, body })), 200, IN_FLIGHT));
+    }
+    const floor = mergedCosts(floors);
+    const measured = mergedCosts(webhooks);
     await web.stop();
 
-    console.log(`${WEBHOOKS} webhooks (${IN_FLIGHT} in flight), ${failed} not answered 200, in ${(wallMs / 1000).toFixed(1)} s`);
-    const perWebhook = (ms: number) => (ms / WEBHOOKS).toFixed(2);
-    console.log(`web server CPU per webhook (from /proc): ${perWebhook(userMs + systemMs)} ms, of which ${perWebhook(userMs)} ms user, ${perWebhook(systemMs)} ms kernel`);
+    const total = (cost: ClosedLoopCost) => cost.userMsPerRequest + cost.kernelMsPerRequest;
+    console.log(`${WEBHOOKS} webhooks (${IN_FLIGHT} in flight), ${measured.unexpected} not answered 200, in ${(measured.wallMs / 1000).toFixed(1)} s`);
+    console.log(`web server CPU per webhook (from /proc): ${total(measured).toFixed(2)} ms, of which ${measured.userMsPerRequest.toFixed(2)} ms user, ${measured.kernelMsPerRequest.toFixed(2)} ms kernel`);
+    console.log(
+      `the same requests with a malformed hook key (Next.js routing and answering, no handler work): ${total(floor).toFixed(2)} ms per request` +
+        `${floor.unexpected > 0 ? ` (${floor.unexpected} not answered 404)` : ""}; so the handler's own work is about ${(total(measured) - total(floor)).toFixed(2)} ms`,
+    );
     const file = profilesByPid(profileDir).get(web.pid);
     if (!file) return;
     const summary = readProfile(file);

@@ -5,10 +5,11 @@ import type { ActivityResult } from "./activity";
 import type { BackfillResult } from "./backfill";
 import type { CallCount } from "./changes";
 import type { DigitalPipelineResult } from "./digital-pipeline";
-import { efficiencyTable, type EfficiencyRecord } from "./efficiency";
+import { efficiencyTable, speedComparison, type EfficiencyRecord } from "./efficiency";
 import { profileTables, type ProfileSummary } from "./harness/cpu-profile";
 import type { Distribution } from "./load";
-import type { AckResult, BurstResult, ChangeResult } from "./phases";
+import type { AckResult, BurstResult, ChangeResult, ClosedLoopCost } from "./phases";
+import type { Background } from "./systems";
 
 export type Machine = {
   cpus: number;
@@ -19,6 +20,8 @@ export type Machine = {
   /** 1-minute load average at the start and the end of the run. */
   loadBefore: number;
   loadAfter: number;
+  /** Share of the host's CPU time the hypervisor gave to other machines over the run (steal); null off Linux. */
+  stolenShare?: number | null;
 };
 
 export type RunConfig = {
@@ -51,6 +54,12 @@ export type ProductResults = SystemResults & {
   introduceSeconds: number;
   /** Database statements per second per worker with nothing to do (before any account is installed). */
   idleQueriesPerWorker: number;
+  /** Each process's resident memory at that time (MB). */
+  idleRssMb?: Record<string, number | null>;
+  /** The installed accounts' background work, with no deal changing. */
+  background?: Background;
+  /** The warm web server's CPU per request: CRM webhooks, and requests Next.js answers before the handler works. */
+  webCost?: { webhook: ClosedLoopCost; nextOnly: ClosedLoopCost };
 };
 
 export type BenchResults = {
@@ -71,6 +80,8 @@ const DP_EVENT_TARGET_MS = 1000;
 const IDLE_QUERIES_TARGET = 2;
 const CALLS_TARGET = 2.5;
 const BACKFILL_TARGET_SECONDS = 20;
+/** The product's own Kommo budget per account (lib/integrations/kommo/rate.ts). */
+const KOMMO_CALLS_PER_SECOND = 5;
 /** SPEC §6: Klaviyo email event -> Kommo note and pane, with default settings. */
 const ACTIVITY_TARGET_SECONDS = 60;
 
@@ -78,6 +89,8 @@ const ms = (value: number | null) => (value === null ? "–" : value >= 1000 ? `
 const triple = (d: Distribution | undefined) => (!d || d.count === 0 ? "–" : `${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.p99)}`);
 const perChange = (calls: number, changes: number) => (changes === 0 ? null : calls / changes);
 const fixed = (value: number | null, digits = 2) => (value === null ? "–" : value.toFixed(digits));
+const percent = (share: number | null | undefined) => (share === null || share === undefined ? "–" : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`);
+const busyCell = (busy: number, stolen: number | null | undefined) => `${(busy * 100).toFixed(0)}%${stolen ? ` (steal ${percent(stolen)})` : ""}`;
 const drain = (value: number | null) => (value === null ? "not drained" : ms(value));
 
 type Row = { measure: string; target: string; product: string; baseline: string; verdict: "met" | "missed" | "" };
@@ -286,7 +299,7 @@ function explanations(results: BenchResults): string[] {
     if (!backfill.available) notes.push(`**Backfill of ${backfill.deals.toLocaleString("en-US")} deals: not measured.** ${backfill.reason}.`);
     else if (backfill.deals === 10_000 && !(backfill.seconds !== null && backfill.seconds < BACKFILL_TARGET_SECONDS && backfill.status === "completed")) {
       notes.push(
-        `**Backfill of 10,000 deals: ${backfill.seconds === null ? "did not finish" : `${backfill.seconds.toFixed(1)} s`} (target < ${BACKFILL_TARGET_SECONDS} s).** It made ${backfill.calls.kommo + backfill.calls.klaviyo + backfill.calls.background} API calls (${backfill.calls.throttled.kommo} Kommo and ${backfill.calls.throttled.klaviyo} Klaviyo answers were 429). ${contention}`,
+        `**Backfill of 10,000 deals: ${backfill.seconds === null ? "did not finish" : `${backfill.seconds.toFixed(1)} s`} (target < ${BACKFILL_TARGET_SECONDS} s).** It made ${backfill.calls.kommo + backfill.calls.klaviyo + backfill.calls.background} API calls (${backfill.calls.throttled.kommo} Kommo and ${backfill.calls.throttled.klaviyo} Klaviyo answers were 429). Its ${backfill.kommoRequests} Kommo requests (pages of 250 leads, then their contacts and companies) alone take at least ${(backfill.kommoRequests / KOMMO_CALLS_PER_SECOND).toFixed(1)} s at the ${KOMMO_CALLS_PER_SECOND} calls per second the product allows itself per account, under Kommo's 7 (a margin that keeps jitter and a stalled process from ever earning a 429, which Kommo answers with a 300 s wait and repeated ones with an IP block). ${contention}`,
       );
     }
   }
@@ -343,12 +356,12 @@ function phaseDetails(results: BenchResults): string {
     const webAlone = "ackWebAlone" in system ? (system as ProductResults).ackWebAlone : [];
     for (const [ack, suffix] of [...system.ack.map((entry) => [entry, ""] as const), ...webAlone.map((entry) => [entry, ", web alone"] as const)]) {
       lines.push(
-        `| ack ${ack.rate}/s${suffix} | ${label} | ${ack.sent} | ${ack.failed} | ${suffix ? "(no workers)" : drain(ack.drainMs)} | ${(ack.hostBusy * 100).toFixed(0)}% | ${fixed(ack.cpuMsPerWebhook, 1)} ms | ${ms(ack.loopDelayP99Ms)} |`,
+        `| ack ${ack.rate}/s${suffix} | ${label} | ${ack.sent} | ${ack.failed} | ${suffix ? "(no workers)" : drain(ack.drainMs)} | ${busyCell(ack.hostBusy, ack.hostStolen)} | ${fixed(ack.cpuMsPerWebhook, 1)} ms | ${ms(ack.loopDelayP99Ms)} |`,
       );
     }
     for (const change of system.changes) {
       lines.push(
-        `| changes ${change.rate}/s | ${label} | ${change.sent} | ${change.retriedDeliveries} deliveries retried, ${change.lost} without event | ${drain(change.drainMs)} | ${(change.hostBusy * 100).toFixed(0)}% | ${fixed(change.cpu.receiverMs, 1)} ms per change${change.cpu.othersMs ? ` (workers ${fixed(change.cpu.othersMs, 1)} ms)` : ""} | |`,
+        `| changes ${change.rate}/s | ${label} | ${change.sent} | ${change.retriedDeliveries} deliveries retried, ${change.lost} without event | ${drain(change.drainMs)} | ${busyCell(change.hostBusy, change.hostStolen)} | ${fixed(change.cpu.receiverMs, 1)} ms per change${change.cpu.othersMs ? ` (workers ${fixed(change.cpu.othersMs, 1)} ms)` : ""} | |`,
       );
     }
     if (system.bursts) lines.push(`| bursts | ${label} | ${system.bursts.changes} | ${system.bursts.lost} without event | ${drain(system.bursts.drainMs)} | | | |`);
@@ -377,28 +390,79 @@ function profileGist(summary: ProfileSummary, places = 5): string {
     .join(", ")}; of all of it, writes to sockets (Postgres, HTTP) ${share(writes)}`;
 }
 
-/** The cost targets missed, each with what this run's profiles say of it. */
+const perRequest = (cost: ClosedLoopCost) => cost.userMsPerRequest + cost.kernelMsPerRequest;
+
+/** Workers' CPU per change net of the background work they did meanwhile (the same CPU per second as with no change). */
+function netCpuPerChange(change: ChangeResult, background: Background | undefined): number | null {
+  if (change.cpu.othersMs === null || !background?.workersCpuMsPerSecond || !change.cpuWindowMs || change.sent === 0) return null;
+  return Math.max(0, change.cpu.othersMs - (background.workersCpuMsPerSecond * change.cpuWindowMs) / 1000 / change.sent);
+}
+
+/** The measurements the cost targets are explained with: warm cost per request, background work, memory at rest. */
+function costComposition(results: BenchResults): string {
+  const { product } = results;
+  const lines = ["| what | measured |", "|---|---|"];
+  if (product.webCost) {
+    const { webhook, nextOnly } = product.webCost;
+    lines.push(
+      `| web server CPU per CRM webhook, warm, back to back (${webhook.requests}, 4 in flight) | ${perRequest(webhook).toFixed(2)} ms (${webhook.userMsPerRequest.toFixed(2)} user, ${webhook.kernelMsPerRequest.toFixed(2)} kernel)${webhook.unexpected ? `; ${webhook.unexpected} not answered 200` : ""} |`,
+      `| the same requests at a malformed hook key: Next.js and Node's HTTP alone, answered 404 before the handler reads anything | ${perRequest(nextOnly).toFixed(2)} ms (${nextOnly.userMsPerRequest.toFixed(2)} user, ${nextOnly.kernelMsPerRequest.toFixed(2)} kernel)${nextOnly.unexpected ? `; ${nextOnly.unexpected} not answered 404` : ""} |`,
+      `| so the webhook handler's own work | ${(perRequest(webhook) - perRequest(nextOnly)).toFixed(2)} ms |`,
+    );
+  }
+  if (product.background) {
+    const background = product.background;
+    const jobs = Object.entries(background.jobs).map(([queue, count]) => `${queue} ${count}`).join(", ") || "none";
+    lines.push(
+      `| background of the ${results.config.tenants + product.backfill.length} installed accounts, no deal changing (${background.seconds} s) | workers ${fixed(background.workersCpuMsPerSecond, 0)} ms of CPU per second, web ${fixed(background.webCpuMsPerSecond, 0)} ms/s; ${background.statementsPerSecond.toFixed(0)} statements/s; jobs that ran: ${jobs} |`,
+    );
+    for (const change of product.changes) {
+      const net = netCpuPerChange(change, background);
+      if (net !== null) lines.push(`| workers' CPU per change at ${change.rate}/s, net of that background | ${net.toFixed(1)} ms (gross ${fixed(change.cpu.othersMs, 1)} ms) |`);
+    }
+  }
+  if (product.idleRssMb) {
+    lines.push(`| resident memory at start, nothing installed | ${Object.entries(product.idleRssMb).map(([name, mb]) => `${name} ${mb ?? "–"} MB`).join(", ")} |`);
+  }
+  return lines.length > 2 ? lines.join("\n") : "";
+}
+
+/** The cost targets missed, each with what this run's measurements and profiles say of it. */
 function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
   const { figures } = extras.efficiency.current;
+  const { product } = results;
   const notes: string[] = [];
   const profileOf = (name: string) => extras.profiles?.find((profile) => profile.name === name)?.summary;
   const web = profileOf("web");
   const worker = profileOf("worker-1");
   if (figures.cpuPerWebhookMs && figures.cpuPerWebhookMs.max > 1) {
+    const cost = product.webCost;
     notes.push(
-      `**CPU per webhook: ${figures.cpuPerWebhookMs.min.toFixed(1)}–${figures.cpuPerWebhookMs.max.toFixed(1)} ms (target ≤ 1 ms).** The handler is one hook-key lookup and one transaction (BEGIN, the events, the jobs, COMMIT); the rest is Next.js routing the request and Node's HTTP. The low-rate phases cost the most per webhook, since the process's fixed work (timers, its pool's keep-alive) is shared by fewer webhooks. ` +
+      `**CPU per webhook: ${figures.cpuPerWebhookMs.min.toFixed(1)}–${figures.cpuPerWebhookMs.max.toFixed(1)} ms (target ≤ 1 ms).** In the acknowledgement phases the figure also holds the process waking for each request at the low rates (the highest figures) and queueing at the high ones. ` +
+        (cost
+          ? `Back to back on the warm server a webhook costs ${perRequest(cost.webhook).toFixed(2)} ms, and the same requests at a malformed hook key, answered 404 by the route before it reads the body or the database, ${perRequest(cost.nextOnly).toFixed(2)} ms: that is Next.js routing the request and Node's HTTP, before any code of the product runs. The handler's own work (hook-key lookup, parsing, the transaction that records the events and their jobs) is ${(perRequest(cost.webhook) - perRequest(cost.nextOnly)).toFixed(2)} ms. ${perRequest(cost.nextOnly) > 1 ? "Next.js alone is above the target on this machine, so no handler served by it can meet it; meeting it would take the webhook route out of Next.js into a server of its own, which the stack does not have. " : ""}`
+          : "") +
         (web ? `The web server's profile (whole run): ${profileGist(web)}.` : "Run with --profile for where it goes."),
     );
   }
   if (figures.cpuPerChangeMs && figures.cpuPerChangeMs.max > 4) {
+    const nets = product.changes.map((change) => ({ rate: change.rate, net: netCpuPerChange(change, product.background) })).filter((entry) => entry.net !== null);
     notes.push(
-      `**CPU per change synced: ${figures.cpuPerChangeMs.min.toFixed(1)}–${figures.cpuPerChangeMs.max.toFixed(1)} ms (target ≤ 4 ms).** The lowest figure is at the highest rate: at 10 changes/s most of the workers' CPU is their fixed cost (the due check, the email-activity polls, pg-boss's maintenance) divided by few changes. A sync is now about a dozen Postgres statements (pg-boss's fetch and completion included) and its API calls. ` +
+      `**CPU per change synced: ${figures.cpuPerChangeMs.min.toFixed(1)}–${figures.cpuPerChangeMs.max.toFixed(1)} ms (target ≤ 4 ms).** The figure divides all the workers' CPU during a phase by its changes, and the workers meanwhile do the installed accounts' background work (each account's email-activity poll every minute, six Klaviyo reads; reconciliation every five minutes): ` +
+        (product.background?.workersCpuMsPerSecond != null ? `${product.background.workersCpuMsPerSecond.toFixed(0)} ms of CPU per second with no deal changing, which weighs most at the lowest rate. ` : "which weighs most at the lowest rate. ") +
+        (nets.length ? `Net of it a change cost ${nets.map((entry) => `${entry.net!.toFixed(1)} ms at ${entry.rate}/s`).join(" and ")}. ` : "") +
+        `A sync is about ten Postgres statements (pg-boss's fetch and completion, the deal's lease with the account, the pending changes, the caches, one rate-limit reservation per API call, the outcome) and its API calls; each statement and each call is a socket write and a read. ` +
         (worker ? `A worker's profile (whole run): ${profileGist(worker)}.` : "Run with --profile for where it goes."),
     );
   }
   if (figures.peakRssWebAndWorkerMb !== null && figures.peakRssWebAndWorkerMb >= 400) {
+    const idle = product.idleRssMb;
+    const idleWorker = idle ? Math.max(...Object.entries(idle).filter(([name]) => name.startsWith("worker")).map(([, mb]) => mb ?? 0)) : null;
     notes.push(
-      `**Peak RSS, web + one worker: ${figures.peakRssWebAndWorkerMb.toFixed(0)} MB (target < 400 MB).** Not worked on yet: the Next.js server holds its route bundles and Prisma's query compiler (WebAssembly) is loaded in every process.${results.profiled ? " This run also held CPU profiles in memory (--profile), which adds to every process's peak." : ""}`,
+      `**Peak RSS, web + one worker: ${figures.peakRssWebAndWorkerMb.toFixed(0)} MB (target < 400 MB).** ` +
+        (idle ? `At start, before any account was installed, the web server held ${idle.web ?? "–"} MB and a worker ${idleWorker} MB: ${(idle.web ?? 0) + (idleWorker ?? 0)} MB of the budget before any work. ` : "") +
+        `Each is a Node.js process (about 40 MB bare) with its libraries loaded: the Next.js server and its route bundles; in a worker, TypeScript run through tsx (its loader thread holds about 30 MB), Prisma's client with its query compiler (WebAssembly), pg-boss and the integrations. The rest is V8's heap growing under load, which it gives back slowly. Memory was not worked on beyond measuring it.` +
+        (results.profiled ? " This run also held CPU profiles in memory (--profile), which adds to every process's peak." : ""),
     );
   }
   return notes;
@@ -430,6 +494,7 @@ after doing the whole sync itself, five API calls in a row.
 | Node.js | ${machine.node} |
 | OS | ${machine.os} |
 | load average (1 min) at start / end | ${machine.loadBefore.toFixed(2)} / ${machine.loadAfter.toFixed(2)} |
+| CPU time taken by the hypervisor for other machines (steal), over the run | ${percent(machine.stolenShare)} |
 
 ## Set-up
 
@@ -465,8 +530,14 @@ them. Changes are timed from sending the webhook to Klaviyo's answer accepting t
 
 ${efficiencyTable(extras.efficiency.current, extras.efficiency.previous)}
 
+${speedComparison(extras.efficiency.current, extras.efficiency.previous)}
+
 Ranges are the lowest and highest figure over the phases that measure it (CPU per webhook: every
 acknowledgement phase; CPU per change and API calls: the change phases); a target is met when the highest is.
+
+What these costs are made of, measured in the same run:
+
+${costComposition(results)}
 
 ## Phases
 

@@ -17,20 +17,20 @@ import { freePort } from "../tests/helpers/processes";
 import { useTestDatabaseServer, type TestDatabaseServer } from "../tests/helpers/test-database-server";
 import { activityPhase } from "./activity";
 import { backfillPhase, type BackfillResult } from "./backfill";
-import { callMarks, countCalls } from "./changes";
+import { callMarks, countCalls, nextMove } from "./changes";
 import { digitalPipelinePhase } from "./digital-pipeline";
 import { appUrl, killAll, newAppIdentity } from "./harness/app";
 import { ensureBuild, snapshotBuild } from "./harness/build";
 import { profilesByPid, readProfile } from "./harness/cpu-profile";
-import { efficiencyFigures, readEfficiency, writeEfficiency } from "./efficiency";
+import { efficiencyFigures, readEfficiency, runSpeed, writeEfficiency } from "./efficiency";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
 import { projectRoot } from "./harness/paths";
-import { megabytes, peakRssBytes } from "./harness/process-stats";
+import { hostStealMeter, megabytes, peakRssBytes } from "./harness/process-stats";
 import { startSimulators, type Simulators } from "./harness/simulators";
 import { distribution } from "./load";
-import { ackPhase, burstPhase, changePhase } from "./phases";
+import { ackPhase, burstPhase, changePhase, closedLoopCost, mergedCosts, type ClosedLoopCost } from "./phases";
 import { consoleTable, resultsMarkdown, type BenchResults, type ProcessProfile, type ProductResults, type SystemResults } from "./report";
-import { startBaseline, startProduct, type System } from "./systems";
+import { startBaseline, startProduct, type ProductSystem, type System } from "./systems";
 
 const RUN_LIMIT_MS = 60 * 60_000;
 const ACK_RATES = [50, 200, 500];
@@ -73,6 +73,32 @@ function readProfiles(directory: string, names: Map<number, string>): ProcessPro
   return [...profilesByPid(directory)].map(([pid, file]) => ({ name: names.get(pid) ?? `process ${pid}`, summary: readProfile(file) }));
 }
 
+/** Requests per kind for the web server's warm cost per request, in rounds that alternate the kinds. */
+const WEB_COST_REQUESTS = 2000;
+const WEB_COST_ROUNDS = 4;
+
+/**
+ * The web server's CPU per request, back to back (4 in flight), for CRM webhooks and for the same
+ * bodies at a malformed hook key, which the route answers 404 before reading the body or the
+ * database: the second is what Next.js and Node's HTTP cost on their own. The kinds alternate in
+ * rounds, so that the machine's speed drifting during the measurement weighs on both alike. Workers
+ * are stopped by now; the webhooks' changes stay recorded and unapplied, as in the web-alone phases.
+ */
+async function webRequestCost(product: ProductSystem, sims: Simulators): Promise<ProductResults["webCost"]> {
+  const perRound = WEB_COST_REQUESTS / WEB_COST_ROUNDS;
+  const webhooks: ClosedLoopCost[] = [];
+  const nextOnly: ClosedLoopCost[] = [];
+  for (let round = 0; round < WEB_COST_ROUNDS; round++) {
+    const moves = Array.from({ length: perRound }, (_, index) => {
+      const target = product.targets[(round * perRound + index) % product.targets.length]!;
+      return { url: target.tenant.hookUrl, body: nextMove(sims, target).body };
+    });
+    nextOnly.push(await closedLoopCost(product.web.pid, moves.map(({ url, body }) => ({ url: url.replace(/[^/]+$/, "not-a-hook-key"), body })), 404));
+    webhooks.push(await closedLoopCost(product.web.pid, moves, 200));
+  }
+  return { webhook: mergedCosts(webhooks), nextOnly: mergedCosts(nextOnly) };
+}
+
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 /**
@@ -106,6 +132,7 @@ async function measure(system: System, sims: Simulators, durationMs: number): Pr
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
+  const runSteal = hostStealMeter();
   const machine = {
     cpus: os.cpus().length,
     model: os.cpus()[0]?.model.trim() ?? "unknown",
@@ -114,6 +141,7 @@ async function main() {
     os: `${os.type()} ${os.release()}`,
     loadBefore: os.loadavg()[0]!,
     loadAfter: 0,
+    stolenShare: null as number | null,
   };
   const runDir = path.join(projectRoot, ".data", "bench", startedAt.toISOString().replace(/[:.]/g, "-"));
   const logDir = path.join(runDir, "logs");
@@ -176,6 +204,8 @@ async function main() {
       log(`product: webhook acknowledgement at ${rate}/s, web server alone`);
       ackWebAlone.push(await ackPhase(product, sims, rate, options.durationSeconds * 1000, 500 + index * 97, { drain: false }));
     }
+    log(`product: CPU per request of the warm web server, webhooks against requests Next.js answers before the handler works`);
+    const webCost = await webRequestCost(product, sims);
     const productResults: ProductResults = {
       ...measured,
       ackWebAlone,
@@ -187,6 +217,9 @@ async function main() {
       digitalPipeline,
       introduceSeconds: product.introduceSeconds,
       idleQueriesPerWorker: product.idleQueriesPerWorker,
+      idleRssMb: product.idleRssMb,
+      background: product.background,
+      webCost,
     };
     const processNames = new Map(product.processes().map((process) => [process.pid, process.name]));
     await product.stop();
@@ -201,6 +234,7 @@ async function main() {
     }
 
     machine.loadAfter = os.loadavg()[0]!;
+    machine.stolenShare = runSteal();
     const results: BenchResults = {
       machine,
       profiled: options.profile,
@@ -211,7 +245,10 @@ async function main() {
       baseline: baselineResults,
     };
     const efficiencyFile = path.join(projectRoot, "bench", "efficiency.json");
-    const efficiency = { current: { startedAt: startedAt.toISOString(), quick: options.quick, figures: efficiencyFigures(results) }, previous: readEfficiency(efficiencyFile) };
+    const efficiency = {
+      current: { startedAt: startedAt.toISOString(), quick: options.quick, figures: efficiencyFigures(results), speed: runSpeed(results) },
+      previous: readEfficiency(efficiencyFile),
+    };
     writeFileSync(path.join(projectRoot, "bench", "RESULTS.md"), resultsMarkdown(results, { efficiency, profiles }));
     writeEfficiency(efficiencyFile, efficiency.current);
     writeFileSync(path.join(runDir, "results.json"), JSON.stringify(results, null, 2));

@@ -10,6 +10,7 @@ import type { Target } from "./changes";
 import { createdWebhook, createTenants, seedDeal, seedSimTenant, tenantSettings, type HarnessContext, type SimTenant, type Tenant } from "./harness/accounts";
 import { appUrl, spawnLogged, startWeb, startWorker, type AppConfig, type AppIdentity, type AppProcess } from "./harness/app";
 import { Observer } from "./harness/observer";
+import { cpuSeconds, megabytes, rssBytes } from "./harness/process-stats";
 import type { Simulators } from "./harness/simulators";
 import { deliverLikeKommo } from "./harness/webhooks";
 import type { BaselineConfig } from "./naive-baseline";
@@ -90,6 +91,20 @@ export type ProductSystem = System & {
   introduceSeconds: number;
   /** Database statements per second per worker while nothing is installed and nothing happens. */
   idleQueriesPerWorker: number;
+  /** Resident memory of each process (MB) at that time: started, nothing installed yet. */
+  idleRssMb: Record<string, number | null>;
+  /** What the installed accounts cost while no deal changes (email-activity polls, reconciliation, the due check). */
+  background: Background;
+};
+
+export type Background = {
+  seconds: number;
+  /** CPU per second of wall time, all workers together and the web server (ms). */
+  workersCpuMsPerSecond: number | null;
+  webCpuMsPerSecond: number | null;
+  statementsPerSecond: number;
+  /** Jobs that ran in the window (all or part of it), by queue. */
+  jobs: Record<string, number>;
 };
 
 /**
@@ -99,6 +114,8 @@ export type ProductSystem = System & {
  */
 const IDLE_SETTLE_MS = 12_000;
 const IDLE_WINDOW_MS = 30_000;
+/** The installed accounts' background work is watched this long once every deal is synced. */
+const BACKGROUND_WINDOW_MS = 20_000;
 
 export async function startProduct(options: ProductOptions): Promise<ProductSystem> {
   const { sims, log } = options;
@@ -120,6 +137,7 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
   log(`app up; watching the idle workers for ${(IDLE_SETTLE_MS + IDLE_WINDOW_MS) / 1000} s`);
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   const idleQueriesPerWorker = (await observer.transactionsPerSecond(IDLE_WINDOW_MS)) / Math.max(1, options.workers);
+  const idleRssMb = Object.fromEntries([web, ...workers].map((process) => [process.name, megabytes(rssBytes(process.pid))]));
   log(`idle: ${idleQueriesPerWorker.toFixed(2)} database statements per second per worker`);
   log(`app up (web + ${options.workers} workers x ${options.concurrency} jobs); installing ${options.tenants + options.spareTenants} tenants`);
 
@@ -137,6 +155,8 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
   if (refused) throw new Error(refused);
   if ((await drained(600_000)) === null) throw new Error("the first sync of every deal did not finish within 10 minutes");
   const introduceSeconds = (Date.now() - introduced) / 1000;
+  log(`every deal synced; watching the background work of ${options.tenants + options.spareTenants} installed accounts for ${BACKGROUND_WINDOW_MS / 1000} s`);
+  const background = await watchBackground(observer, web, workers, BACKGROUND_WINDOW_MS);
 
   return {
     label: "product",
@@ -151,12 +171,34 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
     accountIds,
     introduceSeconds,
     idleQueriesPerWorker,
+    idleRssMb,
+    background,
     processes: () => [web, ...workers],
     syncTimings: (since) => observer.syncTimings(accountIds, since),
     stop: async () => {
       await Promise.all([web, ...workers].map((process) => process.stop(30_000)));
       await observer.close();
     },
+  };
+}
+
+/** CPU, statements and jobs of the app over `windowMs` in which no deal changes. */
+async function watchBackground(observer: Observer, web: AppProcess, workers: AppProcess[], windowMs: number): Promise<Background> {
+  const since = new Date();
+  const cpu = (processes: AppProcess[]) => {
+    const readings = processes.map((process) => cpuSeconds(process.pid));
+    return readings.some((value) => value === null) ? null : readings.reduce<number>((total, value) => total + value!, 0);
+  };
+  const [webBefore, workersBefore] = [cpu([web]), cpu(workers)];
+  const statementsPerSecond = await observer.transactionsPerSecond(windowMs);
+  const [webAfter, workersAfter] = [cpu([web]), cpu(workers)];
+  const perSecond = (before: number | null, after: number | null) => (before === null || after === null ? null : ((after - before) * 1000) / (windowMs / 1000));
+  return {
+    seconds: windowMs / 1000,
+    workersCpuMsPerSecond: perSecond(workersBefore, workersAfter),
+    webCpuMsPerSecond: perSecond(webBefore, webAfter),
+    statementsPerSecond,
+    jobs: await observer.jobsRunBetween(since, new Date()),
   };
 }
 

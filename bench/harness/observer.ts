@@ -103,6 +103,17 @@ export class Observer {
     return (await read() - before - 1) / (windowMs / 1000);
   }
 
+  /** Jobs that ran (some or all of the time) between `from` and `to`, by queue; pg-boss's own queues left out. */
+  async jobsRunBetween(from: Date, to: Date): Promise<Record<string, number>> {
+    const rows = await this.query<{ name: string; count: string }>(
+      `SELECT name, count(*) AS count FROM pgboss.job
+       WHERE started_on < $2 AND (completed_on IS NULL OR completed_on >= $1) AND name NOT LIKE '\\_\\_pgboss%'
+       GROUP BY name ORDER BY count(*) DESC`,
+      [from, to],
+    );
+    return Object.fromEntries(rows.map((row) => [row.name, Number(row.count)]));
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -32,6 +32,13 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
+/** Resident memory of a process and every process it started, now, summed (bytes; null off Linux). */
+export function rssBytes(pid: number): number | null {
+  const own = statusField(pid, "VmRSS");
+  if (own === null) return null;
+  return childrenOf(pid).reduce((total, child) => total + (rssBytes(child) ?? 0), own);
+}
+
 /** Peak resident memory of a process and every process it started, summed (bytes; null off Linux). */
 export function peakRssBytes(pid: number): number | null {
   const own = statusField(pid, "VmHWM");
@@ -71,6 +78,32 @@ function hostCpuTimes(): { busy: number; total: number } {
     total += times.user + times.nice + times.sys + times.irq + times.idle;
   }
   return { busy, total };
+}
+
+/** The host's CPU time so far from /proc/stat (ticks, every core): stolen by the hypervisor, and in all; null off Linux. */
+function hostTicks(): { stolen: number; total: number } | null {
+  try {
+    // cpu user nice system idle iowait irq softirq steal (guest time is already in user).
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (fields.length < 8 || fields.some((value) => !Number.isFinite(value))) return null;
+    return { stolen: fields[7]!, total: fields.reduce((sum, value) => sum + value, 0) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Start measuring the CPU time the hypervisor gave to other machines while ours wanted it (steal);
+ * the returned function gives its share of all CPU time since (0..1), null off Linux. A virtual
+ * machine's speed varies with it, and so does every CPU figure of a run.
+ */
+export function hostStealMeter(): () => number | null {
+  const before = hostTicks();
+  return () => {
+    const after = hostTicks();
+    if (!before || !after || after.total === before.total) return null;
+    return (after.stolen - before.stolen) / (after.total - before.total);
+  };
 }
 
 /** Start measuring the host's CPU use; the returned function gives the busy share since (0..1). */
