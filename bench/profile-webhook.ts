@@ -12,7 +12,7 @@ import { appUrl, killAll, newAppIdentity, startWeb, startWorker, type AppConfig 
 import { ensureBuild } from "./harness/build";
 import { createRunDatabase, migrate } from "./harness/database";
 import { Observer } from "./harness/observer";
-import { profilesByPid, profileTables, readProfile } from "./harness/cpu-profile";
+import { profilerNodeArgs, profilesByPid, profileTables, readProfile } from "./harness/cpu-profile";
 import { startSimulators } from "./harness/simulators";
 import { closedLoopCost, mergedCosts, type ClosedLoopCost } from "./phases";
 import { freePort } from "../tests/helpers/processes";
@@ -34,7 +34,7 @@ async function main() {
   const config: AppConfig = { identity, databaseUrl: database.url, port, kommoUrl: sims.kommo.url, klaviyoUrl: sims.klaviyo.url, logDir };
   const observer = new Observer(database.url);
   try {
-    const web = await startWeb({ ...config, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], env: { LOG_LEVEL: "warn" } });
+    const web = await startWeb({ ...config, nodeArgs: profilerNodeArgs(profileDir), env: { LOG_LEVEL: "warn" } });
     const worker = await startWorker(config, "worker");
     const context: HarnessContext = { sims, identity, appUrl: appUrl(config), observer };
     const tenant = await createTenant(context, 1);

@@ -6,7 +6,7 @@ import type { BackfillResult } from "./backfill";
 import type { CallCount } from "./changes";
 import type { DigitalPipelineResult } from "./digital-pipeline";
 import { efficiencyTable, speedComparison, type EfficiencyRecord } from "./efficiency";
-import { profileTables, type ProfileSummary } from "./harness/cpu-profile";
+import { PROFILE_SAMPLE_MICROSECONDS, profileTables, type ProfileSummary } from "./harness/cpu-profile";
 import type { Distribution } from "./load";
 import type { AckResult, BurstResult, ChangeResult, ClosedLoopCost } from "./phases";
 import type { Background } from "./systems";
@@ -440,7 +440,11 @@ function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
     notes.push(
       `**CPU per webhook: ${figures.cpuPerWebhookMs.min.toFixed(1)}–${figures.cpuPerWebhookMs.max.toFixed(1)} ms (target ≤ 1 ms).** In the acknowledgement phases the figure also holds the process waking for each request at the low rates (the highest figures) and queueing at the high ones. ` +
         (cost
-          ? `Back to back on the warm server a webhook costs ${perRequest(cost.webhook).toFixed(2)} ms, and the same requests at a malformed hook key, answered 404 by the route before it reads the body or the database, ${perRequest(cost.nextOnly).toFixed(2)} ms: that is Next.js routing the request and Node's HTTP, before any code of the product runs. The handler's own work (hook-key lookup, parsing, the transaction that records the events and their jobs) is ${(perRequest(cost.webhook) - perRequest(cost.nextOnly)).toFixed(2)} ms. ${perRequest(cost.nextOnly) > 1 ? "Next.js alone is above the target on this machine, so no handler served by it can meet it; meeting it would take the webhook route out of Next.js into a server of its own, which the stack does not have. " : ""}`
+          ? `Back to back on the warm server a webhook costs ${perRequest(cost.webhook).toFixed(2)} ms, and the same requests at a malformed hook key, answered 404 by the route before it reads the body or the database, ${perRequest(cost.nextOnly).toFixed(2)} ms: that is Next.js routing the request and Node's HTTP, before any code of the product runs. The handler's own work (hook-key lookup, parsing, the transaction that records the events and their jobs) is ${(perRequest(cost.webhook) - perRequest(cost.nextOnly)).toFixed(2)} ms. ${
+              perRequest(cost.nextOnly) > 1
+                ? "Next.js alone is above the target on this machine, so no handler served by it can meet it"
+                : `Next.js alone takes ${(100 * perRequest(cost.nextOnly)).toFixed(0)}% of the 1 ms, which leaves the handler ${(1 - perRequest(cost.nextOnly)).toFixed(2)} ms`
+            }; meeting the target would take the webhook route out of Next.js into a server of its own, which the stack does not have. `
           : "") +
         (web ? `The web server's profile (whole run): ${profileGist(web)}.` : "Run with --profile for where it goes."),
     );
@@ -470,7 +474,7 @@ function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
 
 function profileSection(profiles: ProcessProfile[]): string {
   return [
-    "V8's sampling profiler (`--cpu-prof`) over each process's whole life in this run: start-up, the first sync of every deal and every phase. Self time, grouped by where the code lives, then the top functions.",
+    `V8's sampling profiler (\`--cpu-prof\`, a sample every ${PROFILE_SAMPLE_MICROSECONDS / 1000} ms) over each process's whole life in this run: start-up, the first sync of every deal and every phase. Self time, grouped by where the code lives, then the top functions. The sampling costs each process some CPU of its own (about 10 ms per second on an idle worker of this machine), which every CPU figure of a profiled run includes.`,
     ...profiles.map((profile) => `### ${profile.name} (${(profile.summary.totalMs / 1000).toFixed(1)} s of CPU sampled)\n\n${profileTables(profile.summary)}`),
   ].join("\n\n");
 }

@@ -10,6 +10,7 @@ import type { Target } from "./changes";
 import { createdWebhook, createTenants, seedDeal, seedSimTenant, tenantSettings, type HarnessContext, type SimTenant, type Tenant } from "./harness/accounts";
 import { appUrl, spawnLogged, startWeb, startWorker, type AppConfig, type AppIdentity, type AppProcess } from "./harness/app";
 import { Observer } from "./harness/observer";
+import { profilerNodeArgs } from "./harness/cpu-profile";
 import { cpuSeconds, megabytes, rssBytes } from "./harness/process-stats";
 import type { Simulators } from "./harness/simulators";
 import { deliverLikeKommo } from "./harness/webhooks";
@@ -128,7 +129,7 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
     logDir: options.logDir,
     buildDirectory: options.buildDirectory,
     env: { WORKER_CONCURRENCY: String(options.concurrency) },
-    nodeArgs: options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : undefined,
+    nodeArgs: options.profileDir ? profilerNodeArgs(options.profileDir) : undefined,
   };
   const observer = new Observer(options.databaseUrl);
   const web = await startWeb(config);
