@@ -221,7 +221,8 @@ describe("email activity to Kommo notes", () => {
     const texts = kommo.account(setup.installed.kommoAccountId).notes.map((note) => String(note.params.text));
     // The clock time as someone in Mexico City reads it (UTC-6, no daylight saving since 2022).
     const mexico = new Date(openedAt.getTime() - 6 * 3600_000);
-    const clock = `${String(mexico.getUTCHours()).padStart(2, "0")}:${String(mexico.getUTCMinutes()).padStart(2, "0")}`;
+    // Spanish writes the hour without a leading zero ("0:02", "9:05", "13:40").
+    const clock = `${mexico.getUTCHours()}:${String(mexico.getUTCMinutes()).padStart(2, "0")}`;
     expect(texts).toHaveLength(1);
     expect(texts[0]).toMatch(new RegExp(`^Abrió el correo "Propuesta" — ${mexico.getUTCDate()} [a-z]+\\.? ${mexico.getUTCFullYear()}, ${clock}$`));
   });
