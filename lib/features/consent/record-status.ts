@@ -12,6 +12,9 @@ import { enqueueConsentWrite } from "./write-job";
  */
 export const SUBSCRIBE_SETTLE_MS = 10 * 60_000;
 
+/** The start of the second `at` falls in, as Klaviyo stamps its events. */
+const wholeSecond = (at: Date) => Math.floor(at.getTime() / 1000) * 1000;
+
 export type StatusReport = {
   contactIds: number[];
   email?: string | null;
@@ -35,9 +38,12 @@ export async function recordStatus(accountId: string, consent: ConsentSettings, 
       update: {},
     });
     if (row.statusAt && report.at <= row.statusAt && report.status === row.status) continue;
-    if (row.statusAt && report.source === "event" && report.at < row.statusAt) continue;
-    // Klaviyo's event times have whole seconds: an event of the second we subscribed in counts as after it.
-    const settledSince = row.subscribedAt ? report.at.getTime() - Math.floor(row.subscribedAt.getTime() / 1000) * 1000 : Infinity;
+    // Klaviyo's event times have whole seconds: an event of the second of the report held (a profile
+    // read at 12:00:00.700, an unsubscribe stamped 12:00:00) may have come after it, and an opt-out
+    // must never be lost, so it counts as newer.
+    if (row.statusAt && report.source === "event" && report.at.getTime() < wholeSecond(row.statusAt)) continue;
+    // Likewise an event of the second we subscribed in counts as after it.
+    const settledSince = row.subscribedAt ? report.at.getTime() - wholeSecond(row.subscribedAt) : Infinity;
     const optedOut =
       OPTED_OUT.has(report.status) &&
       consent.optInFieldId !== null &&
