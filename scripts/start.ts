@@ -2,9 +2,9 @@
 //
 // It decides the mode once (production when NODE_ENV=production), fills local secrets for a local
 // run, validates the whole configuration (one clear line per problem), starts the embedded
-// database when DATABASE_URL is unset, applies migrations, builds the web app when the build is
-// missing or older than the sources, then runs the web server and/or the worker as child
-// processes and forwards SIGINT/SIGTERM to them so that running jobs can finish.
+// database when DATABASE_URL is unset, applies migrations, builds the web app and the worker's
+// bundle when they are missing or older than the sources, then runs the web server and/or the
+// worker as child processes and forwards SIGINT/SIGTERM to them so that running jobs can finish.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -12,8 +12,10 @@ import { migrateDatabase } from "@/lib/migrate";
 import { previousPgliteNotice, startEmbeddedDatabase, type EmbeddedDatabase } from "@/lib/db/embedded";
 import { yieldToWebServer } from "@/lib/jobs/host-priority";
 import { ConfigError, parseEnv } from "@/lib/platform/env";
+import { heapLimitNodeArgs } from "@/lib/platform/heap-limit";
 import { fillLocalSecrets } from "@/lib/platform/local-secrets";
 import { createLogger } from "@/lib/platform/log";
+import { buildWorkerBundle, workerBundleBuiltAt, workerBundlePath } from "./build-worker";
 
 type Role = "all" | "web" | "worker";
 
@@ -42,7 +44,7 @@ function newestSourceChange(): number {
   return newest;
 }
 
-function buildIsCurrent(): boolean {
+function webBuildIsCurrent(): boolean {
   const buildId = path.join(root, ".next", "BUILD_ID");
   return existsSync(buildId) && statSync(buildId).mtimeMs >= newestSourceChange();
 }
@@ -101,7 +103,7 @@ async function main() {
 
   const withWeb = role !== "worker";
   const withWorker = role !== "web";
-  if (withWeb && !dev && !buildIsCurrent()) {
+  if (withWeb && !dev && !webBuildIsCurrent()) {
     log.info("building the web app (first start, or sources changed since the last build)");
     const code = await waitForExit(runNode([require.resolve("next/dist/bin/next"), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" }));
     if (code !== 0) {
@@ -110,18 +112,19 @@ async function main() {
       process.exit(code);
     }
   }
+  // The worker's bundle (a fraction of a second), after the web build: next build empties .next/.
+  if (withWorker && !dev && workerBundleBuiltAt() < newestSourceChange()) await buildWorkerBundle();
 
   const childEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
   const children: ChildProcess[] = [];
   if (withWeb) {
-    children.push(runNode([require.resolve("next/dist/bin/next"), dev ? "dev" : "start", "-p", String(env.PORT), "-H", env.HOST], childEnv));
+    children.push(runNode([...(dev ? [] : heapLimitNodeArgs()), require.resolve("next/dist/bin/next"), dev ? "dev" : "start", "-p", String(env.PORT), "-H", env.HOST], childEnv));
     log.info(`web listening on http://${env.HOST}:${env.PORT} (public URL ${env.APP_URL})`);
   }
   if (withWorker) {
-    const worker = path.join(root, "lib/worker-main.ts");
-    // Production: one node process with tsx's loader, so signals reach the worker itself.
+    // Production: node on the worker's bundle, one process, so signals reach the worker itself.
     // Development: the tsx CLI, which restarts the worker when a file changes.
-    const workerProcess = runNode(dev ? [require.resolve("tsx/cli"), "watch", worker] : ["--import", "tsx", worker], childEnv);
+    const workerProcess = runNode(dev ? [require.resolve("tsx/cli"), "watch", path.join(root, "lib/worker-main.ts")] : [...heapLimitNodeArgs(), workerBundlePath()], childEnv);
     if (withWeb) yieldToWebServer(workerProcess.pid);
     children.push(workerProcess);
   }

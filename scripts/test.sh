@@ -12,8 +12,8 @@ export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
 results=.data/test-results
 rm -rf "$results" && mkdir -p "$results"
 
-echo "== building the web app (reused by the end-to-end and browser tests)"
-if ! npx next build > "$results/build.log" 2>&1; then
+echo "== building the web app and the worker (reused by the end-to-end and browser tests)"
+if ! npm run --silent build > "$results/build.log" 2>&1; then
   cat "$results/build.log"
   echo "build failed"
   exit 1

@@ -1,11 +1,14 @@
 // The real app as an operator runs it, against the simulators: the production web server
-// (`next start` on the build in .next/) and worker processes, each one OS process whose output goes
-// to a log file (so that reading it costs the harness nothing), on loopback only.
+// (`next start` on the build in .next/) and worker processes (the build's worker bundle), each one
+// OS process whose output goes to a log file (so that reading it costs the harness nothing), on
+// loopback only.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { yieldToWebServer } from "../../lib/jobs/host-priority";
+import { heapLimitNodeArgs } from "../../lib/platform/heap-limit";
+import { workerBundlePath } from "../../scripts/build-worker";
 import { cleanEnvironment } from "../../tests/helpers/processes";
 import { nextBin } from "./build";
 import { projectRoot } from "./paths";
@@ -145,8 +148,9 @@ export function spawnLogged(name: string, args: string[], environment: NodeJS.Pr
 
 /** `next start` on the production build; resolves when /api/health answers 200. */
 export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_000): Promise<AppProcess> {
-  const args = [...(config.nodeArgs ?? []), nextBin, "start", config.buildDirectory ?? projectRoot, "-p", String(config.port), "-H", "127.0.0.1"];
-  const web = spawnLogged(name, args, appEnvironment(config), config.logDir);
+  const environment = appEnvironment(config);
+  const args = [...heapLimitNodeArgs(environment.NODE_OPTIONS), ...(config.nodeArgs ?? []), nextBin, "start", config.buildDirectory ?? projectRoot, "-p", String(config.port), "-H", "127.0.0.1"];
+  const web = spawnLogged(name, args, environment, config.logDir);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!web.running) throw new Error(`${name} exited (${web.child.exitCode}):\n${web.tail()}`);
@@ -164,9 +168,11 @@ export async function startWeb(config: AppConfig, name = "web", timeoutMs = 120_
   }
 }
 
-/** One worker process (lib/worker-main.ts); resolves when it has started fetching jobs. */
+/** One worker process (the build's bundle of lib/worker-main.ts); resolves when it has started fetching jobs. */
 export async function startWorker(config: AppConfig, name: string, timeoutMs = 90_000): Promise<AppProcess> {
-  const worker = spawnLogged(name, [...(config.nodeArgs ?? []), "--import", "tsx", "lib/worker-main.ts"], appEnvironment(config), config.logDir);
+  const bundle = workerBundlePath(path.join(config.buildDirectory ?? projectRoot, ".next"));
+  const environment = appEnvironment(config);
+  const worker = spawnLogged(name, [...heapLimitNodeArgs(environment.NODE_OPTIONS), ...(config.nodeArgs ?? []), bundle], environment, config.logDir);
   // On one host with the web server, as `npm start` runs them: the worker yields the CPU to it.
   yieldToWebServer(worker.child.pid);
   try {

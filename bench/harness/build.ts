@@ -1,20 +1,28 @@
-// The production build of the web app (`.next/`), made once when it is missing: the benchmark and
-// the fault suite measure what `next start` serves, not the development server.
+// The production build (`npm run build`: the web app in `.next/` and the worker's bundle beside it),
+// made once when it is missing: the benchmark, the fault suite and the browser tests run what
+// `next start` serves and what a production worker runs, not the development server or tsx.
 import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import path from "node:path";
+import { buildWorkerBundle, workerBundleExists } from "../../scripts/build-worker";
 import { projectRoot } from "./paths";
 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 export const nextBin = path.join(projectRoot, "node_modules", "next", "dist", "bin", "next");
 
+const webBuildExists = () => existsSync(path.join(projectRoot, ".next", "BUILD_ID"));
+
 export function buildExists(): boolean {
-  return existsSync(path.join(projectRoot, ".next", "BUILD_ID"));
+  return webBuildExists() && workerBundleExists();
 }
 
 /** Build unless a build is there; resolves to whether it built. */
 export async function ensureBuild(log: (line: string) => void = console.log): Promise<boolean> {
   if (buildExists()) return false;
+  if (webBuildExists()) {
+    await buildWorkerBundle();
+    return true;
+  }
   log("no production build in .next/: running next build (a few minutes)");
   const child = spawn(process.execPath, [nextBin, "build"], {
     cwd: projectRoot,
@@ -27,7 +35,8 @@ export async function ensureBuild(log: (line: string) => void = console.log): Pr
   const timer = setTimeout(() => child.kill("SIGKILL"), BUILD_TIMEOUT_MS);
   const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
   clearTimeout(timer);
-  if (code !== 0 || !buildExists()) throw new Error(`next build failed (exit ${code}):\n${output.slice(-4000)}`);
+  if (code !== 0 || !webBuildExists()) throw new Error(`next build failed (exit ${code}):\n${output.slice(-4000)}`);
+  await buildWorkerBundle();
   return true;
 }
 

@@ -1,8 +1,10 @@
 // The product's own processes for browser tests: the built web app (`next start`) and the worker
-// (`tsx lib/worker-main.ts`), each on loopback, with test configuration and quiet logs.
+// (its bundle, .next/worker/main.mjs), each on loopback, with test configuration and quiet logs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
+import { buildExists } from "../../../bench/harness/build";
+import { heapLimitNodeArgs } from "../../../lib/platform/heap-limit";
+import { workerBundlePath } from "../../../scripts/build-worker";
 import { appEnvironment, freePort, projectRoot } from "./environment";
 
 export type AppProcesses = {
@@ -11,10 +13,6 @@ export type AppProcesses = {
   output: () => string;
   stop: () => Promise<void>;
 };
-
-export function buildExists(): boolean {
-  return existsSync(path.join(projectRoot, ".next", "BUILD_ID"));
-}
 
 function spawnNode(args: string[], environment: NodeJS.ProcessEnv, sink: (text: string) => void): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: projectRoot, env: environment, stdio: ["ignore", "pipe", "pipe"] });
@@ -38,7 +36,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, children: Ch
 
 /** Start web and worker against `environment` (DATABASE_URL, simulator URLs, secrets). */
 export async function startApp(environment: Record<string, string>, port?: number): Promise<AppProcesses> {
-  if (!buildExists()) throw new Error("the web app is not built: run `npx next build` first (npm test does it)");
+  if (!buildExists()) throw new Error("the app is not built: run `npm run build` first (npm test does it)");
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = appEnvironment({
@@ -55,8 +53,8 @@ export async function startApp(environment: Record<string, string>, port?: numbe
   const sink = (text: string) => {
     log = (log + text).slice(-200_000);
   };
-  const web = spawnNode([path.join(projectRoot, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], env, sink);
-  const worker = spawnNode([path.join(projectRoot, "node_modules/tsx/dist/cli.mjs"), path.join(projectRoot, "lib/worker-main.ts")], { ...env, LOG_LEVEL: "info" }, sink);
+  const web = spawnNode([...heapLimitNodeArgs(env.NODE_OPTIONS), path.join(projectRoot, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], env, sink);
+  const worker = spawnNode([...heapLimitNodeArgs(env.NODE_OPTIONS), workerBundlePath()], { ...env, LOG_LEVEL: "info" }, sink);
   const children = [web, worker];
   const stop = async () => {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
