@@ -9,6 +9,8 @@ import { efficiencyTable, speedComparison, type EfficiencyRecord } from "./effic
 import { PROFILE_SAMPLE_MICROSECONDS, profileTables, type ProfileSummary } from "./harness/cpu-profile";
 import type { Distribution } from "./load";
 import type { AckResult, BurstResult, ChangeResult, ClosedLoopCost } from "./phases";
+import type { PhaseMemory } from "./harness/memory-watch";
+import { PROCESS_HEAP_LIMIT_MB } from "../lib/platform/heap-limit";
 import type { Background } from "./systems";
 
 export type Machine = {
@@ -56,6 +58,8 @@ export type ProductResults = SystemResults & {
   idleQueriesPerWorker: number;
   /** Each process's resident memory at that time (MB). */
   idleRssMb?: Record<string, number | null>;
+  /** Each process's highest resident memory in each phase of the run (sampled four times a second). */
+  memoryByPhase?: PhaseMemory[];
   /** The installed accounts' background work, with no deal changing. */
   background?: Background;
   /** The warm web server's CPU per request: CRM webhooks, and requests Next.js answers before the handler works. */
@@ -427,6 +431,20 @@ function costComposition(results: BenchResults): string {
   return lines.length > 2 ? lines.join("\n") : "";
 }
 
+/** Each process's highest resident memory per phase: where the peak RSS comes from. */
+function memoryByPhase(product: ProductResults): string {
+  const phases = product.memoryByPhase ?? [];
+  if (phases.length === 0) return "";
+  const names = [...new Set(phases.flatMap((phase) => Object.keys(phase.peakMb)))];
+  const header = `| phase (as the run logged it) | ${names.join(" | ")} | web + largest worker |\n|---|${names.map(() => "---|").join("")}---|`;
+  const lines = phases.map((phase) => {
+    const web = phase.peakMb.web ?? 0;
+    const worker = Math.max(0, ...Object.entries(phase.peakMb).filter(([name]) => name !== "web").map(([, mb]) => mb));
+    return `| ${phase.phase.replace(/\|/g, "/")} | ${names.map((name) => (phase.peakMb[name] === undefined ? "–" : `${phase.peakMb[name]} MB`)).join(" | ")} | ${web + worker} MB |`;
+  });
+  return `Resident memory, the highest reading of each process in each phase (sampled every 250 ms; the peak RSS figure is the kernel's high-water mark over the whole run):\n\n${header}\n${lines.join("\n")}`;
+}
+
 /** The cost targets missed, each with what this run's measurements and profiles say of it. */
 function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
   const { figures } = extras.efficiency.current;
@@ -465,7 +483,7 @@ function efficiencyNotes(results: BenchResults, extras: RunExtras): string[] {
     notes.push(
       `**Peak RSS, web + one worker: ${figures.peakRssWebAndWorkerMb.toFixed(0)} MB (target < 400 MB).** ` +
         (idle ? `At start, before any account was installed, the web server held ${idle.web ?? "–"} MB and a worker ${idleWorker} MB: ${(idle.web ?? 0) + (idleWorker ?? 0)} MB of the budget before any work. ` : "") +
-        `Each is a Node.js process (about 40 MB bare) with its libraries loaded: the Next.js server and its route bundles; in a worker, TypeScript run through tsx (its loader thread holds about 30 MB), Prisma's client with its query compiler (WebAssembly), pg-boss and the integrations. The rest is V8's heap growing under load, which it gives back slowly. Memory was not worked on beyond measuring it.` +
+        `Each is a Node.js process (about 40 MB bare) with its libraries loaded: the Next.js server and the code of the routes it served; in a worker, its bundle with Prisma's client and query compiler (WebAssembly), pg-boss and the integrations. The rest is V8's heap under load: each process's old generation is capped (${PROCESS_HEAP_LIMIT_MB} MB, lib/platform/heap-limit.ts), so V8 collects when it has grown by about a third, and its young generation can still take up to 32 MB. The table of memory by phase shows where the peak is reached.` +
         (results.profiled ? " This run also held CPU profiles in memory (--profile), which adds to every process's peak." : ""),
     );
   }
@@ -542,6 +560,8 @@ acknowledgement phase; CPU per change and API calls: the change phases); a targe
 What these costs are made of, measured in the same run:
 
 ${costComposition(results)}
+
+${memoryByPhase(results.product)}
 
 ## Phases
 

@@ -25,6 +25,7 @@ import { profilesByPid, readProfile } from "./harness/cpu-profile";
 import { efficiencyFigures, readEfficiency, runSpeed, writeEfficiency } from "./efficiency";
 import { createRunDatabase, migrate, type RunDatabase } from "./harness/database";
 import { projectRoot } from "./harness/paths";
+import { MemoryWatch } from "./harness/memory-watch";
 import { hostStealMeter, megabytes, peakRssBytes } from "./harness/process-stats";
 import { startSimulators, type Simulators } from "./harness/simulators";
 import { distribution } from "./load";
@@ -99,7 +100,12 @@ async function webRequestCost(product: ProductSystem, sims: Simulators): Promise
   return { webhook: mergedCosts(webhooks), nextOnly: mergedCosts(nextOnly) };
 }
 
-const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+/** The product's memory per phase: every line logged starts a phase. */
+const memory = new MemoryWatch();
+const log = (line: string) => {
+  memory.mark(line);
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+};
 
 /**
  * The phases, in this order: the change latencies first (before the acknowledgement phases leave
@@ -180,6 +186,7 @@ async function main() {
       dealsPerTenant: options.dealsPerTenant,
       spareTenants: options.backfillSizes.length,
       profileDir: options.profile ? profileDir : undefined,
+      memory,
       log,
     });
     log(`every deal synced once (${product.introduceSeconds.toFixed(0)} s)`);
@@ -223,6 +230,7 @@ async function main() {
     };
     const processNames = new Map(product.processes().map((process) => [process.pid, process.name]));
     await product.stop();
+    productResults.memoryByPhase = memory.stop();
     const profiles = options.profile ? readProfiles(profileDir, processNames) : null;
 
     let baselineResults: SystemResults | null = null;

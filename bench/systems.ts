@@ -11,6 +11,7 @@ import { createdWebhook, createTenants, seedDeal, seedSimTenant, tenantSettings,
 import { appUrl, spawnLogged, startWeb, startWorker, type AppConfig, type AppIdentity, type AppProcess } from "./harness/app";
 import { Observer } from "./harness/observer";
 import { profilerNodeArgs } from "./harness/cpu-profile";
+import type { MemoryWatch } from "./harness/memory-watch";
 import { cpuSeconds, megabytes, rssBytes } from "./harness/process-stats";
 import type { Simulators } from "./harness/simulators";
 import { deliverLikeKommo } from "./harness/webhooks";
@@ -77,6 +78,8 @@ export type ProductOptions = Sizing & {
   spareTenants: number;
   /** Write a V8 CPU profile of the web server and of each worker into this folder (--profile). */
   profileDir?: string;
+  /** Samples the web server's and the workers' memory once they started. */
+  memory?: MemoryWatch;
   log: (line: string) => void;
 };
 
@@ -135,6 +138,7 @@ export async function startProduct(options: ProductOptions): Promise<ProductSyst
   const web = await startWeb(config);
   const workers = await Promise.all(Array.from({ length: options.workers }, (_, index) => startWorker(config, `worker-${index + 1}`)));
   const context: HarnessContext = { sims, identity: options.identity, appUrl: appUrl(config), observer };
+  options.memory?.watch([web, ...workers]);
   log(`app up; watching the idle workers for ${(IDLE_SETTLE_MS + IDLE_WINDOW_MS) / 1000} s`);
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   const idleQueriesPerWorker = (await observer.transactionsPerSecond(IDLE_WINDOW_MS)) / Math.max(1, options.workers);

@@ -32,6 +32,9 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
+/** Resident memory of the process itself, now (bytes; null off Linux or once it ended). */
+export const ownRssBytes = (pid: number): number | null => statusField(pid, "VmRSS");
+
 /** Resident memory of a process and every process it started, now, summed (bytes; null off Linux). */
 export function rssBytes(pid: number): number | null {
   const own = statusField(pid, "VmRSS");
