@@ -30,6 +30,7 @@ function placeOf(url: string, functionName: string): string {
   // The only WebAssembly the app loads is Prisma's query compiler.
   if (url.startsWith("wasm://")) return "WebAssembly (Prisma's query compiler)";
   if (url.includes("/.next/server/")) return "app bundle (.next/server)";
+  if (url.includes("/.next/worker/")) return "worker bundle (lib/, .next/worker)";
   if (url.startsWith(projectUrl)) return "app code (lib/, run through tsx)";
   return "other";
 }
