@@ -2,24 +2,17 @@
 // a newer report replaces an older one, but Klaviyo stamps its events to the whole second while a
 // profile read is stamped to the millisecond, so an opt-out event of the same second as a read must
 // still count.
-import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { recordStatus } from "@/lib/features/consent/record-status";
 import type { ConsentSettings } from "@/lib/features/settings/settings";
+import { insertBareAccount } from "./account-rows";
 
 afterAll(async () => {
   await db().$disconnect();
 });
 
-let nextKommoId = 3_100_000_000;
-async function newAccount() {
-  nextKommoId += 1;
-  const row = await db().account.create({
-    data: { kommoAccountId: nextKommoId, subdomain: `consent${nextKommoId}`, host: `consent${nextKommoId}.kommo.com`, hookKey: randomBytes(24).toString("base64url") },
-  });
-  return row.id;
-}
+const newAccount = async () => (await insertBareAccount()).id;
 
 const consent: ConsentSettings = { statusField: true, optInFieldId: 501, optInListId: "LsNews" };
 const CONTACT = 9001;

@@ -1,27 +1,21 @@
 // The sync's own statements on the deal (lib/db/deals.ts, plain SQL): the lease that returns the
 // account and the stored state, and the outcome statement that writes the sync-log row, marks the
 // changes processed and records the deal, all or nothing, and may release the lease.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { db, idNumber } from "@/lib/db/client";
 import { releaseDealLease, saveSyncOutcome, takeDealLease } from "@/lib/db/deals";
 import { insertInboundEvents, pendingEventsOfLead } from "@/lib/db/inbound-events";
 import { closeSqlPool, inTransaction } from "@/lib/db/sql-pool";
 import type { SyncAttempt } from "@/lib/db/sync-log";
+import { insertBareAccount } from "./account-rows";
 
 afterAll(async () => {
   await closeSqlPool();
   await db().$disconnect();
 });
 
-let nextKommoId = 3_000_000_000;
-async function newAccount() {
-  nextKommoId += 1;
-  const row = await db().account.create({
-    data: { kommoAccountId: nextKommoId, subdomain: `store${nextKommoId}`, host: `store${nextKommoId}.kommo.com`, hookKey: randomBytes(24).toString("base64url") },
-  });
-  return row.id;
-}
+const newAccount = async () => (await insertBareAccount()).id;
 
 /** The deal's state when `owner` gets the lease now, null when it does not. */
 async function leaseDeal(accountId: string, leadId: number, owner: string) {
@@ -50,9 +44,9 @@ function attempt(accountId: string, leadId: number, overrides: Partial<SyncAttem
 
 describe("the deal's lease and the sync's outcome", () => {
   it("reads the account with the lease, its Kommo id as a number past 2^31, and leases nothing of a paused or disconnected account", async () => {
-    const accountId = await newAccount();
+    const { id: accountId, kommoAccountId } = await insertBareAccount();
     const taken = await takeDealLease(accountId, 4_000_000_000, "job", 60);
-    expect(taken.account).toMatchObject({ id: accountId, kommoAccountId: nextKommoId, status: "installed", paused: false, settings: {}, kommoWebhookId: null });
+    expect(taken.account).toMatchObject({ id: accountId, kommoAccountId, status: "installed", paused: false, settings: {}, kommoWebhookId: null });
     expect(taken.account!.installedAt).toBeInstanceOf(Date);
     expect(Object.keys(taken.account!).sort()).toEqual(Object.keys(await db().account.findUniqueOrThrow({ where: { id: accountId } })).sort());
     expect(taken.deal).toMatchObject({ leadId: 4_000_000_000 });
