@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
-import { KlaviyoClient } from "@/lib/integrations/klaviyo";
+import { KlaviyoClient, OPERATIONS, bucketKey } from "@/lib/integrations/klaviyo";
 import { startKlaviyoSimulator, type KlaviyoSimulator, type KlaviyoSimulatorOptions } from "@/tests/simulators/klaviyo";
 
 const KEY = "pk_integration_limits_0001";
@@ -27,8 +27,14 @@ afterAll(async () => {
 const worker = (limiterId: string) => new KlaviyoClient({ apiKey: KEY, limiterId, baseUrl: sim.url });
 const event = (index: number) => ({ metric: "Stage Changed", profile: { email: `c${index}@example.com` }, properties: {}, unique_id: `u-${index}` });
 
-async function waitFor(condition: () => boolean) {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+async function waitFor(condition: () => boolean | Promise<boolean>) {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** The 429's pause is in Postgres: every window of the account's create_event bucket is in debt. */
+async function pauseRecorded(accountId: string): Promise<boolean> {
+  const windows = await db().rateLimitBucket.findMany({ where: { key: { startsWith: bucketKey(accountId, OPERATIONS.createEvent) } } });
+  return windows.length > 0 && windows.every((window) => window.tokens < 0);
 }
 
 describe("Klaviyo rate limits, shared by every worker of an account", () => {
@@ -38,8 +44,7 @@ describe("Klaviyo rate limits, shared by every worker of an account", () => {
     sim.faults.failNext(1, { kind: "status", status: 429, retryAfterSeconds: 2 }, { operation: "create_event" });
 
     const first = worker(accountId).createEvent(event(0));
-    await waitFor(() => sim.requestsFor("create_event").length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 150)); // the pause is recorded in Postgres
+    await waitFor(() => pauseRecorded(accountId));
     const other = worker(accountId);
     const otherStarted = Date.now();
     await Promise.all([first, ...[1, 2, 3, 4, 5].map((index) => other.createEvent(event(index)))]);
@@ -58,9 +63,9 @@ describe("Klaviyo rate limits, shared by every worker of an account", () => {
   it("another account's worker is not held by that pause", async () => {
     await start();
     sim.faults.failNext(1, { kind: "status", status: 429, retryAfterSeconds: 2 }, { operation: "create_event" });
-    const held = worker(randomUUID()).createEvent(event(0));
-    await waitFor(() => sim.requestsFor("create_event").length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const heldAccount = randomUUID();
+    const held = worker(heldAccount).createEvent(event(0));
+    await waitFor(() => pauseRecorded(heldAccount));
     const started = Date.now();
     await worker(randomUUID()).createEvent(event(1));
     expect(Date.now() - started).toBeLessThan(1000);
